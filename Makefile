@@ -1,0 +1,39 @@
+# Every target bootstraps .venv on a fresh machine (python3 -m venv + pip install -e '.[test]').
+# `make help` lists the targets.
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+SCAN_VENV := .venv-scan
+CHECKOV_VERSION := 3.2.459
+
+.DEFAULT_GOAL := help
+.PHONY: help templates test lint scan bench demo clean
+
+$(STAMP): setup.cfg pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[test]'
+	@touch $@
+
+help: ## list the targets
+	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 12
+
+templates: $(STAMP) ## compile the default config into build/ and lint it (nothing written unless clean)
+	$(BIN)/enrollcfn build
+
+test: $(STAMP) ## run the test suite
+	$(BIN)/python -m pytest
+
+lint: $(STAMP) ## cfn-lint every template in build/ in one process
+	$(BIN)/enrollcfn lint build
+
+scan: ## checkov over all of build/, in its own virtual environment
+	@test -x $(SCAN_VENV)/bin/checkov || { $(PYTHON) -m venv $(SCAN_VENV) && $(SCAN_VENV)/bin/pip install --quiet --disable-pip-version-check checkov==$(CHECKOV_VERSION); }
+	$(SCAN_VENV)/bin/checkov --directory build --framework cloudformation --compact --quiet
+
+bench: $(STAMP) ## median wall time and peak memory of compile + lint of all of build/
+	$(BIN)/python tests/bench.py
+
+clean: ## remove the virtual environments
+	rm -rf $(VENV) $(SCAN_VENV)

@@ -1,0 +1,5 @@
+"""`python -m enrollcfn` runs the command line."""
+
+from enrollcfn.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,27 @@
+"""Typed errors. The command line prints each as one line, `error: <key>: <message>`."""
+
+from __future__ import annotations
+
+
+class EnrollcfnError(Exception):
+    """An expected failure caused by input or by the state of AWS, never a bug.
+
+    `key` is what the user must look at: a dotted config key, a stack name or a file.
+    """
+
+    def __init__(self, key: str, message: str):
+        super().__init__(f"{key}: {message}")
+        self.key = key
+        self.message = message
+
+
+class ConfigError(EnrollcfnError):
+    """A config value that cannot be used; `key` is its dotted path."""
+
+
+class CompileError(EnrollcfnError):
+    """The templates cannot be built: wiring between stacks, or a CloudFormation quota."""
+
+
+class LintError(EnrollcfnError):
+    """cfn-lint reported findings that are not in `.cfnlintrc`."""

@@ -1,0 +1,138 @@
+"""Bootstrap stack, deployed on its own before the root: the artifact bucket that holds the
+packaged templates and Lambda code, and the ECR repository the service pulls from.
+
+The repository lives here, not in the nested set, so an image can be pushed before the service
+exists (a service created before its image hangs the stack for hours).
+Inputs: none. Outputs: the constants below.
+"""
+
+from __future__ import annotations
+
+import json
+
+from awacs import s3 as awacs_s3
+from awacs.aws import Bool, Condition, Deny, PolicyDocument, Principal, Statement
+from troposphere import GetAtt, Join, Ref, Template
+from troposphere.ecr import ImageScanningConfiguration, LifecyclePolicy, Repository
+from troposphere.ecr import EncryptionConfiguration as EcrEncryption
+from troposphere.s3 import (
+    Bucket,
+    BucketEncryption,
+    BucketPolicy,
+    LifecycleConfiguration,
+    LifecycleRule,
+    NoncurrentVersionExpiration,
+    OwnershipControls,
+    OwnershipControlsRule,
+    PublicAccessBlockConfiguration,
+    ServerSideEncryptionByDefault,
+    ServerSideEncryptionRule,
+    VersioningConfiguration,
+)
+
+from enrollcfn.config import Config
+from enrollcfn.templates._helpers import output, scanner_skips
+
+ARTIFACT_BUCKET_NAME = "ArtifactBucketName"
+REPOSITORY_NAME = "RepositoryName"
+REPOSITORY_URI = "RepositoryUri"
+REPOSITORY_ARN = "RepositoryArn"
+
+
+def build(cfg: Config) -> Template:
+    """The bootstrap template for `cfg`."""
+    t = Template(Description=f"{cfg.project} {cfg.environment}: artifact bucket and ECR repository (deployed before the root stack)")
+    t.set_version()
+    bucket = _artifact_bucket(t)
+    repo = _repository(t, cfg)
+    output(t, ARTIFACT_BUCKET_NAME, Ref(bucket), "Bucket that holds packaged templates and Lambda code")
+    output(t, REPOSITORY_NAME, Ref(repo), "ECR repository of the application image")
+    output(t, REPOSITORY_URI, GetAtt(repo, "RepositoryUri"), "Push the application image here")
+    output(t, REPOSITORY_ARN, GetAtt(repo, "Arn"), "ARN of the ECR repository")
+    return t
+
+
+def tls_only_statement(bucket_arn) -> Statement:
+    """Deny any request to the bucket that does not use TLS (Security Hub S3.5)."""
+    return Statement(
+        Sid="DenyInsecureTransport",
+        Effect=Deny,
+        Principal=Principal("*"),
+        Action=[awacs_s3.Action("*")],
+        Resource=[bucket_arn, Join("", [bucket_arn, "/*"])],
+        Condition=Condition(Bool({"aws:SecureTransport": "false"})),
+    )
+
+
+def private_bucket_properties() -> dict:
+    """Encryption, no ACLs and every public-access block (S3.2/3/8/12)."""
+    return dict(
+        BucketEncryption=BucketEncryption(
+            ServerSideEncryptionConfiguration=[
+                ServerSideEncryptionRule(ServerSideEncryptionByDefault=ServerSideEncryptionByDefault(SSEAlgorithm="AES256"))
+            ]
+        ),
+        OwnershipControls=OwnershipControls(Rules=[OwnershipControlsRule(ObjectOwnership="BucketOwnerEnforced")]),
+        PublicAccessBlockConfiguration=PublicAccessBlockConfiguration(
+            BlockPublicAcls=True, BlockPublicPolicy=True, IgnorePublicAcls=True, RestrictPublicBuckets=True
+        ),
+    )
+
+
+def _artifact_bucket(t: Template) -> Bucket:
+    bucket = t.add_resource(
+        Bucket(
+            "ArtifactBucket",
+            DeletionPolicy="Retain",
+            UpdateReplacePolicy="Retain",
+            VersioningConfiguration=VersioningConfiguration(Status="Enabled"),
+            # Objects are content-addressed, so old versions are only needed for a while.
+            LifecycleConfiguration=LifecycleConfiguration(
+                Rules=[
+                    LifecycleRule(
+                        Id="expire-old-versions",
+                        Status="Enabled",
+                        NoncurrentVersionExpiration=NoncurrentVersionExpiration(NoncurrentDays=90),
+                    )
+                ]
+            ),
+            Metadata=scanner_skips(
+                checkov={"CKV_AWS_18": "Holds only build artifacts written by the deploy tool; CloudTrail records who wrote them"}
+            ),
+            **private_bucket_properties(),
+        )
+    )
+    t.add_resource(
+        BucketPolicy(
+            "ArtifactBucketPolicy",
+            Bucket=Ref(bucket),
+            PolicyDocument=PolicyDocument(Version="2012-10-17", Statement=[tls_only_statement(GetAtt(bucket, "Arn"))]),
+        )
+    )
+    return bucket
+
+
+def _repository(t: Template, cfg: Config) -> Repository:
+    rule = {
+        "rulePriority": 1,
+        "description": f"Keep last {cfg.registry.keep_images} images",
+        "selection": {"tagStatus": "any", "countType": "imageCountMoreThan", "countNumber": cfg.registry.keep_images},
+        "action": {"type": "expire"},
+    }
+    skips = {"CKV_AWS_136": "AES256 as in the seed; a customer key adds cost and key management for public-code images"}
+    if cfg.registry.image_tag_mutability == "MUTABLE":
+        skips["CKV_AWS_51"] = "Redeploy-on-push follows a moving tag; ECS pins the digest per deployment"
+    return t.add_resource(
+        Repository(
+            "Repository",
+            RepositoryName=cfg.registry.repository_name,
+            ImageTagMutability=cfg.registry.image_tag_mutability,
+            ImageScanningConfiguration=ImageScanningConfiguration(ScanOnPush=cfg.registry.scan_on_push),
+            EncryptionConfiguration=EcrEncryption(EncryptionType="AES256"),
+            LifecyclePolicy=LifecyclePolicy(LifecyclePolicyText=json.dumps({"rules": [rule]}, sort_keys=True)),
+            # Images are data: keep the repository if the stack is deleted or the name changes.
+            DeletionPolicy="Retain",
+            UpdateReplacePolicy="Retain",
+            Metadata=scanner_skips(checkov=skips),
+        )
+    )

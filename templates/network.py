@@ -1,0 +1,194 @@
+"""Network stack: the VPC across two AZs, public and private subnets, the internet gateway,
+NAT gateway(s), route tables, the S3 gateway endpoint and VPC flow logs.
+
+Inputs: none. Outputs: the constants below.
+`network.nat_gateways: single` reproduces the seed (one NAT in the first AZ, one private route
+table); `per_az` gives each AZ its own NAT and private route table, so egress survives an AZ loss.
+"""
+
+from __future__ import annotations
+
+from awacs import logs as awacs_logs
+from awacs.aws import Allow, Condition, PolicyDocument, Principal, Statement, StringEquals
+from awacs.sts import AssumeRole
+from troposphere import AccountId, GetAtt, Join, Ref, Sub, Template
+from troposphere.ec2 import (
+    EIP,
+    VPC,
+    FlowLog,
+    InternetGateway,
+    NatGateway,
+    Route,
+    RouteTable,
+    Subnet,
+    SubnetRouteTableAssociation,
+    VPCEndpoint,
+    VPCGatewayAttachment,
+)
+from troposphere.iam import Policy, Role
+from troposphere.logs import LogGroup
+
+from enrollcfn.config import Config
+from enrollcfn.templates._helpers import name_tags, output, scanner_skips
+
+VPC_ID = "VpcId"
+VPC_CIDR = "VpcCidr"
+PUBLIC_SUBNET_IDS = "PublicSubnetIds"
+PRIVATE_SUBNET_IDS = "PrivateSubnetIds"
+
+
+def build(cfg: Config) -> Template:
+    """The network template for `cfg`."""
+    t = Template(Description=f"{cfg.project} {cfg.environment}: VPC, subnets, NAT, S3 endpoint, flow logs")
+    t.set_version()
+    vpc = t.add_resource(
+        VPC(
+            "Vpc",
+            CidrBlock=cfg.network.vpc_cidr,
+            EnableDnsSupport=True,
+            EnableDnsHostnames=True,
+            Tags=name_tags(cfg, "vpc"),
+        )
+    )
+    public, private = _subnets(t, cfg, vpc)
+    public_rt = _public_routing(t, cfg, vpc, public)
+    private_rts = _private_routing(t, cfg, vpc, public, private)
+    if cfg.network.s3_gateway_endpoint:
+        t.add_resource(
+            VPCEndpoint(
+                "S3GatewayEndpoint",
+                VpcId=Ref(vpc),
+                ServiceName=Sub("com.amazonaws.${AWS::Region}.s3"),  # fix: the seed hard-coded the region
+                VpcEndpointType="Gateway",
+                RouteTableIds=[Ref(public_rt)] + [Ref(rt) for rt in private_rts],
+            )
+        )
+    _flow_logs(t, cfg, vpc)
+
+    output(t, VPC_ID, Ref(vpc), "The VPC")
+    output(t, VPC_CIDR, GetAtt(vpc, "CidrBlock"), "The VPC's IPv4 CIDR block")
+    output(t, PUBLIC_SUBNET_IDS, Join(",", [Ref(s) for s in public]), "Public subnets, one per AZ (comma-separated)")
+    output(t, PRIVATE_SUBNET_IDS, Join(",", [Ref(s) for s in private]), "Private subnets, one per AZ (comma-separated)")
+    return t
+
+
+def _subnets(t: Template, cfg: Config, vpc: VPC) -> tuple[list[Subnet], list[Subnet]]:
+    public, private = [], []
+    zones = cfg.network.availability_zones
+    # Zones are named in config (seed: ap-southeast-2a/b) and validated against the region there.
+    pinned = scanner_skips(cfn_lint={"W3010": "zones come from network.availability_zones, validated against the region"})
+    for i, (az, pub, priv) in enumerate(zip(zones, cfg.network.public_subnets, cfg.network.private_subnets), 1):
+        # fix: the seed auto-assigned public IPs in public subnets; nothing here needs them,
+        # the ALB and the NAT (EIP) get their own addresses (EC2.15).
+        public.append(
+            t.add_resource(
+                Subnet(
+                    f"PublicSubnet{i}",
+                    VpcId=Ref(vpc),
+                    CidrBlock=pub,
+                    AvailabilityZone=az,
+                    MapPublicIpOnLaunch=False,
+                    Tags=name_tags(cfg, f"public-subnet-{i}"),
+                    Metadata=pinned,
+                )
+            )
+        )
+        private.append(
+            t.add_resource(
+                Subnet(
+                    f"PrivateSubnet{i}",
+                    VpcId=Ref(vpc),
+                    CidrBlock=priv,
+                    AvailabilityZone=az,
+                    MapPublicIpOnLaunch=False,
+                    Tags=name_tags(cfg, f"private-subnet-{i}"),
+                    Metadata=pinned,
+                )
+            )
+        )
+    return public, private
+
+
+def _public_routing(t: Template, cfg: Config, vpc: VPC, public: list[Subnet]) -> RouteTable:
+    igw = t.add_resource(InternetGateway("InternetGateway", Tags=name_tags(cfg, "igw")))
+    attach = t.add_resource(VPCGatewayAttachment("InternetGatewayAttachment", VpcId=Ref(vpc), InternetGatewayId=Ref(igw)))
+    rt = t.add_resource(RouteTable("PublicRouteTable", VpcId=Ref(vpc), Tags=name_tags(cfg, "public-rt")))
+    # The route needs the attachment, not just the gateway, or it fails while the IGW is detached.
+    t.add_resource(
+        Route("PublicDefaultRoute", RouteTableId=Ref(rt), DestinationCidrBlock="0.0.0.0/0", GatewayId=Ref(igw), DependsOn=[attach])
+    )
+    for i, subnet in enumerate(public, 1):
+        t.add_resource(SubnetRouteTableAssociation(f"PublicSubnet{i}RouteTableAssociation", SubnetId=Ref(subnet), RouteTableId=Ref(rt)))
+    return rt
+
+
+def _private_routing(t: Template, cfg: Config, vpc: VPC, public: list[Subnet], private: list[Subnet]) -> list[RouteTable]:
+    per_az = cfg.network.nat_gateways == "per_az"
+    count = len(private) if per_az else 1
+    suffix = (lambda i: str(i)) if per_az else (lambda i: "")
+    tables = []
+    for i in range(1, count + 1):
+        eip = t.add_resource(EIP(f"NatEip{suffix(i)}", Domain="vpc", Tags=name_tags(cfg, f"nat-eip{'-' + suffix(i) if per_az else ''}")))
+        nat = t.add_resource(
+            NatGateway(
+                f"NatGateway{suffix(i)}",
+                AllocationId=GetAtt(eip, "AllocationId"),
+                SubnetId=Ref(public[i - 1]),
+                Tags=name_tags(cfg, f"nat{'-' + suffix(i) if per_az else ''}"),
+            )
+        )
+        rt = t.add_resource(RouteTable(f"PrivateRouteTable{suffix(i)}", VpcId=Ref(vpc), Tags=name_tags(cfg, f"private-rt{'-' + suffix(i) if per_az else ''}")))
+        t.add_resource(Route(f"PrivateDefaultRoute{suffix(i)}", RouteTableId=Ref(rt), DestinationCidrBlock="0.0.0.0/0", NatGatewayId=Ref(nat)))
+        tables.append(rt)
+    for i, subnet in enumerate(private, 1):
+        rt = tables[i - 1] if per_az else tables[0]
+        t.add_resource(SubnetRouteTableAssociation(f"PrivateSubnet{i}RouteTableAssociation", SubnetId=Ref(subnet), RouteTableId=Ref(rt)))
+    return tables
+
+
+def _flow_logs(t: Template, cfg: Config, vpc: VPC) -> None:
+    """fix: the seed had no flow logs (Security Hub EC2.6)."""
+    group = t.add_resource(
+        LogGroup(
+            "FlowLogGroup",
+            RetentionInDays=cfg.logs.retention_days,
+            Metadata=scanner_skips(checkov={"CKV_AWS_158": "Encrypted with the CloudWatch Logs service key; no customer key is chosen for flow metadata"}),
+        )
+    )
+    trust = PolicyDocument(
+        Version="2012-10-17",
+        Statement=[
+            Statement(
+                Effect=Allow,
+                Principal=Principal("Service", "vpc-flow-logs.amazonaws.com"),
+                Action=[AssumeRole],
+                Condition=Condition(StringEquals({"aws:SourceAccount": AccountId})),
+            )
+        ],
+    )
+    write = PolicyDocument(
+        Version="2012-10-17",
+        Statement=[
+            Statement(
+                Effect=Allow,
+                Action=[awacs_logs.CreateLogStream, awacs_logs.PutLogEvents, awacs_logs.DescribeLogStreams],
+                Resource=[GetAtt(group, "Arn")],
+            )
+        ],
+    )
+    role = t.add_resource(
+        Role("FlowLogRole", AssumeRolePolicyDocument=trust, Policies=[Policy(PolicyName="write-flow-logs", PolicyDocument=write)])
+    )
+    t.add_resource(
+        FlowLog(
+            "VpcFlowLog",
+            ResourceId=Ref(vpc),
+            ResourceType="VPC",
+            TrafficType=cfg.network.flow_logs_traffic,
+            LogDestinationType="cloud-watch-logs",
+            LogGroupName=Ref(group),
+            DeliverLogsPermissionArn=GetAtt(role, "Arn"),
+            Tags=name_tags(cfg, "flow-log"),
+        )
+    )
+

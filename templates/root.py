@@ -1,0 +1,71 @@
+"""Root stack: one nested `AWS::CloudFormation::Stack` per registry entry, wired by name.
+
+A child Parameter receives the root Parameter or the earlier child's Output of exactly the same
+name (`VpcId` -> `VpcId`). A missing or twice-produced name is a compile error naming both
+stacks. In build/ the TemplateURLs are local file names so cfn-lint checks the wiring (E3043);
+packaging rewrites them to S3 URLs at deploy time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from troposphere import GetAtt, Ref, Sub, Template
+from troposphere.cloudformation import Stack
+
+from enrollcfn.config import Config
+from enrollcfn.errors import CompileError
+from enrollcfn.templates import NESTED, ROOT
+from enrollcfn.templates._helpers import output, param
+
+# Outputs of children that the root re-surfaces for people and for Service Catalog.
+ROOT_OUTPUTS: dict[str, str] = {
+    "VpcId": "The VPC",
+}
+
+
+def root_parameter_specs(cfg: Config) -> dict[str, dict]:
+    """Deploy-time knobs a person deploying or provisioning chooses, as Parameter properties.
+
+    Each becomes a root Parameter only when some child consumes it, so the root never carries an
+    unused Parameter.
+    """
+    return {}
+
+
+def build(cfg: Config, children: Mapping[str, Template]) -> Template:
+    """The root template, given the already-built child templates keyed by stack name."""
+    t = Template(Description=f"{cfg.project} {cfg.environment}: Laravel API on ECS Fargate (root of the nested stacks)")
+    t.set_version()
+    specs = root_parameter_specs(cfg)
+    wanted = {p for child in children.values() for p in child.parameters}
+    available: dict[str, tuple[str, object]] = {}
+    for pname in sorted(wanted & specs.keys()):
+        available[pname] = (ROOT, Ref(param(t, pname, **specs[pname])))
+
+    for spec in NESTED:
+        child = children[spec.name]
+        params = {}
+        for pname, p in sorted(child.parameters.items()):
+            if pname in available:
+                params[pname] = available[pname][1]
+            elif "Default" not in p.properties:
+                raise CompileError(spec.name, f"parameter {pname} is not an output of any earlier stack nor a root parameter")
+        extra = {"Parameters": params} if params else {}
+        stack = t.add_resource(Stack(spec.logical_id, TemplateURL=spec.filename, **extra))
+        for oname in sorted(child.outputs):
+            if oname in available:
+                raise CompileError(spec.name, f"output {oname} is also produced by {available[oname][0]}; output names must be unique")
+            available[oname] = (spec.name, GetAtt(stack, f"Outputs.{oname}"))
+
+    for oname, description in ROOT_OUTPUTS.items():
+        if oname not in available:
+            raise CompileError(ROOT, f"root output {oname} is not produced by any nested stack")
+        output(t, oname, available[oname][1], description)
+    output(
+        t,
+        "RepositoryUri",
+        Sub(f"${{AWS::AccountId}}.dkr.ecr.${{AWS::Region}}.${{AWS::URLSuffix}}/{cfg.registry.repository_name}"),
+        "Push the application image here (the repository is created by the bootstrap stack)",
+    )
+    return t
