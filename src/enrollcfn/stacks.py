@@ -1,0 +1,36 @@
+"""Reading deployed stacks, shared by deploy and publish.
+
+The bootstrap stack of a root stack `NAME` is `NAME-bootstrap`; it owns the artifact bucket and
+the ECR repository.
+"""
+
+from __future__ import annotations
+
+from enrollcfn.errors import EnrollcfnError
+
+
+def bootstrap_stack_name(stack: str) -> str:
+    """The standalone bootstrap stack that belongs to root stack `stack`."""
+    return f"{stack}-bootstrap"
+
+
+def describe(cfn, stack_name: str) -> dict | None:
+    """The stack's description, or None when it does not exist."""
+    from botocore.exceptions import ClientError
+
+    try:
+        stacks = cfn.describe_stacks(StackName=stack_name)["Stacks"]
+    except ClientError as exc:
+        message = exc.response.get("Error", {}).get("Message", "")
+        if exc.response.get("Error", {}).get("Code") == "ValidationError" and "does not exist" in message:
+            return None
+        raise
+    return stacks[0] if stacks else None
+
+
+def outputs(cfn, stack_name: str) -> dict[str, str]:
+    """The stack's Outputs as {OutputKey: OutputValue}; raises when the stack does not exist."""
+    stack = describe(cfn, stack_name)
+    if stack is None:
+        raise EnrollcfnError(stack_name, "stack does not exist (deploy it first)")
+    return {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])}
