@@ -30,7 +30,7 @@ lint: $(STAMP) ## cfn-lint every template in build/ in one process
 
 scan: ## checkov over all of build/, in its own virtual environment
 	@test -x $(SCAN_VENV)/bin/checkov || { $(PYTHON) -m venv $(SCAN_VENV) && $(SCAN_VENV)/bin/pip install --quiet --disable-pip-version-check checkov==$(CHECKOV_VERSION); }
-	$(SCAN_VENV)/bin/checkov --directory build --framework cloudformation --compact --quiet
+	$(SCAN_VENV)/bin/checkov --directory build --framework cloudformation --compact --quiet --skip-download
 
 bench: $(STAMP) ## median wall time and peak memory of compile + lint of all of build/
 	$(BIN)/python tests/bench.py

@@ -50,7 +50,7 @@ def build(cfg: Config, children: Mapping[str, Template]) -> Template:
             if pname in available:
                 params[pname] = available[pname][1]
             elif "Default" not in p.properties:
-                raise CompileError(spec.name, f"parameter {pname} is not an output of any earlier stack nor a root parameter")
+                raise CompileError(spec.name, _missing(pname, spec.name, children))
         extra = {"Parameters": params} if params else {}
         stack = t.add_resource(Stack(spec.logical_id, TemplateURL=spec.filename, **extra))
         for oname in sorted(child.outputs):
@@ -69,3 +69,12 @@ def build(cfg: Config, children: Mapping[str, Template]) -> Template:
         "Push the application image here (the repository is created by the bootstrap stack)",
     )
     return t
+
+
+def _missing(pname: str, consumer: str, children: Mapping[str, Template]) -> str:
+    """Explain a child Parameter nothing before it produces, naming the stack that does if any."""
+    names = [spec.name for spec in NESTED]
+    later = [n for n in names[names.index(consumer) :] if pname in children[n].outputs]
+    if later:
+        return f"parameter {pname} is produced by {later[0]}, which comes after {consumer}; reorder NESTED"
+    return f"parameter {pname} is not an output of any earlier stack nor a root parameter"

@@ -27,4 +27,18 @@ def resources_of(template: dict, type_: str) -> dict:
     return {k: v for k, v in template.get("Resources", {}).items() if v["Type"] == type_}
 
 
-__all__ = ["resources_of", "yaml"]
+def intrinsics(node, name: str) -> list:
+    """Every argument of intrinsic `name` (e.g. "Fn::GetAtt") anywhere under `node`."""
+    found = []
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key == name:
+                found.append(value)
+            found.extend(intrinsics(value, name))
+    elif isinstance(node, list):
+        for item in node:
+            found.extend(intrinsics(item, name))
+    return found
+
+
+__all__ = ["intrinsics", "resources_of", "yaml"]

@@ -43,13 +43,23 @@ def compile_all(cfg: Config) -> Compiled:
     or a template over a CloudFormation quota."""
     objects: dict[str, Template] = {}
     for spec in STANDALONE + NESTED:
-        objects[spec.name] = spec.build(cfg)
-    objects[ROOT] = root.build(cfg, {s.name: objects[s.name] for s in NESTED})
+        objects[spec.name] = _built(spec.name, lambda: spec.build(cfg))
+    objects[ROOT] = _built(ROOT, lambda: root.build(cfg, {s.name: objects[s.name] for s in NESTED}))
     rendered = {name: t.to_yaml(long_form=False) for name, t in objects.items()}
     standalone = {s.name for s in STANDALONE}
     for name, t in objects.items():
         check_quotas(name, t, rendered[name], BODY_LIMIT if name in standalone else URL_LIMIT)
     return Compiled(templates=rendered, objects=objects)
+
+
+def _built(name: str, build) -> Template:
+    """Run one builder; troposphere's own quota checks raise ValueError, reported per template."""
+    try:
+        return build()
+    except ValueError as exc:
+        if "Maximum number of" in str(exc):
+            raise CompileError(name, f"{exc}; CloudFormation's quota per template") from None
+        raise
 
 
 def check_quotas(name: str, t: Template, body: str, byte_limit: int) -> None:

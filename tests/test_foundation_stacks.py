@@ -1,0 +1,220 @@
+"""Invariants of the bootstrap, network and security stacks and of the root wiring.
+
+Each test says why the golden build/ looks as it does; each fails if the hardening is reverted.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import re
+
+import pytest
+from cfn_flip import load_yaml
+
+from enrollcfn.compiler import compile_all
+from enrollcfn.config import Config
+from tests.conftest import resources_of
+
+
+def compile_with(**network) -> dict:
+    cfg = dataclasses.replace(Config(), network=dataclasses.replace(Config().network, **network))
+    return {name: load_yaml(text) for name, text in compile_all(cfg).templates.items()}
+
+
+# ---- every template -----------------------------------------------------------------------
+
+
+def test_every_template_parameter_and_output_has_a_description(rendered):
+    for name, template in rendered.items():
+        assert template.get("Description"), name
+        for kind in ("Parameters", "Outputs"):
+            for key, value in template.get(kind, {}).items():
+                assert value.get("Description"), f"{name}: {kind}.{key} has no Description"
+
+
+def test_no_template_exports_anything(rendered):
+    for name, template in rendered.items():
+        for key, value in template.get("Outputs", {}).items():
+            assert "Export" not in value, f"{name}: output {key} is exported"
+
+
+def test_logical_ids_are_pascal_case(rendered):
+    for name, template in rendered.items():
+        for logical_id in template["Resources"]:
+            assert re.fullmatch(r"[A-Z][A-Za-z0-9]*", logical_id), f"{name}: {logical_id}"
+
+
+def test_every_log_group_has_a_retention(rendered):
+    groups = [(n, k, v) for n, t in rendered.items() for k, v in resources_of(t, "AWS::Logs::LogGroup").items()]
+    assert groups
+    for name, key, group in groups:
+        assert group["Properties"].get("RetentionInDays"), f"{name}: {key} never expires"
+
+
+def test_no_account_id_or_region_literal_in_templates(compiled):
+    for name, text in compiled.templates.items():
+        assert not re.search(r"\b\d{12}\b", text), f"{name} has an account id literal"
+        assert "arn:aws:" not in text, f"{name} has a literal ARN; use pseudo parameters"
+
+
+# ---- bootstrap ----------------------------------------------------------------------------
+
+
+def test_artifact_bucket_is_private_versioned_encrypted_and_tls_only(rendered):
+    t = rendered["bootstrap"]
+    (bucket,) = resources_of(t, "AWS::S3::Bucket").values()
+    props = bucket["Properties"]
+    assert props["VersioningConfiguration"]["Status"] == "Enabled"
+    assert props["BucketEncryption"]["ServerSideEncryptionConfiguration"][0]["ServerSideEncryptionByDefault"]["SSEAlgorithm"] == "AES256"
+    assert all(props["PublicAccessBlockConfiguration"].values()) and len(props["PublicAccessBlockConfiguration"]) == 4
+    assert props["OwnershipControls"]["Rules"][0]["ObjectOwnership"] == "BucketOwnerEnforced"
+    (policy,) = resources_of(t, "AWS::S3::BucketPolicy").values()
+    (statement,) = policy["Properties"]["PolicyDocument"]["Statement"]
+    assert statement["Effect"] == "Deny"
+    assert statement["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+
+
+def test_repository_matches_the_seed_and_survives_stack_deletion(rendered):
+    (repo,) = resources_of(rendered["bootstrap"], "AWS::ECR::Repository").values()
+    props = repo["Properties"]
+    assert props["RepositoryName"] == "student-enrollment-laravel-api"
+    assert props["ImageScanningConfiguration"] == {"ScanOnPush": True}
+    assert props["EncryptionConfiguration"] == {"EncryptionType": "AES256"}
+    (rule,) = json.loads(props["LifecyclePolicy"]["LifecyclePolicyText"])["rules"]
+    assert rule["selection"] == {"tagStatus": "any", "countType": "imageCountMoreThan", "countNumber": 30}
+    assert rule["action"] == {"type": "expire"}
+    assert repo["DeletionPolicy"] == repo["UpdateReplacePolicy"] == "Retain"
+
+
+# ---- network ------------------------------------------------------------------------------
+
+
+def test_vpc_and_subnets_are_the_seeds(rendered):
+    t = rendered["network"]
+    (vpc,) = resources_of(t, "AWS::EC2::VPC").values()
+    assert vpc["Properties"]["CidrBlock"] == "192.168.0.0/24"
+    assert vpc["Properties"]["EnableDnsSupport"] is True and vpc["Properties"]["EnableDnsHostnames"] is True
+    subnets = {k: (v["Properties"]["CidrBlock"], v["Properties"]["AvailabilityZone"]) for k, v in resources_of(t, "AWS::EC2::Subnet").items()}
+    assert subnets == {
+        "PublicSubnet1": ("192.168.0.0/26", "ap-southeast-2a"),
+        "PublicSubnet2": ("192.168.0.64/26", "ap-southeast-2b"),
+        "PrivateSubnet1": ("192.168.0.128/26", "ap-southeast-2a"),
+        "PrivateSubnet2": ("192.168.0.192/26", "ap-southeast-2b"),
+    }
+
+
+def test_no_subnet_auto_assigns_public_ips(rendered):
+    for key, subnet in resources_of(rendered["network"], "AWS::EC2::Subnet").items():
+        assert subnet["Properties"]["MapPublicIpOnLaunch"] is False, key
+
+
+def test_single_nat_serves_both_private_subnets_like_the_seed(rendered):
+    t = rendered["network"]
+    assert len(resources_of(t, "AWS::EC2::NatGateway")) == 1
+    assert len(resources_of(t, "AWS::EC2::RouteTable")) == 2
+    private = {v["Properties"]["SubnetId"]["Ref"]: v["Properties"]["RouteTableId"]["Ref"] for v in resources_of(t, "AWS::EC2::SubnetRouteTableAssociation").values()}
+    assert private["PrivateSubnet1"] == private["PrivateSubnet2"] == "PrivateRouteTable"
+
+
+def test_per_az_nat_gives_each_zone_its_own_nat_and_route_table():
+    t = compile_with(nat_gateways="per_az")["network"]
+    nats = resources_of(t, "AWS::EC2::NatGateway")
+    assert {v["Properties"]["SubnetId"]["Ref"] for v in nats.values()} == {"PublicSubnet1", "PublicSubnet2"}
+    routes = {v["Properties"]["RouteTableId"]["Ref"]: v["Properties"].get("NatGatewayId", {}).get("Ref") for v in resources_of(t, "AWS::EC2::Route").values()}
+    assert routes["PrivateRouteTable1"] == "NatGateway1" and routes["PrivateRouteTable2"] == "NatGateway2"
+    assoc = {v["Properties"]["SubnetId"]["Ref"]: v["Properties"]["RouteTableId"]["Ref"] for v in resources_of(t, "AWS::EC2::SubnetRouteTableAssociation").values()}
+    assert assoc["PrivateSubnet1"] == "PrivateRouteTable1" and assoc["PrivateSubnet2"] == "PrivateRouteTable2"
+
+
+@pytest.mark.parametrize("mode", ["single", "per_az"])
+def test_s3_gateway_endpoint_serves_every_route_table(mode):
+    t = compile_with(nat_gateways=mode)["network"]
+    (endpoint,) = resources_of(t, "AWS::EC2::VPCEndpoint").values()
+    assert endpoint["Properties"]["VpcEndpointType"] == "Gateway"
+    assert endpoint["Properties"]["ServiceName"] == {"Fn::Sub": "com.amazonaws.${AWS::Region}.s3"}
+    assert {r["Ref"] for r in endpoint["Properties"]["RouteTableIds"]} == set(resources_of(t, "AWS::EC2::RouteTable"))
+
+
+def test_public_route_waits_for_the_gateway_attachment(rendered):
+    route = rendered["network"]["Resources"]["PublicDefaultRoute"]
+    assert route["DependsOn"] == ["InternetGatewayAttachment"]
+
+
+def test_vpc_flow_logs_go_to_a_retained_log_group_with_a_scoped_role(rendered):
+    t = rendered["network"]
+    (flow,) = resources_of(t, "AWS::EC2::FlowLog").values()
+    assert flow["Properties"]["ResourceType"] == "VPC" and flow["Properties"]["TrafficType"] == "REJECT"
+    (role,) = resources_of(t, "AWS::IAM::Role").values()
+    for policy in role["Properties"]["Policies"]:
+        for statement in policy["PolicyDocument"]["Statement"]:
+            assert statement["Resource"] == [{"Fn::GetAtt": ["FlowLogGroup", "Arn"]}]
+
+
+# ---- security -----------------------------------------------------------------------------
+
+
+def _rules(t: dict) -> list[dict]:
+    """Every ingress/egress rule, inline or standalone, with its direction and owning group."""
+    rules = []
+    for key, sg in resources_of(t, "AWS::EC2::SecurityGroup").items():
+        for direction in ("SecurityGroupIngress", "SecurityGroupEgress"):
+            for rule in sg["Properties"].get(direction, []):
+                rules.append({"group": key, "direction": direction, **rule})
+    for type_, direction in (("AWS::EC2::SecurityGroupIngress", "SecurityGroupIngress"), ("AWS::EC2::SecurityGroupEgress", "SecurityGroupEgress")):
+        for rule in resources_of(t, type_).values():
+            props = dict(rule["Properties"])
+            group = props.pop("GroupId")["Fn::GetAtt"][0]
+            rules.append({"group": group, "direction": direction, **props})
+    return rules
+
+
+def test_only_the_alb_is_open_to_the_internet_and_only_on_80_and_443(rendered):
+    for rule in _rules(rendered["security"]):
+        if rule["direction"] == "SecurityGroupIngress" and ("CidrIp" in rule or "CidrIpv6" in rule):
+            assert rule["group"] == "AlbSecurityGroup", rule
+            assert rule["FromPort"] == rule["ToPort"] and rule["FromPort"] in (80, 443), rule
+
+
+def test_service_takes_the_container_port_from_the_alb_only(rendered):
+    ingress = [r for r in _rules(rendered["security"]) if r["group"] == "ServiceSecurityGroup" and r["direction"] == "SecurityGroupIngress"]
+    assert len(ingress) == 1
+    assert ingress[0]["FromPort"] == ingress[0]["ToPort"] == 80
+    assert ingress[0]["SourceSecurityGroupId"] == {"Fn::GetAtt": ["AlbSecurityGroup", "GroupId"]}
+
+
+def test_database_takes_3306_from_the_service_only_and_sends_nothing(rendered):
+    rules = [r for r in _rules(rendered["security"]) if r["group"] == "DatabaseSecurityGroup"]
+    ingress = [r for r in rules if r["direction"] == "SecurityGroupIngress"]
+    assert len(ingress) == 1 and ingress[0]["FromPort"] == ingress[0]["ToPort"] == 3306
+    assert ingress[0]["SourceSecurityGroupId"] == {"Fn::GetAtt": ["ServiceSecurityGroup", "GroupId"]}
+    (egress,) = [r for r in rules if r["direction"] == "SecurityGroupEgress"]
+    assert egress["CidrIp"] == "255.255.255.255/32"
+
+
+def test_every_group_states_its_egress_and_every_rule_is_described(rendered):
+    t = rendered["security"]
+    for key, sg in resources_of(t, "AWS::EC2::SecurityGroup").items():
+        assert sg["Properties"].get("SecurityGroupEgress"), f"{key} would get CloudFormation's allow-all egress"
+    for rule in _rules(t):
+        assert rule.get("Description"), rule
+        assert rule["IpProtocol"] != "-1", rule
+
+
+# ---- root wiring --------------------------------------------------------------------------
+
+
+def test_root_wires_child_parameters_to_outputs_of_the_same_name(rendered):
+    root = rendered["root"]
+    for stack in resources_of(root, "AWS::CloudFormation::Stack").values():
+        for name, value in stack["Properties"].get("Parameters", {}).items():
+            if "Fn::GetAtt" in value:
+                assert value["Fn::GetAtt"][1] == f"Outputs.{name}"
+            else:
+                assert value == {"Ref": name}
+
+
+def test_root_uses_local_template_urls_in_build(rendered):
+    for key, stack in resources_of(rendered["root"], "AWS::CloudFormation::Stack").items():
+        assert re.fullmatch(r"[a-z_]+\.yaml", stack["Properties"]["TemplateURL"]), key
+
