@@ -12,7 +12,7 @@ from typing import Callable
 from troposphere import Template
 
 from enrollcfn.config import Config
-from enrollcfn.templates import bootstrap, network, security
+from enrollcfn.templates import bootstrap, cluster, database, load_balancer, network, security, service
 
 
 @dataclass(frozen=True)
@@ -35,6 +35,10 @@ class StackSpec:
 NESTED: tuple[StackSpec, ...] = (
     StackSpec("network", network.build),
     StackSpec("security", security.build),
+    StackSpec("database", database.build),
+    StackSpec("cluster", cluster.build),
+    StackSpec("load_balancer", load_balancer.build),
+    StackSpec("service", service.build),
 )
 
 STANDALONE: tuple[StackSpec, ...] = (StackSpec("bootstrap", bootstrap.build),)

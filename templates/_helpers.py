@@ -6,7 +6,18 @@ in-template suppressions that checkov and cfn-lint read, each with its reason.
 
 from __future__ import annotations
 
-from troposphere import Output, Parameter, Tags, Template
+from awacs import s3 as awacs_s3
+from awacs.aws import Allow, Bool, Condition, Deny, PolicyDocument, Principal, Statement, StringEquals
+from awacs.sts import AssumeRole
+from troposphere import AccountId, Join, Output, Parameter, Tags, Template
+from troposphere.s3 import (
+    BucketEncryption,
+    OwnershipControls,
+    OwnershipControlsRule,
+    PublicAccessBlockConfiguration,
+    ServerSideEncryptionByDefault,
+    ServerSideEncryptionRule,
+)
 
 from enrollcfn.config import Config
 
@@ -43,3 +54,45 @@ def name(cfg: Config, role: str) -> str:
 def name_tags(cfg: Config, role: str) -> Tags:
     """Tags with a Name; project and environment tags come from the stack itself."""
     return Tags(Name=name(cfg, role))
+
+
+def service_role_trust(service: str):
+    """A trust policy for one AWS service principal, limited to this account (confused deputy)."""
+    return PolicyDocument(
+        Version="2012-10-17",
+        Statement=[
+            Statement(
+                Effect=Allow,
+                Principal=Principal("Service", service),
+                Action=[AssumeRole],
+                Condition=Condition(StringEquals({"aws:SourceAccount": AccountId})),
+            )
+        ],
+    )
+
+
+def tls_only_statement(bucket_arn):
+    """Deny any request to the bucket that does not use TLS (Security Hub S3.5)."""
+    return Statement(
+        Sid="DenyInsecureTransport",
+        Effect=Deny,
+        Principal=Principal("*"),
+        Action=[awacs_s3.Action("*")],
+        Resource=[bucket_arn, Join("", [bucket_arn, "/*"])],
+        Condition=Condition(Bool({"aws:SecureTransport": "false"})),
+    )
+
+
+def private_bucket_properties() -> dict:
+    """Encryption, no ACLs and every public-access block (S3.2/3/8/12)."""
+    return dict(
+        BucketEncryption=BucketEncryption(
+            ServerSideEncryptionConfiguration=[
+                ServerSideEncryptionRule(ServerSideEncryptionByDefault=ServerSideEncryptionByDefault(SSEAlgorithm="AES256"))
+            ]
+        ),
+        OwnershipControls=OwnershipControls(Rules=[OwnershipControlsRule(ObjectOwnership="BucketOwnerEnforced")]),
+        PublicAccessBlockConfiguration=PublicAccessBlockConfiguration(
+            BlockPublicAcls=True, BlockPublicPolicy=True, IgnorePublicAcls=True, RestrictPublicBuckets=True
+        ),
+    )

@@ -10,28 +10,21 @@ from __future__ import annotations
 
 import json
 
-from awacs import s3 as awacs_s3
-from awacs.aws import Bool, Condition, Deny, PolicyDocument, Principal, Statement
-from troposphere import GetAtt, Join, Ref, Template
+from awacs.aws import PolicyDocument
+from troposphere import GetAtt, Ref, Template
 from troposphere.ecr import ImageScanningConfiguration, LifecyclePolicy, Repository
 from troposphere.ecr import EncryptionConfiguration as EcrEncryption
 from troposphere.s3 import (
     Bucket,
-    BucketEncryption,
     BucketPolicy,
     LifecycleConfiguration,
     LifecycleRule,
     NoncurrentVersionExpiration,
-    OwnershipControls,
-    OwnershipControlsRule,
-    PublicAccessBlockConfiguration,
-    ServerSideEncryptionByDefault,
-    ServerSideEncryptionRule,
     VersioningConfiguration,
 )
 
 from enrollcfn.config import Config
-from enrollcfn.templates._helpers import output, scanner_skips
+from enrollcfn.templates._helpers import output, private_bucket_properties, scanner_skips, tls_only_statement
 
 ARTIFACT_BUCKET_NAME = "ArtifactBucketName"
 REPOSITORY_NAME = "RepositoryName"
@@ -50,33 +43,6 @@ def build(cfg: Config) -> Template:
     output(t, REPOSITORY_URI, GetAtt(repo, "RepositoryUri"), "Push the application image here")
     output(t, REPOSITORY_ARN, GetAtt(repo, "Arn"), "ARN of the ECR repository")
     return t
-
-
-def tls_only_statement(bucket_arn) -> Statement:
-    """Deny any request to the bucket that does not use TLS (Security Hub S3.5)."""
-    return Statement(
-        Sid="DenyInsecureTransport",
-        Effect=Deny,
-        Principal=Principal("*"),
-        Action=[awacs_s3.Action("*")],
-        Resource=[bucket_arn, Join("", [bucket_arn, "/*"])],
-        Condition=Condition(Bool({"aws:SecureTransport": "false"})),
-    )
-
-
-def private_bucket_properties() -> dict:
-    """Encryption, no ACLs and every public-access block (S3.2/3/8/12)."""
-    return dict(
-        BucketEncryption=BucketEncryption(
-            ServerSideEncryptionConfiguration=[
-                ServerSideEncryptionRule(ServerSideEncryptionByDefault=ServerSideEncryptionByDefault(SSEAlgorithm="AES256"))
-            ]
-        ),
-        OwnershipControls=OwnershipControls(Rules=[OwnershipControlsRule(ObjectOwnership="BucketOwnerEnforced")]),
-        PublicAccessBlockConfiguration=PublicAccessBlockConfiguration(
-            BlockPublicAcls=True, BlockPublicPolicy=True, IgnorePublicAcls=True, RestrictPublicBuckets=True
-        ),
-    )
 
 
 def _artifact_bucket(t: Template) -> Bucket:

@@ -9,9 +9,8 @@ table); `per_az` gives each AZ its own NAT and private route table, so egress su
 from __future__ import annotations
 
 from awacs import logs as awacs_logs
-from awacs.aws import Allow, Condition, PolicyDocument, Principal, Statement, StringEquals
-from awacs.sts import AssumeRole
-from troposphere import AccountId, GetAtt, Join, Ref, Sub, Template
+from awacs.aws import Allow, PolicyDocument, Statement
+from troposphere import GetAtt, Join, Ref, Sub, Template
 from troposphere.ec2 import (
     EIP,
     VPC,
@@ -29,7 +28,7 @@ from troposphere.iam import Policy, Role
 from troposphere.logs import LogGroup
 
 from enrollcfn.config import Config
-from enrollcfn.templates._helpers import name_tags, output, scanner_skips
+from enrollcfn.templates._helpers import name_tags, output, scanner_skips, service_role_trust
 
 VPC_ID = "VpcId"
 VPC_CIDR = "VpcCidr"
@@ -155,17 +154,6 @@ def _flow_logs(t: Template, cfg: Config, vpc: VPC) -> None:
             Metadata=scanner_skips(checkov={"CKV_AWS_158": "Encrypted with the CloudWatch Logs service key; no customer key is chosen for flow metadata"}),
         )
     )
-    trust = PolicyDocument(
-        Version="2012-10-17",
-        Statement=[
-            Statement(
-                Effect=Allow,
-                Principal=Principal("Service", "vpc-flow-logs.amazonaws.com"),
-                Action=[AssumeRole],
-                Condition=Condition(StringEquals({"aws:SourceAccount": AccountId})),
-            )
-        ],
-    )
     write = PolicyDocument(
         Version="2012-10-17",
         Statement=[
@@ -177,7 +165,7 @@ def _flow_logs(t: Template, cfg: Config, vpc: VPC) -> None:
         ],
     )
     role = t.add_resource(
-        Role("FlowLogRole", AssumeRolePolicyDocument=trust, Policies=[Policy(PolicyName="write-flow-logs", PolicyDocument=write)])
+        Role("FlowLogRole", AssumeRolePolicyDocument=service_role_trust("vpc-flow-logs.amazonaws.com"), Policies=[Policy(PolicyName="write-flow-logs", PolicyDocument=write)])
     )
     t.add_resource(
         FlowLog(

@@ -8,6 +8,7 @@ packaging rewrites them to S3 URLs at deploy time.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 
 from troposphere import GetAtt, Ref, Sub, Template
@@ -20,6 +21,13 @@ from enrollcfn.templates._helpers import output, param
 
 # Outputs of children that the root re-surfaces for people and for Service Catalog.
 ROOT_OUTPUTS: dict[str, str] = {
+    "ApiUrl": "URL of the API",
+    "LoadBalancerDnsName": "DNS name of the load balancer",
+    "ClusterName": "ECS cluster name",
+    "ServiceName": "ECS service name",
+    "DatabaseEndpointAddress": "MySQL host name",
+    "DatabaseSecretArn": "Secret with the database master username and password (managed by RDS)",
+    "AppSecretArn": "Secret with the application keys (set MAIL_PASSWORD and the others here)",
     "VpcId": "The VPC",
 }
 
@@ -30,7 +38,24 @@ def root_parameter_specs(cfg: Config) -> dict[str, dict]:
     Each becomes a root Parameter only when some child consumes it, so the root never carries an
     unused Parameter.
     """
-    return {}
+    zone = re.escape(cfg.dns.zone_name)
+    return {
+        "ImageTag": dict(
+            Type="String",
+            Default=cfg.service.image_tag,
+            AllowedPattern=r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$",
+            ConstraintDescription="an ECR image tag: 1-128 letters, digits, '_', '.' and '-'",
+            Description="Tag of the application image in the ECR repository",
+        ),
+        "ApiDomain": dict(
+            Type="String",
+            Default=cfg.dns.api_domain,
+            # The certificate covers the zone apex and one level below it (*.zone).
+            AllowedPattern=rf"^([a-z0-9]([a-z0-9-]{{0,61}}[a-z0-9])?\.)?{zone}$",
+            ConstraintDescription=f"{cfg.dns.zone_name} or one label under it, lower case",
+            Description=f"DNS name of the API in the hosted zone {cfg.dns.zone_name}",
+        ),
+    }
 
 
 def build(cfg: Config, children: Mapping[str, Template]) -> Template:
@@ -41,7 +66,8 @@ def build(cfg: Config, children: Mapping[str, Template]) -> Template:
     wanted = {p for child in children.values() for p in child.parameters}
     available: dict[str, tuple[str, object]] = {}
     for pname in sorted(wanted & specs.keys()):
-        available[pname] = (ROOT, Ref(param(t, pname, **specs[pname])))
+        props = dict(specs[pname])
+        available[pname] = (ROOT, Ref(param(t, pname, props.pop("Type"), props.pop("Description"), **props)))
 
     for spec in NESTED:
         child = children[spec.name]

@@ -1,0 +1,55 @@
+"""Cluster stack: the ECS cluster on FARGATE and FARGATE_SPOT with Container Insights, and the
+application's log group.
+
+Inputs: none. Outputs: the constants below.
+"""
+
+from __future__ import annotations
+
+from troposphere import GetAtt, Ref, Template
+from troposphere.ecs import CapacityProviderStrategyItem, Cluster, ClusterSetting
+from troposphere.logs import LogGroup
+
+from enrollcfn.config import Config
+from enrollcfn.templates._helpers import output, scanner_skips
+
+CLUSTER_NAME = "ClusterName"
+CLUSTER_ARN = "ClusterArn"
+APP_LOG_GROUP_NAME = "AppLogGroupName"
+APP_LOG_GROUP_ARN = "AppLogGroupArn"
+
+
+def app_log_group_name(cfg: Config) -> str:
+    """The seed's `/ecs/student-enrollment-laravel-api`: named after the task family."""
+    return f"/ecs/{cfg.registry.repository_name}"
+
+
+def build(cfg: Config) -> Template:
+    """The cluster template for `cfg`."""
+    t = Template(Description=f"{cfg.project} {cfg.environment}: ECS cluster {cfg.cluster.name} and the application log group")
+    t.set_version()
+    cluster = t.add_resource(
+        Cluster(
+            "Cluster",
+            ClusterName=cfg.cluster.name,
+            ClusterSettings=[ClusterSetting(Name="containerInsights", Value="enabled" if cfg.cluster.container_insights else "disabled")],
+            CapacityProviders=["FARGATE", "FARGATE_SPOT"],
+            # seed default strategy; the service states its own (FARGATE base 2 + SPOT weight 3).
+            DefaultCapacityProviderStrategy=[CapacityProviderStrategyItem(CapacityProvider="FARGATE", Base=1, Weight=1)],
+        )
+    )
+    # The seed's second group, /ecs/<cluster>, was never written to (Container Insights uses its
+    # own /aws/ecs/containerinsights group), so it is not created.
+    logs = t.add_resource(
+        LogGroup(
+            "AppLogGroup",
+            LogGroupName=app_log_group_name(cfg),
+            RetentionInDays=cfg.logs.retention_days,
+            Metadata=scanner_skips(checkov={"CKV_AWS_158": "Encrypted with the CloudWatch Logs service key as in the seed; no customer key chosen"}),
+        )
+    )
+    output(t, CLUSTER_NAME, Ref(cluster), "ECS cluster name")
+    output(t, CLUSTER_ARN, GetAtt(cluster, "Arn"), "ECS cluster ARN")
+    output(t, APP_LOG_GROUP_NAME, Ref(logs), "Log group the application container writes to")
+    output(t, APP_LOG_GROUP_ARN, GetAtt(logs, "Arn"), "ARN of the application log group")
+    return t

@@ -1,0 +1,111 @@
+"""Database stack: RDS MySQL in the private subnets, with a parameter group that enforces TLS
+and a master password that RDS generates, stores in Secrets Manager and rotates itself.
+
+Inputs: PrivateSubnetIds, DatabaseSecurityGroupId. Outputs: the constants below.
+Seed values: db.t3.micro, 20 GB, database `collage`, 7-day backups 03:00-04:00, maintenance
+mon:04:00-mon:05:00, single-AZ, not public.
+"""
+
+from __future__ import annotations
+
+from troposphere import GetAtt, Ref, Sub, Template
+from troposphere.iam import Role
+from troposphere.rds import DBInstance, DBParameterGroup, DBSubnetGroup
+
+from enrollcfn.config import Config
+from enrollcfn.templates._helpers import output, param, scanner_skips, service_role_trust
+from enrollcfn.templates.network import PRIVATE_SUBNET_IDS
+from enrollcfn.templates.security import DATABASE_SECURITY_GROUP_ID
+
+DATABASE_ENDPOINT_ADDRESS = "DatabaseEndpointAddress"
+DATABASE_ENDPOINT_PORT = "DatabaseEndpointPort"
+DATABASE_SECRET_ARN = "DatabaseSecretArn"
+DATABASE_INSTANCE_ID = "DatabaseInstanceId"
+
+# MySQL logs exported to CloudWatch (RDS.9). `audit` needs an option group with the MariaDB audit
+# plugin and `general` logs every statement (volume, cost, personal data): both left off.
+LOG_EXPORTS = ["error", "slowquery"]
+
+
+def build(cfg: Config) -> Template:
+    """The database template for `cfg`."""
+    db = cfg.database
+    t = Template(Description=f"{cfg.project} {cfg.environment}: RDS MySQL {db.engine_version} with an RDS-managed master password")
+    t.set_version()
+    subnets = param(t, PRIVATE_SUBNET_IDS, "List<AWS::EC2::Subnet::Id>", "Private subnets for the DB subnet group")
+    sg = param(t, DATABASE_SECURITY_GROUP_ID, "AWS::EC2::SecurityGroup::Id", "Security group of the database")
+
+    subnet_group = t.add_resource(
+        DBSubnetGroup("DatabaseSubnetGroup", DBSubnetGroupDescription=f"{cfg.project} MySQL in the private subnets", SubnetIds=Ref(subnets))
+    )
+    parameters = t.add_resource(
+        DBParameterGroup(
+            "DatabaseParameterGroup",
+            Description=f"{cfg.project} MySQL: TLS required, slow query log",
+            Family=parameter_group_family(db.engine_version),
+            # fix: the seed used the default group, so clients could connect without TLS (RDS.39).
+            Parameters={"require_secure_transport": "1", "slow_query_log": "1", "long_query_time": "2", "log_output": "FILE"},
+        )
+    )
+    monitoring = t.add_resource(
+        Role(
+            "DatabaseMonitoringRole",
+            AssumeRolePolicyDocument=service_role_trust("monitoring.rds.amazonaws.com"),
+            ManagedPolicyArns=[Sub("arn:${AWS::Partition}:iam::aws:policy/service-role/AmazonRDSEnhancedMonitoringRole")],
+        )
+    )
+    instance = t.add_resource(_instance(cfg, subnet_group, parameters, monitoring, sg))
+
+    output(t, DATABASE_ENDPOINT_ADDRESS, GetAtt(instance, "Endpoint.Address"), "Host name of the MySQL endpoint (DB_HOST)")
+    output(t, DATABASE_ENDPOINT_PORT, GetAtt(instance, "Endpoint.Port"), "Port of the MySQL endpoint")
+    output(t, DATABASE_SECRET_ARN, GetAtt(instance, "MasterUserSecret.SecretArn"), "Secrets Manager secret with the master username and password (managed by RDS)")
+    output(t, DATABASE_INSTANCE_ID, Ref(instance), "RDS instance identifier (for alarms)")
+    return t
+
+
+def parameter_group_family(engine_version: str) -> str:
+    """`8.4.7` -> `mysql8.4`."""
+    major, minor = engine_version.split(".")[:2]
+    return f"mysql{major}.{minor}"
+
+
+def _instance(cfg: Config, subnet_group, parameters, monitoring, sg) -> DBInstance:
+    db = cfg.database
+    extra = {}
+    if not db.multi_az:
+        extra["Metadata"] = scanner_skips(checkov={"CKV_AWS_157": "Single-AZ as in the seed; set database.multi_az: true for a standby in the second AZ"})
+    return DBInstance(
+        "Database",
+        # Snapshot on delete AND on replacement: the UpdateReplacePolicy default would drop the data.
+        DeletionPolicy="Snapshot",
+        UpdateReplacePolicy="Snapshot",
+        Engine="mysql",
+        EngineVersion=db.engine_version,
+        # fix: no silent move to paid Extended Support when a major version leaves standard support.
+        EngineLifecycleSupport="open-source-rds-extended-support-disabled",
+        AutoMinorVersionUpgrade=True,
+        DBInstanceClass=db.instance_class,
+        AllocatedStorage=str(db.allocated_storage_gb),
+        MaxAllocatedStorage=db.max_allocated_storage_gb,  # fix: the seed had no storage autoscaling
+        StorageType=db.storage_type,
+        StorageEncrypted=True,  # fix: the seed's storage was unencrypted (RDS.3); it cannot be turned on later
+        DBName=db.name,
+        MasterUsername=db.master_username,
+        ManageMasterUserPassword=True,  # fix: the seed passed a password variable that landed in state
+        Port="3306",
+        DBSubnetGroupName=Ref(subnet_group),
+        DBParameterGroupName=Ref(parameters),
+        VPCSecurityGroups=[Ref(sg)],
+        PubliclyAccessible=False,
+        MultiAZ=db.multi_az,
+        BackupRetentionPeriod=db.backup_retention_days,
+        PreferredBackupWindow=db.backup_window,
+        PreferredMaintenanceWindow=db.maintenance_window,
+        CopyTagsToSnapshot=True,
+        DeletionProtection=True,  # fix: seed off (RDS.8)
+        EnableIAMDatabaseAuthentication=True,  # RDS.10; Laravel keeps using the password
+        EnableCloudwatchLogsExports=LOG_EXPORTS,
+        MonitoringInterval=60,  # RDS.6 enhanced monitoring
+        MonitoringRoleArn=GetAtt(monitoring, "Arn"),
+        **extra,
+    )

@@ -1,0 +1,261 @@
+"""Service stack: the application secret, the task execution and task roles, the Fargate task
+definition, the ECS service behind the ALB, and its autoscaling on CPU, memory and requests.
+
+Inputs: outputs of network, security, database, cluster and load_balancer, and the root
+Parameters ImageTag and ApiDomain. Outputs: the constants below.
+"""
+
+from __future__ import annotations
+
+import json
+
+from awacs import ecr, logs, rekognition, s3, secretsmanager
+from awacs.aws import Allow, Condition, PolicyDocument, Statement, StringLike
+from troposphere import GetAtt, Join, Ref, Sub, Template
+from troposphere.applicationautoscaling import (
+    PredefinedMetricSpecification,
+    ScalableTarget,
+    ScalingPolicy,
+    TargetTrackingScalingPolicyConfiguration,
+)
+from troposphere.ecs import (
+    AwsvpcConfiguration,
+    CapacityProviderStrategyItem,
+    ContainerDefinition,
+    DeploymentCircuitBreaker,
+    DeploymentConfiguration,
+    Environment,
+    LoadBalancer,
+    LogConfiguration,
+    NetworkConfiguration,
+    PortMapping,
+    RuntimePlatform,
+    Secret as EcsSecret,
+    Service,
+    TaskDefinition,
+)
+from troposphere.iam import Policy, Role
+from troposphere.secretsmanager import GenerateSecretString, Secret
+
+from enrollcfn.config import Config
+from enrollcfn.templates._helpers import output, param, scanner_skips, service_role_trust
+from enrollcfn.templates.cluster import APP_LOG_GROUP_ARN, APP_LOG_GROUP_NAME, CLUSTER_NAME
+from enrollcfn.templates.database import DATABASE_ENDPOINT_ADDRESS, DATABASE_SECRET_ARN
+from enrollcfn.templates.load_balancer import API_DOMAIN, LOAD_BALANCER_FULL_NAME, TARGET_GROUP_ARN, TARGET_GROUP_FULL_NAME
+from enrollcfn.templates.network import PRIVATE_SUBNET_IDS
+from enrollcfn.templates.security import SERVICE_SECURITY_GROUP_ID
+
+SERVICE_NAME = "ServiceName"
+SERVICE_ARN = "ServiceArn"
+APP_SECRET_ARN = "AppSecretArn"
+TASK_DEFINITION_ARN = "TaskDefinitionArn"
+IMAGE_TAG = "ImageTag"  # a root Parameter
+
+_STRING_INPUTS = {
+    CLUSTER_NAME: "ECS cluster the service runs in",
+    APP_LOG_GROUP_NAME: "Log group of the application container",
+    APP_LOG_GROUP_ARN: "ARN of the application log group",
+    TARGET_GROUP_ARN: "Target group the tasks register in",
+    LOAD_BALANCER_FULL_NAME: "ALB full name, for request-count scaling",
+    TARGET_GROUP_FULL_NAME: "Target group full name, for request-count scaling",
+    DATABASE_ENDPOINT_ADDRESS: "MySQL host name (DB_HOST)",
+    DATABASE_SECRET_ARN: "RDS-managed secret with the database username and password",
+    API_DOMAIN: "DNS name of the API (APP_URL)",
+    IMAGE_TAG: "Tag of the application image in the ECR repository",
+}
+
+
+def repository_arn(cfg: Config) -> Sub:
+    """ARN of the bootstrap stack's repository, from its configured name."""
+    return Sub(f"arn:${{AWS::Partition}}:ecr:${{AWS::Region}}:${{AWS::AccountId}}:repository/{cfg.registry.repository_name}")
+
+
+def build(cfg: Config) -> Template:
+    """The service template for `cfg`."""
+    t = Template(Description=f"{cfg.project} {cfg.environment}: Fargate service {cfg.service.name} with autoscaling")
+    t.set_version()
+    subnets = param(t, PRIVATE_SUBNET_IDS, "List<AWS::EC2::Subnet::Id>", "Private subnets the tasks run in")
+    sg = param(t, SERVICE_SECURITY_GROUP_ID, "AWS::EC2::SecurityGroup::Id", "Security group of the tasks")
+    p = {name: param(t, name, "String", description) for name, description in _STRING_INPUTS.items()}
+
+    secret = t.add_resource(_app_secret(cfg))
+    execution, task = _roles(t, cfg, secret, p)
+    taskdef = t.add_resource(_task_definition(cfg, execution, task, p))
+    service = t.add_resource(_service(cfg, taskdef, subnets, sg, p))
+    _autoscaling(t, cfg, service, p)
+
+    output(t, SERVICE_NAME, GetAtt(service, "Name"), "ECS service name")
+    output(t, SERVICE_ARN, Ref(service), "ECS service ARN")
+    output(t, APP_SECRET_ARN, Ref(secret), "Secrets Manager secret of the application (set MAIL_PASSWORD etc. here)")
+    output(t, TASK_DEFINITION_ARN, Ref(taskdef), "Task definition revision the service runs")
+    return t
+
+
+def _app_secret(cfg: Config) -> Secret:
+    # fix: the seed wrote every value (and an IAM user's access keys) from Terraform variables into
+    # state. APP_KEY is generated here; the other keys start empty and the operator sets them.
+    template = {name: "" for name in cfg.service.secrets if name != "APP_KEY"}
+    return Secret(
+        "AppSecret",
+        Description=f"{cfg.project} {cfg.environment}: Laravel application secrets",
+        # Laravel uses a key without the base64: prefix as raw bytes; AES-256-CBC needs exactly 32.
+        GenerateSecretString=GenerateSecretString(
+            SecretStringTemplate=json.dumps(template, sort_keys=True), GenerateStringKey="APP_KEY", PasswordLength=32, ExcludePunctuation=True
+        ),
+        DeletionPolicy="Retain",
+        UpdateReplacePolicy="Retain",
+        Metadata=scanner_skips(
+            checkov={
+                "CKV_AWS_149": "Encrypted with the Secrets Manager service key as in the seed; no customer key chosen",
+                "CKV2_AWS_57": "Application keys set by the operator; rotating APP_KEY would invalidate encrypted data and sessions",
+            }
+        ),
+    )
+
+
+def _roles(t: Template, cfg: Config, secret: Secret, p: dict) -> tuple[Role, Role]:
+    ecs_trust = service_role_trust("ecs-tasks.amazonaws.com")
+    pull_and_log = PolicyDocument(
+        Version="2012-10-17",
+        Statement=[
+            Statement(Effect=Allow, Action=[ecr.GetAuthorizationToken], Resource=["*"]),
+            Statement(Effect=Allow, Action=[ecr.BatchGetImage, ecr.GetDownloadUrlForLayer, ecr.BatchCheckLayerAvailability], Resource=[repository_arn(cfg)]),
+            Statement(Effect=Allow, Action=[logs.CreateLogStream, logs.PutLogEvents], Resource=[Sub("${AppLogGroupArn}:*")]),
+            Statement(Effect=Allow, Action=[secretsmanager.GetSecretValue], Resource=[Ref(secret), Ref(p[DATABASE_SECRET_ARN])]),
+        ],
+    )
+    # fix: the seed used the managed AmazonECSTaskExecutionRolePolicy (any repository, any log group).
+    execution = t.add_resource(
+        Role(
+            "ExecutionRole",
+            AssumeRolePolicyDocument=ecs_trust,
+            Policies=[Policy(PolicyName="pull-image-write-logs-read-secrets", PolicyDocument=pull_and_log)],
+            Metadata=scanner_skips(checkov={"CKV_AWS_111": "ecr:GetAuthorizationToken has no resource-level permissions"}),
+        )
+    )
+    bucket = cfg.service.app_bucket
+    objects = [Sub(f"arn:${{AWS::Partition}}:s3:::{bucket}/{prefix}*") for prefix in cfg.service.app_bucket_prefixes]
+    app = PolicyDocument(
+        Version="2012-10-17",
+        Statement=[
+            Statement(Effect=Allow, Action=[s3.GetObject, s3.PutObject, s3.DeleteObject], Resource=objects),
+            Statement(
+                Effect=Allow,
+                Action=[s3.ListBucket],
+                Resource=[Sub(f"arn:${{AWS::Partition}}:s3:::{bucket}")],
+                Condition=Condition(StringLike({"s3:prefix": [f"{prefix}*" for prefix in cfg.service.app_bucket_prefixes]})),
+            ),
+            # DetectFaces analyses bytes sent in the request; it has no resource to scope to.
+            Statement(Effect=Allow, Action=[rekognition.DetectFaces], Resource=["*"]),
+        ],
+    )
+    # fix: the seed's task role could only write logs, so the app used an IAM user's static keys.
+    task = t.add_resource(
+        Role("TaskRole", AssumeRolePolicyDocument=ecs_trust, Policies=[Policy(PolicyName="app-bucket-and-face-detection", PolicyDocument=app)])
+    )
+    return execution, task
+
+
+def _container(cfg: Config, p: dict) -> ContainerDefinition:
+    # fix: APP_URL was http://127.0.0.1:8000 in the seed; DB_HOST comes from the database stack.
+    injected = {"APP_URL": Sub("https://${ApiDomain}"), "DB_HOST": Ref(p[DATABASE_ENDPOINT_ADDRESS])}
+    environment = [Environment(Name=k, Value=v) for k, v in sorted({**cfg.service.environment, **injected}.items())]
+    secrets = [EcsSecret(Name=name, ValueFrom=Sub(f"${{AppSecret}}:{name}::")) for name in sorted(cfg.service.secrets)]
+    secrets += [EcsSecret(Name=f"DB_{key.upper()}", ValueFrom=Sub(f"${{DatabaseSecretArn}}:{key}::")) for key in ("password", "username")]
+    name = cfg.registry.repository_name
+    return ContainerDefinition(
+        Name=name,
+        Image=Sub(f"${{AWS::AccountId}}.dkr.ecr.${{AWS::Region}}.${{AWS::URLSuffix}}/{name}:${{ImageTag}}"),
+        Essential=True,
+        PortMappings=[PortMapping(ContainerPort=cfg.service.container_port, Protocol="tcp")],
+        Environment=environment,
+        Secrets=sorted(secrets, key=lambda s: s.properties["Name"]),
+        Privileged=False,
+        LogConfiguration=LogConfiguration(
+            LogDriver="awslogs",
+            Options={"awslogs-group": Ref(p[APP_LOG_GROUP_NAME]), "awslogs-region": Ref("AWS::Region"), "awslogs-stream-prefix": "ecs"},
+        ),
+    )
+
+
+def _task_definition(cfg: Config, execution: Role, task: Role, p: dict) -> TaskDefinition:
+    return TaskDefinition(
+        "TaskDefinition",
+        Family=cfg.registry.repository_name,
+        Cpu=str(cfg.service.cpu),
+        Memory=str(cfg.service.memory),
+        NetworkMode="awsvpc",
+        RequiresCompatibilities=["FARGATE"],  # fix: the seed also listed EC2, which is never used
+        RuntimePlatform=RuntimePlatform(OperatingSystemFamily="LINUX", CpuArchitecture="X86_64"),  # Spot is x86_64 only
+        ExecutionRoleArn=GetAtt(execution, "Arn"),
+        TaskRoleArn=GetAtt(task, "Arn"),
+        ContainerDefinitions=[_container(cfg, p)],
+        Metadata=scanner_skips(
+            checkov={"CKV_AWS_336": "The seed image writes to storage/, bootstrap/cache, nginx and php-fpm paths at run time; a read-only root needs image changes first"}
+        ),
+    )
+
+
+def _service(cfg: Config, taskdef: TaskDefinition, subnets, sg, p: dict) -> Service:
+    s, c = cfg.service, cfg.service.capacity
+    strategy = [
+        CapacityProviderStrategyItem(CapacityProvider="FARGATE", Base=c.fargate_base, Weight=c.fargate_weight),
+        CapacityProviderStrategyItem(CapacityProvider="FARGATE_SPOT", Base=c.spot_base, Weight=c.spot_weight),
+    ]
+    return Service(
+        "Service",
+        ServiceName=s.name,
+        Cluster=Ref(p[CLUSTER_NAME]),
+        TaskDefinition=Ref(taskdef),
+        # No DesiredCount: CloudFormation would reset a scaled-out count to it on every stack
+        # update. ECS starts one task and the scalable target's minimum brings it to min_tasks.
+        CapacityProviderStrategy=[i for i in strategy if i.properties["Weight"] or i.properties["Base"]],
+        PlatformVersion="LATEST",
+        DeploymentConfiguration=DeploymentConfiguration(
+            MinimumHealthyPercent=100, MaximumPercent=200, DeploymentCircuitBreaker=DeploymentCircuitBreaker(Enable=True, Rollback=True)
+        ),
+        HealthCheckGracePeriodSeconds=s.health_check_grace_seconds,
+        LoadBalancers=[LoadBalancer(ContainerName=cfg.registry.repository_name, ContainerPort=s.container_port, TargetGroupArn=Ref(p[TARGET_GROUP_ARN]))],
+        NetworkConfiguration=NetworkConfiguration(
+            AwsvpcConfiguration=AwsvpcConfiguration(Subnets=Ref(subnets), SecurityGroups=[Ref(sg)], AssignPublicIp="DISABLED")
+        ),
+        AvailabilityZoneRebalancing="ENABLED",
+        PropagateTags="SERVICE",
+        EnableECSManagedTags=True,
+    )
+
+
+def _autoscaling(t: Template, cfg: Config, service: Service, p: dict) -> None:
+    s, sc = cfg.service, cfg.service.scaling
+    target = t.add_resource(
+        ScalableTarget(
+            "ScalableTarget",
+            ServiceNamespace="ecs",
+            ScalableDimension="ecs:service:DesiredCount",
+            ResourceId=Join("/", ["service", Ref(p[CLUSTER_NAME]), GetAtt(service, "Name")]),
+            MinCapacity=s.min_tasks,
+            MaxCapacity=s.max_tasks,
+            # No RoleARN: Application Auto Scaling uses its service-linked role.
+        )
+    )
+    label = Join("/", [Ref(p[LOAD_BALANCER_FULL_NAME]), Ref(p[TARGET_GROUP_FULL_NAME])])
+    for title, metric, value, extra in (
+        ("CpuScalingPolicy", "ECSServiceAverageCPUUtilization", sc.cpu_target, {}),
+        ("MemoryScalingPolicy", "ECSServiceAverageMemoryUtilization", sc.memory_target, {}),
+        ("RequestCountScalingPolicy", "ALBRequestCountPerTarget", sc.requests_per_target, {"ResourceLabel": label}),
+    ):
+        t.add_resource(
+            ScalingPolicy(
+                title,
+                PolicyName=f"{cfg.service.name}-{title[: -len('ScalingPolicy')].lower()}",
+                PolicyType="TargetTrackingScaling",
+                ScalingTargetId=Ref(target),
+                TargetTrackingScalingPolicyConfiguration=TargetTrackingScalingPolicyConfiguration(
+                    TargetValue=float(value),
+                    ScaleInCooldown=sc.scale_in_cooldown,
+                    ScaleOutCooldown=sc.scale_out_cooldown,
+                    PredefinedMetricSpecification=PredefinedMetricSpecification(PredefinedMetricType=metric, **extra),
+                ),
+            )
+        )
+
