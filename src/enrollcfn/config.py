@@ -531,6 +531,8 @@ def _check_dns(cfg: Config) -> list[ConfigError]:
     if not any(e.key == "dns.api_domain" for e in out):
         if d.api_domain != d.zone_name and not d.api_domain.endswith("." + d.zone_name):
             out.append(ConfigError("dns.api_domain", f"{d.api_domain} is not in the hosted zone {d.zone_name}"))
+        elif d.api_domain.count(".") > d.zone_name.count(".") + 1:
+            out.append(ConfigError("dns.api_domain", f"the certificate covers {d.zone_name} and *.{d.zone_name}; use one label under the zone"))
     if not _ZONE_ID.match(d.hosted_zone_id):
         out.append(ConfigError("dns.hosted_zone_id", f"{d.hosted_zone_id!r} is not a Route53 zone id (Z followed by upper-case letters and digits)"))
     return out
@@ -621,10 +623,56 @@ def _check_lb(cfg: Config) -> list[ConfigError]:
     return out
 
 
+def supported_engine_versions() -> tuple[str, ...]:
+    """MySQL versions cfn-lint accepts that RDS still offers: the 8.4 LTS line from 8.4.6 and 8.0
+    from 8.0.42 (older minors, such as the seed's 8.0.35, are retired; 8.0 bills Extended Support
+    since 2026-07-31)."""
+    import json
+    from importlib.resources import files
+
+    schema = json.loads(files("cfnlint.data.schemas.extensions.aws_rds_dbinstance").joinpath("engine_version.json").read_text())
+    for rule in schema["allOf"]:
+        if rule.get("if", {}).get("properties", {}).get("Engine", {}).get("const") == "mysql":
+            versions = rule["then"]["properties"]["EngineVersion"]["enum"]
+            return tuple(v for v in versions if _minor(v) >= (8, 4, 6) or (8, 0, 42) <= _minor(v) < (8, 1, 0))
+    return ()
+
+
+def _minor(version: str) -> tuple[int, ...]:
+    return tuple(int(x) for x in version.split("-")[0].split("."))
+
+
+# Names MySQL reserves or RDS refuses as the master user (RDS.25 also rejects the default "admin").
+_RESERVED_USERS = {"admin", "root", "rdsadmin", "mysql", "user", "select", "insert", "update", "delete", "table", "database"}
+_WINDOW = r"([01]\d|2[0-3]):[0-5]\d"
+_DAY = r"(mon|tue|wed|thu|fri|sat|sun)"
+
+
 def _check_db(cfg: Config) -> list[ConfigError]:
-    """Database checks; the application-stacks work extends these."""
     out = []
     db = cfg.database
-    if db.backup_retention_days < 1 or db.backup_retention_days > 35:
+    versions = supported_engine_versions()
+    if db.engine_version not in versions:
+        latest = sorted(versions, key=_minor)[-3:]
+        out.append(ConfigError("database.engine_version", f"MySQL {db.engine_version} is not offered by RDS (or not known to cfn-lint); use 8.4.x such as {', '.join(latest)}"))
+    if not re.fullmatch(r"[A-Za-z][A-Za-z0-9_]{0,15}", db.master_username):
+        out.append(ConfigError("database.master_username", "RDS MySQL needs 1-16 letters, digits or '_', starting with a letter"))
+    elif db.master_username.lower() in _RESERVED_USERS:
+        out.append(ConfigError("database.master_username", f"{db.master_username!r} is reserved or the engine default (Security Hub RDS.25); choose another name"))
+    if not re.fullmatch(r"db\.[a-z0-9]+\.[a-z0-9]+", db.instance_class):
+        out.append(ConfigError("database.instance_class", f"{db.instance_class!r} is not an RDS instance class such as db.t3.micro"))
+    if db.storage_type not in ("gp2", "gp3", "io1", "io2"):
+        out.append(ConfigError("database.storage_type", "must be gp2, gp3, io1 or io2"))
+    if not 20 <= db.allocated_storage_gb <= 65536:
+        out.append(ConfigError("database.allocated_storage_gb", f"RDS MySQL storage is 20-65536 GiB, got {db.allocated_storage_gb}"))
+    if db.max_allocated_storage_gb < db.allocated_storage_gb:
+        out.append(ConfigError("database.max_allocated_storage_gb", f"must be at least allocated_storage_gb ({db.allocated_storage_gb})"))
+    if not 1 <= db.backup_retention_days <= 35:
         out.append(ConfigError("database.backup_retention_days", f"must be 1-35, got {db.backup_retention_days}"))
+    if not re.fullmatch(f"{_WINDOW}-{_WINDOW}", db.backup_window):
+        out.append(ConfigError("database.backup_window", "use hh:mm-hh:mm in UTC, such as 03:00-04:00"))
+    if not re.fullmatch(f"{_DAY}:{_WINDOW}-{_DAY}:{_WINDOW}", db.maintenance_window):
+        out.append(ConfigError("database.maintenance_window", "use ddd:hh:mm-ddd:hh:mm in UTC, such as mon:04:00-mon:05:00"))
+    if not re.fullmatch(r"[A-Za-z][A-Za-z0-9_]{0,63}", db.name):
+        out.append(ConfigError("database.name", "1-64 letters, digits or '_', starting with a letter"))
     return out

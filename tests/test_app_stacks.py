@@ -1,0 +1,282 @@
+"""Invariants of the database, cluster, load-balancer and service stacks: the seed's values are
+in build/, and each hardening is pinned (these tests fail if it is reverted)."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+
+import pytest
+from cfn_flip import load_yaml
+
+from enrollcfn.compiler import compile_all
+from enrollcfn.config import Config, load, validate
+from tests.conftest import resources_of
+
+
+def one(template: dict, type_: str) -> dict:
+    (resource,) = resources_of(template, type_).values()
+    return resource
+
+
+def props(template: dict, type_: str) -> dict:
+    return one(template, type_)["Properties"]
+
+
+# ---- database -------------------------------------------------------------------------------
+
+
+def test_database_has_the_seeds_size_windows_and_name(rendered):
+    db = props(rendered["database"], "AWS::RDS::DBInstance")
+    assert (db["Engine"], db["DBInstanceClass"], db["AllocatedStorage"], db["DBName"]) == ("mysql", "db.t3.micro", "20", "collage")
+    assert (db["BackupRetentionPeriod"], db["PreferredBackupWindow"], db["PreferredMaintenanceWindow"]) == (7, "03:00-04:00", "mon:04:00-mon:05:00")
+    assert db["MultiAZ"] is False and db["PubliclyAccessible"] is False
+
+
+def test_database_is_encrypted_protected_and_snapshotted(rendered):
+    resource = one(rendered["database"], "AWS::RDS::DBInstance")
+    db = resource["Properties"]
+    assert db["StorageEncrypted"] is True
+    assert db["DeletionProtection"] is True
+    assert resource["DeletionPolicy"] == resource["UpdateReplacePolicy"] == "Snapshot"
+    assert db["StorageType"] == "gp3" and db["MaxAllocatedStorage"] >= 20
+    assert db["EnableCloudwatchLogsExports"] and db["CopyTagsToSnapshot"] and db["AutoMinorVersionUpgrade"]
+    assert db["MonitoringInterval"] == 60 and db["EnableIAMDatabaseAuthentication"] is True
+
+
+def test_database_password_is_managed_by_rds_and_never_in_the_template(rendered, compiled):
+    db = props(rendered["database"], "AWS::RDS::DBInstance")
+    assert db["ManageMasterUserPassword"] is True
+    assert "MasterUserPassword" not in db
+    assert db["MasterUsername"] != "admin"
+    assert all("NoEcho" not in p for t in rendered.values() for p in t.get("Parameters", {}).values())
+
+
+def test_database_requires_tls(rendered):
+    group = props(rendered["database"], "AWS::RDS::DBParameterGroup")
+    assert group["Parameters"]["require_secure_transport"] == "1"
+    assert group["Family"] == "mysql8.4"
+
+
+def test_multi_az_is_one_config_key():
+    cfg = dataclasses.replace(Config(), database=dataclasses.replace(Config().database, multi_az=True))
+    db = load_yaml(compile_all(cfg).templates["database"])
+    assert props(db, "AWS::RDS::DBInstance")["MultiAZ"] is True
+
+
+# ---- cluster ------------------------------------------------------------------------------
+
+
+def test_cluster_is_the_seeds_with_insights_and_both_fargate_providers(rendered):
+    cluster = props(rendered["cluster"], "AWS::ECS::Cluster")
+    assert cluster["ClusterName"] == "laravel-node"
+    assert cluster["ClusterSettings"] == [{"Name": "containerInsights", "Value": "enabled"}]
+    assert cluster["CapacityProviders"] == ["FARGATE", "FARGATE_SPOT"]
+    logs = props(rendered["cluster"], "AWS::Logs::LogGroup")
+    assert logs == {"LogGroupName": "/ecs/student-enrollment-laravel-api", "RetentionInDays": 30}
+
+
+# ---- load balancer ------------------------------------------------------------------------
+
+
+def _attributes(resource_props: dict, key: str) -> dict:
+    return {a["Key"]: a["Value"] for a in resource_props[key]}
+
+
+def test_alb_is_internet_facing_http2_hardened_and_logged(rendered):
+    alb = props(rendered["load_balancer"], "AWS::ElasticLoadBalancingV2::LoadBalancer")
+    assert alb["Scheme"] == "internet-facing" and alb["Subnets"] == {"Ref": "PublicSubnetIds"}
+    attrs = _attributes(alb, "LoadBalancerAttributes")
+    assert attrs["routing.http2.enabled"] == "true"
+    assert attrs["routing.http.drop_invalid_header_fields.enabled"] == "true"
+    assert attrs["deletion_protection.enabled"] == "true"
+    assert attrs["access_logs.s3.enabled"] == "true" and attrs["access_logs.s3.bucket"] == {"Ref": "AccessLogBucket"}
+
+
+def test_access_log_bucket_admits_only_elb_log_delivery_over_tls(rendered):
+    policy = props(rendered["load_balancer"], "AWS::S3::BucketPolicy")["PolicyDocument"]["Statement"]
+    deny, allow = policy
+    assert deny["Effect"] == "Deny" and deny["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+    assert allow["Action"] == ["s3:PutObject"]
+    assert "783225319266" in json.dumps(allow["Principal"])  # ELB's ap-southeast-2 account
+    bucket = one(rendered["load_balancer"], "AWS::S3::Bucket")
+    assert bucket["DeletionPolicy"] == "Retain"
+    assert all(bucket["Properties"]["PublicAccessBlockConfiguration"].values())
+
+
+def test_target_group_has_the_seeds_health_check_and_stickiness(rendered):
+    tg = props(rendered["load_balancer"], "AWS::ElasticLoadBalancingV2::TargetGroup")
+    assert (tg["TargetType"], tg["Port"], tg["Protocol"]) == ("ip", 80, "HTTP")
+    assert (tg["HealthCheckPath"], tg["HealthCheckIntervalSeconds"], tg["HealthCheckTimeoutSeconds"]) == ("/", 15, 5)
+    assert (tg["HealthyThresholdCount"], tg["UnhealthyThresholdCount"], tg["Matcher"]) == (2, 2, {"HttpCode": "200"})
+    assert _attributes(tg, "TargetGroupAttributes") == {
+        "deregistration_delay.timeout_seconds": "30",
+        "slow_start.duration_seconds": "60",
+        "stickiness.enabled": "true",
+        "stickiness.type": "app_cookie",
+        "stickiness.app_cookie.cookie_name": "laravel_session",
+        "stickiness.app_cookie.duration_seconds": "86400",
+    }
+
+
+def test_http_listener_only_redirects_to_https(rendered):
+    http = rendered["load_balancer"]["Resources"]["HttpListener"]["Properties"]
+    (action,) = http["DefaultActions"]
+    assert action["Type"] == "redirect"
+    assert action["RedirectConfig"] == {"Port": "443", "Protocol": "HTTPS", "StatusCode": "HTTP_301"}
+    assert not resources_of(rendered["load_balancer"], "AWS::ElasticLoadBalancingV2::ListenerRule")
+
+
+def test_https_listener_uses_tls13_and_the_validated_certificate(rendered):
+    https = rendered["load_balancer"]["Resources"]["HttpsListener"]["Properties"]
+    assert https["SslPolicy"] == "ELBSecurityPolicy-TLS13-1-2-2021-06"
+    assert https["Certificates"] == [{"CertificateArn": {"Ref": "Certificate"}}]
+    cert = props(rendered["load_balancer"], "AWS::CertificateManager::Certificate")
+    assert cert["DomainName"] == "martincaringal.co.nz" and cert["SubjectAlternativeNames"] == ["*.martincaringal.co.nz"]
+    assert cert["ValidationMethod"] == "DNS"
+    assert cert["DomainValidationOptions"][0]["HostedZoneId"] == Config().dns.hosted_zone_id
+
+
+def test_alias_record_points_the_api_domain_at_the_alb(rendered):
+    record = props(rendered["load_balancer"], "AWS::Route53::RecordSet")
+    assert record["Type"] == "A" and record["Name"] == {"Ref": "ApiDomain"}
+    assert record["AliasTarget"]["DNSName"] == {"Fn::GetAtt": ["LoadBalancer", "DNSName"]}
+    assert record["AliasTarget"]["EvaluateTargetHealth"] is True
+    assert rendered["root"]["Parameters"]["ApiDomain"]["Default"] == "server.martincaringal.co.nz"
+
+
+# ---- service ------------------------------------------------------------------------------
+
+
+def _container(rendered) -> dict:
+    (container,) = props(rendered["service"], "AWS::ECS::TaskDefinition")["ContainerDefinitions"]
+    return container
+
+
+def test_task_definition_is_the_seeds_on_fargate_only(rendered):
+    task = props(rendered["service"], "AWS::ECS::TaskDefinition")
+    assert (task["Family"], task["Cpu"], task["Memory"], task["NetworkMode"]) == ("student-enrollment-laravel-api", "1024", "2048", "awsvpc")
+    assert task["RequiresCompatibilities"] == ["FARGATE"]
+    container = _container(rendered)
+    assert container["Name"] == "student-enrollment-laravel-api"
+    assert container["PortMappings"] == [{"ContainerPort": 80, "Protocol": "tcp"}]
+    assert container["LogConfiguration"]["LogDriver"] == "awslogs"
+    assert container["Privileged"] is False
+
+
+def test_plain_environment_is_the_seeds_and_holds_no_secret(rendered):
+    env = {e["Name"]: e["Value"] for e in _container(rendered)["Environment"]}
+    assert env["DB_DATABASE"] == "collage" and env["FILESYSTEM_DISK"] == "s3" and env["AWS_BUCKET"] == "caringaldevops"
+    assert env["DB_HOST"] == {"Ref": "DatabaseEndpointAddress"}
+    for name in env:
+        assert not any(word in name for word in ("PASSWORD", "SECRET", "_KEY", "TOKEN")), name
+
+
+def test_secrets_are_injected_from_secrets_manager_and_no_aws_keys_exist(rendered, compiled):
+    secrets = {s["Name"]: s["ValueFrom"] for s in _container(rendered)["Secrets"]}
+    assert secrets["APP_KEY"] == {"Fn::Sub": "${AppSecret}:APP_KEY::"}
+    assert secrets["DB_PASSWORD"] == {"Fn::Sub": "${DatabaseSecretArn}:password::"}
+    assert secrets["DB_USERNAME"] == {"Fn::Sub": "${DatabaseSecretArn}:username::"}
+    assert not any("AWS_ACCESS_KEY_ID" in text or "AWS_SECRET_ACCESS_KEY" in text for text in compiled.templates.values())
+    generated = props(rendered["service"], "AWS::SecretsManager::Secret")["GenerateSecretString"]
+    assert generated["GenerateStringKey"] == "APP_KEY" and generated["PasswordLength"] == 32
+    assert json.loads(generated["SecretStringTemplate"]) == {k: "" for k in Config().service.secrets if k != "APP_KEY"}
+
+
+def test_service_runs_privately_on_the_seeds_capacity_strategy(rendered):
+    svc = props(rendered["service"], "AWS::ECS::Service")
+    assert svc["ServiceName"] == "student-enrollment-service"
+    assert svc["NetworkConfiguration"]["AwsvpcConfiguration"]["AssignPublicIp"] == "DISABLED"
+    assert svc["NetworkConfiguration"]["AwsvpcConfiguration"]["Subnets"] == {"Ref": "PrivateSubnetIds"}
+    assert svc["CapacityProviderStrategy"] == [
+        {"Base": 2, "CapacityProvider": "FARGATE", "Weight": 1},
+        {"Base": 0, "CapacityProvider": "FARGATE_SPOT", "Weight": 3},
+    ]
+    assert "LaunchType" not in svc
+    assert svc["DeploymentConfiguration"]["DeploymentCircuitBreaker"] == {"Enable": True, "Rollback": True}
+    assert svc["HealthCheckGracePeriodSeconds"] > 0
+
+
+def test_service_omits_desired_count_so_updates_keep_the_scaled_count(rendered):
+    assert "DesiredCount" not in props(rendered["service"], "AWS::ECS::Service")
+
+
+def test_autoscaling_is_the_seeds(rendered):
+    t = rendered["service"]
+    target = props(t, "AWS::ApplicationAutoScaling::ScalableTarget")
+    assert (target["MinCapacity"], target["MaxCapacity"]) == (2, 20) and "RoleARN" not in target
+    policies = {
+        p["Properties"]["TargetTrackingScalingPolicyConfiguration"]["PredefinedMetricSpecification"]["PredefinedMetricType"]: p["Properties"][
+            "TargetTrackingScalingPolicyConfiguration"
+        ]
+        for p in resources_of(t, "AWS::ApplicationAutoScaling::ScalingPolicy").values()
+    }
+    assert {k: v["TargetValue"] for k, v in policies.items()} == {
+        "ECSServiceAverageCPUUtilization": 70.0,
+        "ECSServiceAverageMemoryUtilization": 80.0,
+        "ALBRequestCountPerTarget": 1000.0,
+    }
+    assert all((v["ScaleInCooldown"], v["ScaleOutCooldown"]) == (300, 60) for v in policies.values())
+
+
+# ---- IAM everywhere -------------------------------------------------------------------------
+
+
+def _statements(rendered):
+    for name, t in rendered.items():
+        for key, role in resources_of(t, "AWS::IAM::Role").items():
+            for policy in role["Properties"].get("Policies", []):
+                for statement in policy["PolicyDocument"]["Statement"]:
+                    yield name, key, statement
+
+
+def test_no_policy_grants_wildcard_actions_or_unscoped_resources(rendered):
+    unscopable = {"ecr:GetAuthorizationToken", "rekognition:DetectFaces"}
+    for name, key, statement in _statements(rendered):
+        for action in statement["Action"]:
+            assert action != "*" and not action.endswith(":*"), (name, key, action)
+        if "*" in statement["Resource"]:
+            assert set(statement["Action"]) <= unscopable, (name, key, statement)
+
+
+def test_roles_trust_one_service_in_this_account(rendered):
+    for name, t in rendered.items():
+        for key, role in resources_of(t, "AWS::IAM::Role").items():
+            (statement,) = role["Properties"]["AssumeRolePolicyDocument"]["Statement"]
+            assert list(statement["Principal"]) == ["Service"], (name, key)
+            assert statement["Condition"]["StringEquals"]["aws:SourceAccount"] == {"Ref": "AWS::AccountId"}
+
+
+def test_root_surfaces_what_a_user_needs_but_no_secret_value(rendered):
+    outputs = rendered["root"]["Outputs"]
+    assert {"ApiUrl", "LoadBalancerDnsName", "ClusterName", "ServiceName", "RepositoryUri", "DatabaseEndpointAddress", "DatabaseSecretArn", "AppSecretArn"} <= set(outputs)
+    assert all("resolve:secretsmanager" not in json.dumps(o) for o in outputs.values())
+
+
+# ---- bad input added by these stacks --------------------------------------------------------
+
+BAD = [
+    ({"database": {"engine_version": "8.0.35"}}, "database.engine_version", "not offered"),
+    ({"database": {"engine_version": "9.9.9"}}, "database.engine_version", "not offered"),
+    ({"database": {"master_username": "admin"}}, "database.master_username", "RDS.25"),
+    ({"database": {"master_username": "1user"}}, "database.master_username", "starting with a letter"),
+    ({"database": {"master_username": "a_very_long_username"}}, "database.master_username", "1-16"),
+    ({"database": {"allocated_storage_gb": 10}}, "database.allocated_storage_gb", "20-65536"),
+    ({"database": {"max_allocated_storage_gb": 10}}, "database.max_allocated_storage_gb", "at least"),
+    ({"database": {"backup_window": "3am"}}, "database.backup_window", "hh:mm-hh:mm"),
+    ({"database": {"maintenance_window": "monday"}}, "database.maintenance_window", "ddd:hh:mm"),
+    ({"database": {"instance_class": "t3.micro"}}, "database.instance_class", "db.t3.micro"),
+    ({"load_balancer": {"ssl_policy": "ELBSecurityPolicy-2016-08"}}, "load_balancer.ssl_policy", "TLS 1.3"),
+    ({"load_balancer": {"deregistration_delay_seconds": 300}}, "load_balancer.deregistration_delay_seconds", "Fargate Spot"),
+    ({"dns": {"api_domain": "a.b.martincaringal.co.nz"}}, "dns.api_domain", "one label under the zone"),
+]
+
+
+@pytest.mark.parametrize("data, key, words", BAD, ids=[f"{k}:{w}" for _, k, w in BAD])
+def test_app_stack_bad_input_is_rejected_naming_the_key(tmp_path, data, key, words):
+    import yaml
+
+    path = tmp_path / "cfg.yaml"
+    path.write_text(yaml.safe_dump(data))
+    problems = [p for p in validate(load(path)) if p.key == key]
+    assert problems and any(words in p.message for p in problems), problems
