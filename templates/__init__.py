@@ -12,7 +12,7 @@ from typing import Callable
 from troposphere import Template
 
 from enrollcfn.config import Config
-from enrollcfn.templates import bootstrap, cluster, database, load_balancer, network, security, service
+from enrollcfn.templates import bootstrap, cluster, database, load_balancer, network, redeploy, security, service
 
 
 @dataclass(frozen=True)
@@ -39,6 +39,7 @@ NESTED: tuple[StackSpec, ...] = (
     StackSpec("cluster", cluster.build),
     StackSpec("load_balancer", load_balancer.build),
     StackSpec("service", service.build),
+    StackSpec("redeploy", redeploy.build),
 )
 
 STANDALONE: tuple[StackSpec, ...] = (StackSpec("bootstrap", bootstrap.build),)
