@@ -7,12 +7,13 @@ traceback for bad input), 2 `plan` found changes pending.
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-from enrollcfn import __version__
+from enrollcfn import __version__, cost
 from enrollcfn.config import Config, load, validate
 from enrollcfn.errors import ConfigError, EnrollcfnError, LintError
 
@@ -21,6 +22,7 @@ examples:
   enrollcfn build                              compile config defaults into build/ and lint them
   enrollcfn build --config config/dev.yaml --out /tmp/dev
   enrollcfn lint build                         cfn-lint every template in build/
+  enrollcfn cost --json                        monthly estimate of the default config, as JSON
 
 Region and credentials follow boto3 (--region/--profile where offered, AWS_* variables);
 AWS_ENDPOINT_URL points every client at a local emulator.
@@ -80,6 +82,12 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("dir", nargs="?", type=Path, default=None, metavar="DIR", help="directory of templates (default: build/)")
     _config_arg(p)
     p.set_defaults(func=cmd_lint)
+
+    p = sub.add_parser("cost", help="offline monthly estimate, line by line", description=_doc(cmd_cost))
+    _config_arg(p)
+    p.add_argument("--usage", type=Path, default=None, metavar="FILE", help="YAML overrides of the usage assumptions (data transfer, log volume, ...)")
+    p.add_argument("--json", action="store_true", help="print the lines as JSON")
+    p.set_defaults(func=cmd_cost)
     return parser
 
 
@@ -124,6 +132,9 @@ def cmd_build(args: argparse.Namespace) -> int:
         status = "updated" if path in changed else "unchanged"
         resources = len(compiled.objects[name].resources)
         print(f"  {path}  {resources:3d} resources  {len(text.encode()):6d} bytes  {status}")
+    estimate = cost.of_compiled(compiled.objects, cfg.region)
+    (out / "cost.json").write_text(json.dumps(estimate.to_dict(), indent=2) + "\n", encoding="utf-8")
+    print(f"  {out / 'cost.json'}  estimate {estimate.total:.2f} {estimate.currency}/month")
     elapsed = time.perf_counter() - started
     print(f"built {len(compiled.templates)} templates into {out} (lint clean) in {elapsed:.2f}s")
     return 0
@@ -144,6 +155,17 @@ def cmd_lint(args: argparse.Namespace) -> int:
     if findings:
         raise LintError("cfn-lint", f"{len(findings)} finding(s) in {count} templates")
     print(f"{count} templates lint clean")
+    return 0
+
+
+def cmd_cost(args: argparse.Namespace) -> int:
+    """Estimate the monthly cost of the compiled templates, offline, from the region's price data
+    and the usage assumptions (the seed's unless --usage overrides them)."""
+    from enrollcfn.compiler import compile_all
+
+    cfg = load_config(args.config)
+    estimate = cost.of_compiled(compile_all(cfg).objects, cfg.region, cost.load_usage(args.usage))
+    print(json.dumps(estimate.to_dict(), indent=2) if args.json else cost.render(estimate))
     return 0
 
 

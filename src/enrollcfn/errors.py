@@ -25,3 +25,7 @@ class CompileError(EnrollcfnError):
 
 class LintError(EnrollcfnError):
     """cfn-lint reported findings that are not in `.cfnlintrc`."""
+
+
+class CostError(EnrollcfnError):
+    """The estimate cannot be made: no price for a region or resource, or a bad usage file."""
