@@ -12,7 +12,7 @@ from typing import Callable
 from troposphere import Template
 
 from enrollcfn.config import Config
-from enrollcfn.templates import bootstrap, cluster, database, load_balancer, network, redeploy, security, service
+from enrollcfn.templates import bootstrap, cluster, database, load_balancer, monitoring, network, redeploy, security, service
 
 
 @dataclass(frozen=True)
@@ -40,6 +40,7 @@ NESTED: tuple[StackSpec, ...] = (
     StackSpec("load_balancer", load_balancer.build),
     StackSpec("service", service.build),
     StackSpec("redeploy", redeploy.build),
+    StackSpec("monitoring", monitoring.build),
 )
 
 STANDALONE: tuple[StackSpec, ...] = (StackSpec("bootstrap", bootstrap.build),)

@@ -29,6 +29,7 @@ ROOT_OUTPUTS: dict[str, str] = {
     "DatabaseSecretArn": "Secret with the database master username and password (managed by RDS)",
     "AppSecretArn": "Secret with the application keys (set MAIL_PASSWORD and the others here)",
     "VpcId": "The VPC",
+    "AlarmTopicArn": "SNS topic the alarms and the budget notify (subscribe here)",
 }
 
 

@@ -3,10 +3,15 @@ regression fails."""
 
 from __future__ import annotations
 
+import dataclasses
+import math
+
 import pytest
 
+from enrollcfn import cost
+from enrollcfn.config import Config, validate
 from enrollcfn.errors import CompileError
-from enrollcfn.templates import redeploy
+from enrollcfn.templates import monitoring, redeploy
 from tests.conftest import resources_of
 
 
@@ -65,3 +70,74 @@ def test_only_the_rule_may_invoke_the_function(rendered):
     permission = one(rendered["redeploy"], "AWS::Lambda::Permission")
     assert permission["Principal"] == "events.amazonaws.com"
     assert permission["SourceArn"] == {"Fn::GetAtt": ["PushRule", "Arn"]}
+
+
+# ---- monitoring -----------------------------------------------------------------------------
+
+
+def alarms(rendered) -> dict[str, dict]:
+    return {lid: r["Properties"] for lid, r in resources_of(rendered["monitoring"], "AWS::CloudWatch::Alarm").items()}
+
+
+def test_every_alarm_the_seed_promised_exists_and_notifies_the_topic(rendered):
+    found = {(a["Namespace"], a["MetricName"]) for a in alarms(rendered).values()}
+    assert {
+        ("AWS/ApplicationELB", "HTTPCode_ELB_5XX_Count"),
+        ("AWS/ApplicationELB", "HTTPCode_Target_5XX_Count"),
+        ("AWS/ApplicationELB", "UnHealthyHostCount"),
+        ("AWS/ApplicationELB", "TargetResponseTime"),
+        ("AWS/ECS", "CPUUtilization"),
+        ("AWS/ECS", "MemoryUtilization"),
+        ("ECS/ContainerInsights", "RunningTaskCount"),
+        ("AWS/RDS", "CPUUtilization"),
+        ("AWS/RDS", "FreeStorageSpace"),
+        ("AWS/RDS", "FreeableMemory"),
+        ("AWS/RDS", "DatabaseConnections"),
+    } <= found
+    assert all(a["AlarmActions"] == [{"Ref": "AlarmTopic"}] for a in alarms(rendered).values())
+
+
+def test_running_task_alarm_fires_below_the_minimum_and_when_the_metric_stops(rendered):
+    (alarm,) = [a for a in alarms(rendered).values() if a["MetricName"] == "RunningTaskCount"]
+    assert alarm["Threshold"] == 2.0 and alarm["ComparisonOperator"] == "LessThanThreshold"
+    assert alarm["TreatMissingData"] == "breaching"
+
+
+def test_topic_is_encrypted_with_a_key_cloudwatch_and_budgets_may_use(rendered):
+    topic = one(rendered["monitoring"], "AWS::SNS::Topic")
+    assert topic["KmsMasterKeyId"] == {"Ref": "AlarmTopicKey"}
+    key = one(rendered["monitoring"], "AWS::KMS::Key")
+    assert key["EnableKeyRotation"] is True
+    services = [s["Principal"].get("Service") for s in key["KeyPolicy"]["Statement"]]
+    assert ["cloudwatch.amazonaws.com", "budgets.amazonaws.com"] in services
+
+
+def test_no_email_subscription_unless_configured(rendered):
+    assert not resources_of(rendered["monitoring"], "AWS::SNS::Subscription")
+    cfg = Config()
+    cfg = dataclasses.replace(cfg, monitoring=dataclasses.replace(cfg.monitoring, alarm_email="ops@example.com"))
+    sub = monitoring.build(cfg).to_dict()["Resources"]["AlarmEmail"]["Properties"]
+    assert (sub["Protocol"], sub["Endpoint"]) == ("email", "ops@example.com")
+
+
+def test_budget_is_the_estimate_rounded_up_and_warns_at_80_and_100_percent(rendered, compiled):
+    budget = one(rendered["monitoring"], "AWS::Budgets::Budget")
+    total = cost.of_compiled(compiled.objects, Config().region).total
+    assert budget["Budget"]["BudgetLimit"] == {"Amount": float(math.ceil(total)), "Unit": "USD"}
+    assert sorted(n["Notification"]["Threshold"] for n in budget["NotificationsWithSubscribers"]) == [80.0, 100.0]
+
+
+def test_configured_budget_replaces_the_estimate():
+    cfg = Config()
+    cfg = dataclasses.replace(cfg, monitoring=dataclasses.replace(cfg.monitoring, monthly_budget_usd=250.0))
+    assert monitoring.build(cfg).to_dict()["Resources"]["MonthlyBudget"]["Properties"]["Budget"]["BudgetLimit"]["Amount"] == 250.0
+
+
+@pytest.mark.parametrize(
+    "field, value, key",
+    [("alarm_email", "not-an-address", "monitoring.alarm_email"), ("monthly_budget_usd", -1.0, "monitoring.monthly_budget_usd")],
+)
+def test_bad_monitoring_values_are_rejected_by_key(field, value, key):
+    cfg = Config()
+    cfg = dataclasses.replace(cfg, monitoring=dataclasses.replace(cfg.monitoring, **{field: value}))
+    assert [p.key for p in validate(cfg)] == [key]

@@ -227,8 +227,8 @@ class Logs:
 class Monitoring:
     """Alarms and the monthly budget."""
 
-    alarm_email: str = ""  # no subscription when empty
-    monthly_budget_usd: float = 0.0  # 0: take the amount from the cost estimate
+    alarm_email: str = ""  # fix: the seed had no alarms; no subscription when empty
+    monthly_budget_usd: float = 0.0  # seed practice (budget = estimate); 0: the cost estimate, rounded up
 
 
 @dataclass(frozen=True)
@@ -427,7 +427,7 @@ def known_regions() -> tuple[str, ...]:
 def validate(cfg: Config) -> list[ConfigError]:
     """Every problem in `cfg`, each naming its dotted key; empty when the config is usable."""
     problems: list[ConfigError] = []
-    for check in (_check_names, _check_network, _check_dns, _check_service, _check_lb, _check_db):
+    for check in (_check_names, _check_network, _check_dns, _check_service, _check_lb, _check_db, _check_monitoring):
         problems.extend(check(cfg))
     return problems
 
@@ -675,4 +675,17 @@ def _check_db(cfg: Config) -> list[ConfigError]:
         out.append(ConfigError("database.maintenance_window", "use ddd:hh:mm-ddd:hh:mm in UTC, such as mon:04:00-mon:05:00"))
     if not re.fullmatch(r"[A-Za-z][A-Za-z0-9_]{0,63}", db.name):
         out.append(ConfigError("database.name", "1-64 letters, digits or '_', starting with a letter"))
+    return out
+
+
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+def _check_monitoring(cfg: Config) -> list[ConfigError]:
+    out = []
+    m = cfg.monitoring
+    if m.alarm_email and not _EMAIL.match(m.alarm_email):
+        out.append(ConfigError("monitoring.alarm_email", f"{m.alarm_email!r} is not an email address; leave it empty for no subscription"))
+    if m.monthly_budget_usd < 0:
+        out.append(ConfigError("monitoring.monthly_budget_usd", "must be 0 (use the cost estimate) or a positive amount in USD"))
     return out

@@ -1,0 +1,163 @@
+"""Monitoring stack: the alarms the seed promised but never built, an encrypted SNS topic they
+notify (with an email subscription when monitoring.alarm_email is set), and a monthly cost budget
+that warns at 80 % and 100 % of the estimate (the seed's $135 / $169 practice).
+
+Inputs: outputs of database, load_balancer, cluster, service and redeploy.
+Outputs: AlarmTopicArn.
+"""
+
+from __future__ import annotations
+
+import math
+
+from awacs import kms, sns
+from awacs.aws import Allow, Condition, PolicyDocument, Principal, Statement, StringEquals
+from troposphere import AccountId, GetAtt, Ref, Select, Split, Template
+from troposphere.budgets import Budget, BudgetData, Notification, NotificationWithSubscribers, Spend, Subscriber
+from troposphere.cloudwatch import Alarm, MetricDimension
+from troposphere.kms import Key
+from troposphere.sns import SubscriptionResource, Topic, TopicPolicy
+
+from enrollcfn import cost
+from enrollcfn.config import Config
+from enrollcfn.templates._helpers import output, param
+from enrollcfn.templates.cluster import CLUSTER_NAME
+from enrollcfn.templates.database import DATABASE_INSTANCE_ID
+from enrollcfn.templates.load_balancer import LOAD_BALANCER_FULL_NAME, TARGET_GROUP_FULL_NAME
+from enrollcfn.templates.redeploy import REDEPLOY_DEAD_LETTER_QUEUE_ARN, REDEPLOY_FUNCTION_NAME
+from enrollcfn.templates.service import SERVICE_NAME
+
+ALARM_TOPIC_ARN = "AlarmTopicArn"
+
+_INPUTS = {
+    LOAD_BALANCER_FULL_NAME: "ALB full name (metric dimension LoadBalancer)",
+    TARGET_GROUP_FULL_NAME: "Target group full name (metric dimension TargetGroup)",
+    CLUSTER_NAME: "ECS cluster name",
+    SERVICE_NAME: "ECS service name",
+    DATABASE_INSTANCE_ID: "RDS instance identifier",
+    REDEPLOY_FUNCTION_NAME: "Redeploy Lambda name",
+    REDEPLOY_DEAD_LETTER_QUEUE_ARN: "Redeploy dead-letter queue ARN",
+}
+_PUBLISHERS = ("cloudwatch.amazonaws.com", "budgets.amazonaws.com")
+_GIB = 1024**3
+
+
+def build(cfg: Config) -> Template:
+    """The monitoring template for `cfg`."""
+    t = Template(Description=f"{cfg.project} {cfg.environment}: alarms, their SNS topic and the monthly cost budget")
+    t.set_version()
+    p = {name: param(t, name, "String", description) for name, description in _INPUTS.items()}
+    key = t.add_resource(_key())
+    topic = t.add_resource(Topic("AlarmTopic", KmsMasterKeyId=Ref(key)))
+    t.add_resource(_topic_policy(topic))
+    if cfg.monitoring.alarm_email:
+        t.add_resource(SubscriptionResource("AlarmEmail", TopicArn=Ref(topic), Protocol="email", Endpoint=cfg.monitoring.alarm_email))
+    for alarm in _alarms(cfg, p):
+        t.add_resource(Alarm(alarm.pop("title"), AlarmActions=[Ref(topic)], OKActions=[Ref(topic)], **alarm))
+    t.add_resource(_budget(budget_amount(cfg, t), topic))
+    output(t, ALARM_TOPIC_ARN, Ref(topic), "SNS topic the alarms and the budget notify")
+    return t
+
+
+def budget_amount(cfg: Config, own: Template) -> float:
+    """monitoring.monthly_budget_usd, or the estimate of every stack (this one included) in whole
+    dollars, rounded up so a month on estimate does not cross 100 %."""
+    if cfg.monitoring.monthly_budget_usd:
+        return cfg.monitoring.monthly_budget_usd
+    # Imported here: the registry imports this module.
+    from enrollcfn.templates import NESTED, STANDALONE
+
+    others = {s.name: s.build(cfg) for s in STANDALONE + NESTED if s.build is not build}
+    return float(math.ceil(cost.of_compiled({**others, "monitoring": own}, cfg.region).total))
+
+
+def _key() -> Key:
+    # The AWS-managed SNS key cannot be used: its policy does not let CloudWatch or Budgets publish.
+    statements = [
+        Statement(Sid="Account", Effect=Allow, Principal=Principal("AWS", AccountId), Action=[kms.Action("*")], Resource=["*"]),
+        Statement(
+            Sid="Publishers",
+            Effect=Allow,
+            Principal=Principal("Service", list(_PUBLISHERS)),
+            Action=[kms.Decrypt, kms.Action("GenerateDataKey*")],
+            Resource=["*"],  # in a key policy, "*" is this key
+            Condition=Condition(StringEquals({"aws:SourceAccount": AccountId})),
+        ),
+    ]
+    return Key("AlarmTopicKey", Description="Encrypts the alarm topic", EnableKeyRotation=True, KeyPolicy=PolicyDocument(Version="2012-10-17", Statement=statements))
+
+
+def _topic_policy(topic: Topic) -> TopicPolicy:
+    return TopicPolicy(
+        "AlarmTopicPolicy",
+        Topics=[Ref(topic)],
+        PolicyDocument=PolicyDocument(
+            Version="2012-10-17",
+            Statement=[
+                Statement(
+                    Effect=Allow,
+                    Principal=Principal("Service", list(_PUBLISHERS)),
+                    Action=[sns.Publish],
+                    Resource=[Ref(topic)],
+                    Condition=Condition(StringEquals({"aws:SourceAccount": AccountId})),
+                )
+            ],
+        ),
+    )
+
+
+def _metric(title, description, namespace, metric, dims, stat, op, threshold, period=300, periods=1, missing="notBreaching") -> dict:
+    """Alarm properties; `stat` is a statistic or a percentile such as p95."""
+    which = {"ExtendedStatistic": stat} if stat.startswith("p") else {"Statistic": stat}
+    return dict(
+        title=title, AlarmDescription=description, Namespace=namespace, MetricName=metric,
+        Dimensions=[MetricDimension(Name=k, Value=v) for k, v in dims.items()], ComparisonOperator=op,
+        Threshold=float(threshold), Period=period, EvaluationPeriods=periods, TreatMissingData=missing, **which,
+    )  # fmt: skip
+
+
+def _alarms(cfg: Config, p: dict) -> list[dict]:
+    alb = {"LoadBalancer": Ref(p[LOAD_BALANCER_FULL_NAME])}
+    tg = {**alb, "TargetGroup": Ref(p[TARGET_GROUP_FULL_NAME])}
+    svc = {"ClusterName": Ref(p[CLUSTER_NAME]), "ServiceName": Ref(p[SERVICE_NAME])}
+    db = {"DBInstanceIdentifier": Ref(p[DATABASE_INSTANCE_ID])}
+    gt, lt = "GreaterThanThreshold", "LessThanThreshold"
+    elb, ecs, rds = "AWS/ApplicationELB", "AWS/ECS", "AWS/RDS"
+    alarms = [
+        _metric("Alb5xxAlarm", "The load balancer returned more than 10 5xx responses in 5 minutes", elb, "HTTPCode_ELB_5XX_Count", alb, "Sum", gt, 10),
+        _metric("Target5xxAlarm", "The application returned more than 10 5xx responses in 5 minutes", elb, "HTTPCode_Target_5XX_Count", tg, "Sum", gt, 10),
+        _metric("UnhealthyHostsAlarm", "A task failed its health checks for 2 minutes", elb, "UnHealthyHostCount", tg, "Maximum", gt, 0, 60, 2),
+        _metric("ResponseTimeAlarm", "p95 response time above 2 s for 15 minutes", elb, "TargetResponseTime", tg, "p95", gt, 2, 300, 3),
+        # Scaling targets are 70 % CPU and 80 % memory: staying above 90 % means scaling is at its maximum.
+        _metric("ServiceCpuAlarm", "Service CPU above 90 % for 15 minutes", ecs, "CPUUtilization", svc, "Average", gt, 90, 300, 3),
+        _metric("ServiceMemoryAlarm", "Service memory above 90 % for 15 minutes", ecs, "MemoryUtilization", svc, "Average", gt, 90, 300, 3),
+        _metric("DatabaseCpuAlarm", "Database CPU above 80 % for 15 minutes", rds, "CPUUtilization", db, "Average", gt, 80, 300, 3),
+        _metric("DatabaseStorageAlarm", "Less than 10 % of the allocated storage is free", rds, "FreeStorageSpace", db, "Minimum", lt,
+                cfg.database.allocated_storage_gb * _GIB // 10),  # fmt: skip
+        _metric("DatabaseMemoryAlarm", "Less than 64 MiB of freeable memory for 15 minutes", rds, "FreeableMemory", db, "Average", lt, 64 * 1024**2, 300, 3),
+        # db.t3.micro allows about 66 connections (memory / 12.5 MiB); warn before new ones fail.
+        _metric("DatabaseConnectionsAlarm", "More than 50 database connections for 10 minutes", rds, "DatabaseConnections", db, "Maximum", gt, 50, 300, 2),
+        _metric("RedeployErrorsAlarm", "The redeploy Lambda failed", "AWS/Lambda", "Errors", {"FunctionName": Ref(p[REDEPLOY_FUNCTION_NAME])}, "Sum", gt, 0),
+        _metric("RedeployDeadLettersAlarm", "A push event could not be redeployed and was dead-lettered", "AWS/SQS", "ApproximateNumberOfMessagesVisible",
+                {"QueueName": Select(5, Split(":", Ref(p[REDEPLOY_DEAD_LETTER_QUEUE_ARN])))}, "Maximum", gt, 0),  # fmt: skip
+    ]
+    if cfg.cluster.container_insights:  # RunningTaskCount is a Container Insights metric
+        alarms.append(
+            _metric("RunningTasksAlarm", f"Fewer than {cfg.service.min_tasks} running tasks for 5 minutes", "ECS/ContainerInsights", "RunningTaskCount",
+                    svc, "Minimum", lt, cfg.service.min_tasks, 60, 5, "breaching")  # fmt: skip
+        )
+    return alarms
+
+
+def _budget(amount: float, topic: Topic) -> Budget:
+    # The whole account: a tag filter needs the tag activated for cost allocation in Billing, which
+    # CloudFormation cannot do, and an unactivated filter silently reports nothing.
+    notify = [
+        NotificationWithSubscribers(
+            Notification=Notification(NotificationType="ACTUAL", ComparisonOperator="GREATER_THAN", Threshold=float(pct), ThresholdType="PERCENTAGE"),
+            Subscribers=[Subscriber(SubscriptionType="SNS", Address=Ref(topic))],
+        )
+        for pct in (80, 100)
+    ]
+    data = BudgetData(BudgetType="COST", TimeUnit="MONTHLY", BudgetLimit=Spend(Amount=amount, Unit="USD"))
+    return Budget("MonthlyBudget", Budget=data, NotificationsWithSubscribers=notify)
