@@ -148,3 +148,29 @@ def _render(plan: StackPlan, lines: list[str], indent: str) -> None:
 
 def _show(value: str | None) -> str:
     return "(none)" if value is None else repr(value)
+
+
+def template_losses(path: str, old: dict, new: dict, create_only) -> list[tuple[str, ResourceChange]]:
+    """Data-holding resources that a template change removes, or replaces by changing a
+    create-only property (`create_only(type)` gives their names, from the resource schemas).
+
+    A second opinion next to the change set's own flags, read from the templates alone: it does
+    not depend on CloudFormation resolving values across nested stacks (where it reports
+    `Conditional` for anything fed by a sibling's output), and it works where an emulator
+    reports no replacement at all.
+    """
+    found = []
+    new_resources = new.get("Resources", {})
+    for logical, before in sorted(old.get("Resources", {}).items()):
+        kind = before["Type"]
+        if kind not in DATA_TYPES:
+            continue
+        after = new_resources.get(logical)
+        if after is None or after["Type"] != kind:
+            found.append((path, ResourceChange(logical, kind, "Remove")))
+            continue
+        old_props, new_props = before.get("Properties", {}), after.get("Properties", {})
+        changed = tuple(f"{p}*" for p in create_only(kind) if old_props.get(p) != new_props.get(p))
+        if changed:
+            found.append((path, ResourceChange(logical, kind, "Modify", "True", changed)))
+    return found

@@ -242,6 +242,42 @@ def plan_of(cfn, desc: dict, sleep: Sleep, path: str = "root") -> StackPlan:
     return plan
 
 
+def create_only_properties(region: str):
+    """`type -> create-only property names`, from the resource schemas cfn-lint ships."""
+    from cfnlint.schema import PROVIDER_SCHEMA_MANAGER
+
+    def names(kind: str) -> list[str]:
+        schema = PROVIDER_SCHEMA_MANAGER.get_resource_schema(region, kind).schema
+        return [p.split("/")[-1] for p in schema.get("createOnlyProperties", []) if p.count("/") == 2]
+
+    return names
+
+
+def deployed_losses(cfn, stack_id: str, name: str, templates: dict[str, str], region: str) -> list:
+    """`changes.template_losses` for the root and each nested stack: deployed template vs new one.
+
+    `templates` are the compiled (unpackaged) templates; a nested stack's new template is the one
+    its Stack resource in the new root points at."""
+    from cfn_flip import load_yaml
+
+    from enrollcfn.changes import template_losses
+    from enrollcfn.templates import ROOT
+
+    create_only = create_only_properties(region)
+    new_root = load_yaml(templates[ROOT])
+    pairs = [(name, stack_id, new_root)]
+    for r in cfn.list_stack_resources(StackName=stack_id)["StackResourceSummaries"]:
+        child = new_root.get("Resources", {}).get(r["LogicalResourceId"], {})
+        url = child.get("Properties", {}).get("TemplateURL", "")
+        if r["ResourceType"] == "AWS::CloudFormation::Stack" and r.get("PhysicalResourceId") and url[:-5] in templates:
+            pairs.append((f"{name}/{r['LogicalResourceId']}", r["PhysicalResourceId"], load_yaml(templates[url[:-5]])))
+    found = []
+    for path, physical, new in pairs:
+        body = cfn.get_template(StackName=physical, TemplateStage="Original")["TemplateBody"]
+        found.extend(template_losses(path, body if isinstance(body, dict) else load_yaml(body), new, create_only))
+    return found
+
+
 def failure_reasons(plan: StackPlan) -> list[str]:
     """Every FAILED change set's reason in the tree (the root's alone says only 'nested failed')."""
     return [f"{p.path}: {p.reason}" for p in plan.walk() if p.status == "FAILED" and p.reason]

@@ -108,7 +108,11 @@ def run(clients: Clients, cfg: Config, templates: dict[str, str], opts: Options,
     params = {k: str(v["Default"]) for k, v in load_yaml(templates[ROOT]).get("Parameters", {}).items()}
     root = Target(opts.stack, template_url=package.root.url, parameters=params,
                   capabilities=cs.capabilities(list(templates.values())))
-    if apply(clients.cfn, root, root_body, tags, opts, console, sleep, clock, probe=_probe(clients, cfg)):
+    def second_opinion(stack_id: str) -> list:
+        return cs.deployed_losses(clients.cfn, stack_id, opts.stack, templates, cfg.region)
+
+    if apply(clients.cfn, root, root_body, tags, opts, console, sleep, clock, probe=_probe(clients, cfg),
+             template_check=second_opinion):
         result.changed.append(opts.stack)
     stack = cs.describe(clients.cfn, opts.stack, sleep)
     if opts.execute and stack is not None:
@@ -122,7 +126,7 @@ def run(clients: Clients, cfg: Config, templates: dict[str, str], opts: Options,
 
 
 def apply(cfn, target: Target, body: str, tags: dict[str, str], opts: Options, console: Console,
-          sleep, clock, probe=None) -> bool:
+          sleep, clock, probe=None, template_check=None) -> bool:
     """Plan, and unless planning only, deploy one stack. True when it had changes."""
     name = target.name
     stack = cs.settle(cfn, name, sleep, clock, opts.timeout_minutes * 60, console.report)
@@ -153,13 +157,18 @@ def apply(cfn, target: Target, body: str, tags: dict[str, str], opts: Options, c
         return False
     console.preview(plan, f"{name}: {'create' if fresh else 'update'}", opts.as_json)
     losses = plan.data_loss()
+    if template_check is not None and stack is not None and kind == "UPDATE":
+        seen = {(path, c.logical_id) for path, c in losses}
+        extra = [(p, c) for p, c in template_check(stack["StackId"]) if (p, c.logical_id) not in seen]
+        for path, c in extra:
+            console.report(f"  !! {path}/{c.logical_id} ({c.type}) {_loss(c)} (from the template diff)")
+        losses += extra
     if not opts.execute:
         _discard(cfn, change_set, name, fresh)
         return True
     if losses and not opts.allow_data_loss:
         _discard(cfn, change_set, name, fresh)
-        what = "; ".join(f"{path}/{c.logical_id} ({c.type}) {'removed' if c.action == 'Remove' else 'replaced'}"
-                         for path, c in losses)
+        what = "; ".join(f"{path}/{c.logical_id} ({c.type}) {_loss(c)}" for path, c in losses)
         raise DeployError(name, f"refusing to lose data: {what}. Nothing was changed; re-run with --allow-data-loss "
                           "only if you have a backup and mean it")
     if not opts.yes and not console.confirm(f"Deploy these changes to {name}?"):
@@ -169,6 +178,12 @@ def apply(cfn, target: Target, body: str, tags: dict[str, str], opts: Options, c
         cs.set_policies(cfn, [stack["StackId"], *cs.nested_stack_ids(cfn, stack["StackId"])], cs.OPEN_POLICY)
     _follow(cfn, name, cs.execute, change_set, fresh, opts, console, sleep, clock, probe)
     return True
+
+
+def _loss(change) -> str:
+    if change.action == "Remove":
+        return "removed"
+    return f"replaced (by {', '.join(change.properties)})" if change.properties else "replaced"
 
 
 def _follow(cfn, name, start, arg, fresh, opts, console, sleep, clock, probe=None) -> dict:
