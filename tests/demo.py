@@ -3,7 +3,8 @@
 
 It creates the hosted zone the config names (a real account already has it), runs `deploy` (which
 stops at the preflight because no image has been pushed, printing the push commands), pushes a
-stand-in image manifest, deploys again (preview, progress, outputs), then runs `plan` to show that
+stand-in image manifest, deploys again (preview, progress, outputs), tries a change that would replace the database
+(refused), then runs `plan` to show that
 nothing is left to change, and stops the server.
 """
 
@@ -50,11 +51,16 @@ def main() -> int:
         if code:
             return code
 
+        step("deploy a change that would replace the database (database.name): refused, nothing changes")
+        risky = Path(tmp) / "rename-db.yaml"
+        risky.write_text(config.read_text() + "database:\n  name: renamed\n")
+        print(f"exit {enrollcfn(['deploy', '--stack', STACK, '--config', str(risky), '--yes'])}")
+
         step("plan (nothing should be left to change)")
         code = enrollcfn(["plan", "--stack", STACK, "--config", str(config)])
         print(f"exit {code}")
         return code
-    
+
 
 def step(text: str) -> None:
     print(f"\n==> {text}", flush=True)

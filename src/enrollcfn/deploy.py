@@ -317,9 +317,11 @@ class Watch:
 
     def poll(self) -> None:
         """Report every event not yet reported, from every stack of this operation."""
-        for stack_id in list(self.labels):
-            for event in self._new_events(stack_id):
-                self._show(stack_id, event)
+        polled: list[str] = []
+        while pending := [s for s in self.labels if s not in polled]:  # nested stacks appear as we read
+            polled.append(pending[0])
+            for event in self._new_events(pending[0]):
+                self._show(pending[0], event)
         if self.probe and self.service_busy:
             for line in self.probe():
                 self.report(f"           service   {line}")
