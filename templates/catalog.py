@@ -23,7 +23,7 @@ from troposphere.iam import Role
 
 from enrollcfn.config import Config
 from enrollcfn.errors import CompileError
-from enrollcfn.templates._helpers import output, param, scanner_skips
+from enrollcfn.templates._helpers import output, param
 from enrollcfn.templates._launch_actions import RESOURCE_ACTIONS, unscoped
 
 LAUNCH_ROLE_ARN = "LaunchRoleArn"
@@ -63,18 +63,13 @@ def build(cfg: Config, resource_types: Iterable[str]) -> Template:
     role = t.add_resource(
         Role(
             "LaunchRole",
-            # Service Catalog does not pass aws:SourceAccount when it assumes a launch role.
+            # The trust AWS documents for launch roles: Service Catalog is not documented to
+            # pass aws:SourceAccount, and a condition it does not meet would break every launch.
             AssumeRolePolicyDocument=Policy(
                 Version="2012-10-17",
                 Statement=[Statement(Effect=Allow, Principal=Principal("Service", "servicecatalog.amazonaws.com"), Action=[AssumeRole])],
             ),
             Policies=[RolePolicy(PolicyName="provision-product", PolicyDocument=_policy(cfg, launch_actions(resource_types), bucket))],
-            Metadata=scanner_skips(
-                checkov={
-                    "CKV_AWS_111": "Only actions without resource-level permissions (EC2/ELB/autoscaling Describe*, "
-                    "task definition registration, certificate request, random password) are on Resource *",
-                }
-            ),
         )
     )
     output(t, LAUNCH_ROLE_ARN, GetAtt(role, "Arn"), "Role Service Catalog assumes to provision the product")
