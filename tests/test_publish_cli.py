@@ -41,8 +41,8 @@ def aws(monkeypatch):
         _stack(cfn, "api-catalog", {"LaunchRoleArn": ROLE})
         sc = FakeServiceCatalog()
 
-        def clients(service: str, region: str):
-            return sc if service == "servicecatalog" else boto3.client(service, region_name=region)
+        def clients(service: str):
+            return sc if service == "servicecatalog" else boto3.client(service, region_name=REGION)
 
         yield sc, clients, developers
 
