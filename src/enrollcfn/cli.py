@@ -7,6 +7,7 @@ traceback for bad input), 2 `plan` found changes pending.
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import tempfile
 import time
@@ -26,19 +27,25 @@ examples:
   enrollcfn deploy --stack se-prod --yes --timeout 45
   enrollcfn recover --stack se-prod --skip-resource Service
   enrollcfn destroy --stack se-prod
+  enrollcfn publish --stack se-prod --portfolio Platform --product enrollment-api \
+      --principal arn:aws:iam::123456789012:role/Developers
 
 The region is the config's `region`; credentials follow boto3 (--profile, AWS_* variables);
 AWS_ENDPOINT_URL points every client at a local emulator.
 """
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Run one command; return its exit code."""
+def main(argv: list[str] | None = None, client_factory=None) -> int:
+    """Run one command; return its exit code.
+
+    `client_factory(service_name)` makes the AWS clients `publish` uses (tests pass fakes); by
+    default boto3 clients in the config's region."""
     parser = _parser()
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
         parser.print_help()
         return 1
+    args.client_factory = client_factory
     try:
         return args.func(args)
     except ConfigErrors as exc:
@@ -118,7 +125,26 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--disable-termination-protection", action="store_true", help="turn termination protection off first")
     p.add_argument("--timeout", type=_minutes, default=60.0, metavar="MINUTES", help="stop following after this long")
     p.set_defaults(func=cmd_destroy)
+
+    p = sub.add_parser("publish", help="package and publish the product to Service Catalog", description=_doc(cmd_publish))
+    _stack_args(p)
+    p.add_argument("--portfolio", required=True, metavar="NAME", help="portfolio display name (created once, found by name afterwards)")
+    p.add_argument("--product", required=True, metavar="NAME", help="product name (created once, found by name afterwards)")
+    p.add_argument("--principal", action="append", default=[], metavar="ARN", help="IAM role, group or user ARN allowed to provision (repeatable)")
+    p.add_argument("--keep", type=_positive, default=None, metavar="N", help="deactivate versions older than the newest N")
+    p.add_argument("--json", action="store_true", help="print what was created, reused and updated as JSON")
+    p.set_defaults(func=cmd_publish)
     return parser
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of at least 1")
+    return value
 
 
 def _stack_args(p: argparse.ArgumentParser) -> None:
@@ -335,3 +361,68 @@ deploy first; the bootstrap stack (repository, artifact bucket) is kept."""
     _follow_stack(args, cfn, lambda: cs.delete(cfn, args.stack, args.disable_termination_protection))
     print(f"{args.stack}: deleted")
     return 0
+
+
+def cmd_publish(args: argparse.Namespace) -> int:
+    """Compile and lint, package the templates to the bootstrap stack's artifact bucket, then
+    publish the root template as a Service Catalog product.
+
+    The portfolio and product are created once; a new provisioning artifact is added only when
+    the templates changed (older versions are deprecated, and with --keep N deactivated beyond
+    the newest N). The launch constraint uses the NAME-catalog stack's launch role. Names and
+    principals are checked before anything is created."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    from enrollcfn import catalog, stacks
+    from enrollcfn.package import package_templates
+    from enrollcfn.templates.bootstrap import ARTIFACT_BUCKET_NAME
+    from enrollcfn.templates.catalog import ARTIFACT_PREFIX, LAUNCH_ROLE_ARN
+
+    cfg = load_config(args.config)
+    compiled = compile_checked(cfg)
+    client = args.client_factory or (lambda service: _clients(cfg, args.profile, service)[0])
+    try:
+        cfn = client("cloudformation")
+        bucket = _stack_output(cfn, stacks.bootstrap_stack_name(args.stack), ARTIFACT_BUCKET_NAME)
+        role_arn = _stack_output(cfn, stacks.catalog_stack_name(args.stack), LAUNCH_ROLE_ARN)
+        sc = client("servicecatalog")
+        owner = catalog.owner_of(args.stack)
+        existing = catalog.inspect(sc, args.portfolio, args.product, owner)
+        catalog.check_principals(client("iam"), args.principal)
+        s3 = client("s3")
+        package = package_templates(s3, bucket, ARTIFACT_PREFIX, cfg.region, compiled.templates)
+        outcome = catalog.publish(
+            sc,
+            existing,
+            catalog.Release.of(package),
+            portfolio=args.portfolio,
+            product=args.product,
+            owner=owner,
+            launch_role_arn=role_arn,
+            principals=args.principal,
+            keep=args.keep,
+        )
+    except (ClientError, BotoCoreError) as exc:
+        raise EnrollcfnError("aws", str(exc)) from None
+    changed = bool(outcome.created or outcome.updated)
+    if args.json:
+        report = {"product": args.product, "portfolio": args.portfolio, "url": package.root.url, "uploaded": package.uploaded, "changed": changed}
+        print(json.dumps({**report, **outcome.to_dict()}, indent=2, sort_keys=True))
+        return 0
+    for status in ("created", "updated", "reused"):
+        for e in getattr(outcome, status):
+            print(f"  {status:8s} {e['kind']} {e['name']} ({e['id']})")
+    if changed:
+        print(f"published {args.product} {outcome.version} in portfolio {args.portfolio}")
+    else:
+        print(f"nothing to publish: {args.product} is already at {outcome.version}; nothing created")
+    return 0
+
+
+def _stack_output(cfn, stack_name: str, key: str) -> str:
+    from enrollcfn import stacks
+
+    value = stacks.outputs(cfn, stack_name).get(key)
+    if value is None:
+        raise EnrollcfnError(stack_name, f"stack has no output {key}; deploy the current template (build/) first")
+    return value

@@ -25,3 +25,7 @@ class CompileError(EnrollcfnError):
 
 class LintError(EnrollcfnError):
     """cfn-lint reported findings that are not in `.cfnlintrc`."""
+
+
+class CatalogError(EnrollcfnError):
+    """Service Catalog refused a call, or a name or principal would make a publish unsafe."""
