@@ -13,7 +13,9 @@ from troposphere import Template
 
 from enrollcfn.config import Config
 from enrollcfn.errors import CompileError
-from enrollcfn.templates import NESTED, ROOT, STANDALONE, root
+from enrollcfn.templates import NESTED, ROOT, STANDALONE, catalog, root
+
+CATALOG = "catalog"
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 BUILD_DIR = PROJECT_ROOT / "build"
@@ -29,7 +31,7 @@ MAX_OUTPUTS = 200
 
 @dataclass(frozen=True)
 class Compiled:
-    """The rendered templates in deploy order (standalone, nested children, root)."""
+    """The rendered templates in deploy order (standalone, nested children, root, catalog)."""
 
     templates: dict[str, str]
     objects: dict[str, Template]
@@ -45,11 +47,18 @@ def compile_all(cfg: Config) -> Compiled:
     for spec in STANDALONE + NESTED:
         objects[spec.name] = _built(spec.name, lambda: spec.build(cfg))
     objects[ROOT] = _built(ROOT, lambda: root.build(cfg, {s.name: objects[s.name] for s in NESTED}))
+    # Derived last: the launch role may do what provisioning the product (root + children) needs.
+    objects[CATALOG] = _built(CATALOG, lambda: catalog.build(cfg, product_resource_types(objects)))
     rendered = {name: t.to_yaml(long_form=False) for name, t in objects.items()}
-    standalone = {s.name for s in STANDALONE}
+    standalone = {s.name for s in STANDALONE} | {CATALOG}
     for name, t in objects.items():
         check_quotas(name, t, rendered[name], BODY_LIMIT if name in standalone else URL_LIMIT)
     return Compiled(templates=rendered, objects=objects)
+
+
+def product_resource_types(objects: dict[str, Template]) -> set[str]:
+    """The resource types of the Service Catalog product: the root and its nested children."""
+    return {r.resource_type for name in (ROOT, *(s.name for s in NESTED)) for r in objects[name].resources.values()}
 
 
 def _built(name: str, build) -> Template:

@@ -411,7 +411,7 @@ _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _LABEL = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
 _NAME = re.compile(r"^[a-z][a-z0-9-]{0,30}[a-z0-9]$")
 _ECR_NAME = re.compile(r"^[a-z0-9]+(?:[._-][a-z0-9]+)*(?:/[a-z0-9]+(?:[._-][a-z0-9]+)*)*$")
-_ZONE_ID = re.compile(r"^Z[A-Z0-9]{1,31}$")
+_ZONE_ID = re.compile(r"^[A-Z0-9]{1,32}$")  # the id, not "/hostedzone/ID"
 _IMAGE_TAG = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
 
 
@@ -534,7 +534,7 @@ def _check_dns(cfg: Config) -> list[ConfigError]:
         elif d.api_domain.count(".") > d.zone_name.count(".") + 1:
             out.append(ConfigError("dns.api_domain", f"the certificate covers {d.zone_name} and *.{d.zone_name}; use one label under the zone"))
     if not _ZONE_ID.match(d.hosted_zone_id):
-        out.append(ConfigError("dns.hosted_zone_id", f"{d.hosted_zone_id!r} is not a Route53 zone id (Z followed by upper-case letters and digits)"))
+        out.append(ConfigError("dns.hosted_zone_id", f"{d.hosted_zone_id!r} is not a Route53 hosted zone id (upper-case letters and digits, e.g. Z0123456789ABCDEFGHIJ)"))
     return out
 
 

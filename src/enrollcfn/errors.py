@@ -29,3 +29,7 @@ class LintError(EnrollcfnError):
 
 class CostError(EnrollcfnError):
     """The estimate cannot be made: no price for a region or resource, or a bad usage file."""
+
+
+class CatalogError(EnrollcfnError):
+    """Service Catalog refused a call, or a name or principal would make a publish unsafe."""

@@ -25,6 +25,7 @@ class Artifact:
     key: str
     url: str
     uploaded: bool  # False when the same content was already there
+    body: bytes = field(default=b"", repr=False)  # what was (or already had been) uploaded
 
 
 @dataclass
@@ -106,8 +107,8 @@ def package_templates(s3, bucket: str, prefix: str, region: str, templates: Mapp
     for name in children:
         body = templates[name].encode("utf-8")
         key = content_key(prefix, name, body)
-        result.artifacts[name] = Artifact(name, key, object_url(bucket, key, region), upload(s3, bucket, key, body))
+        result.artifacts[name] = Artifact(name, key, object_url(bucket, key, region), upload(s3, bucket, key, body), body)
     root_body = rewrite_template_urls(templates[ROOT], {n: result.artifacts[n].url for n in children}).encode("utf-8")
     key = content_key(prefix, ROOT, root_body)
-    result.artifacts[ROOT] = Artifact(ROOT, key, object_url(bucket, key, region), upload(s3, bucket, key, root_body))
+    result.artifacts[ROOT] = Artifact(ROOT, key, object_url(bucket, key, region), upload(s3, bucket, key, root_body), root_body)
     return result

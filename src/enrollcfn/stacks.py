@@ -1,7 +1,7 @@
 """Reading deployed stacks, shared by deploy and publish.
 
 The bootstrap stack of a root stack `NAME` is `NAME-bootstrap`; it owns the artifact bucket and
-the ECR repository.
+the ECR repository. Its catalog stack is `NAME-catalog`; it owns the Service Catalog launch role.
 """
 
 from __future__ import annotations
@@ -12,6 +12,11 @@ from enrollcfn.errors import EnrollcfnError
 def bootstrap_stack_name(stack: str) -> str:
     """The standalone bootstrap stack that belongs to root stack `stack`."""
     return f"{stack}-bootstrap"
+
+
+def catalog_stack_name(stack: str) -> str:
+    """The standalone catalog stack (the Service Catalog launch role) of root stack `stack`."""
+    return f"{stack}-catalog"
 
 
 def describe(cfn, stack_name: str) -> dict | None:

@@ -1,0 +1,460 @@
+"""Deploy through change sets, over an injected CloudFormation client.
+
+The state machine decides what a stack's current status allows (create, update, recreate, or stop
+with the recovery command); a change set with nested stacks included is created under a unique
+name and client token, polled every few seconds, and read back as a `StackPlan` (changes.py) for
+the preview and the data-loss guard; execution streams the events of the root and every nested
+stack of this operation only. Nothing here prints or reads input: progress goes to a `report`
+callback, waits take `sleep` and `clock`.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+
+from botocore.exceptions import ClientError
+
+from enrollcfn.changes import StackPlan, parameter_changes, resource_change
+from enrollcfn.errors import EnrollcfnError
+
+OWNER_TAG = "enrollcfn:stack"  # on every stack this tool creates; recreate/destroy require it
+EMPTY_REASONS = ("didn't contain changes", "no updates are to be performed")  # CloudFormation's two wordings
+THROTTLED = {"Throttling", "ThrottlingException", "RequestLimitExceeded", "TooManyRequestsException"}
+FIRST_CREATE_FAILED = {"ROLLBACK_COMPLETE", "ROLLBACK_FAILED", "CREATE_FAILED"}
+DONE_OK = {"CREATE_COMPLETE", "UPDATE_COMPLETE", "IMPORT_COMPLETE", "DELETE_COMPLETE"}
+CHANGE_SET_POLL = 3.0  # seconds; the botocore waiter's 30 s would dominate a small deploy
+EVENT_POLL = 5.0
+# Stack policy set after every deploy: nothing may replace or delete the database (or the nested
+# stack holding it), whatever a later template says. `--allow-data-loss` lifts it for one run.
+PROTECTED_LOGICAL_IDS = ("Database", "DatabaseStack")
+STACK_POLICY = {
+    "Statement": [
+        {"Effect": "Allow", "Action": "Update:*", "Principal": "*", "Resource": "*"},
+        {
+            "Effect": "Deny",
+            "Action": ["Update:Replace", "Update:Delete"],
+            "Principal": "*",
+            "Resource": [f"LogicalResourceId/{i}" for i in PROTECTED_LOGICAL_IDS],
+        },
+    ]
+}
+OPEN_POLICY = {"Statement": [{"Effect": "Allow", "Action": "Update:*", "Principal": "*", "Resource": "*"}]}
+
+Sleep = Callable[[float], None]
+Clock = Callable[[], float]
+Report = Callable[[str], None]
+
+
+class DeployError(EnrollcfnError):
+    """A deploy step cannot go on; `key` is the stack name, the message says what to do."""
+
+
+class NoChanges(Exception):
+    """The change set was empty; it has been deleted."""
+
+
+@dataclass(frozen=True)
+class Target:
+    """What to deploy to one stack: its template (S3 URL, or body for the standalone stacks)."""
+
+    name: str
+    template_url: str | None = None
+    template_body: str | None = None
+    parameters: dict[str, str] = field(default_factory=dict)
+    capabilities: tuple[str, ...] = ("CAPABILITY_IAM",)
+
+    def template_args(self) -> dict:
+        if self.template_url:
+            return {"TemplateURL": self.template_url}
+        return {"TemplateBody": self.template_body}
+
+    def parameter_list(self) -> list[dict]:
+        return [{"ParameterKey": k, "ParameterValue": v} for k, v in sorted(self.parameters.items())]
+
+
+def capabilities(templates: list[str]) -> tuple[str, ...]:
+    """The fewest capabilities the templates need: NAMED_IAM only if an IAM name is set."""
+    text = "\n".join(templates)
+    if re.search(r"^\s+(RoleName|ManagedPolicyName|UserName|GroupName|InstanceProfileName):", text, re.M) and "AWS::IAM::" in text:
+        return ("CAPABILITY_NAMED_IAM",)
+    return ("CAPABILITY_IAM",) if "AWS::IAM::" in text else ()
+
+
+# --- reading state -------------------------------------------------------------------------
+
+
+def calm(call: Callable[[], dict], sleep: Sleep, attempts: int = 6) -> dict:
+    """Run a read-only call, backing off on throttling beyond botocore's own retries."""
+    for attempt in range(attempts):
+        try:
+            return call()
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") not in THROTTLED or attempt == attempts - 1:
+                raise
+            sleep(min(2.0 * 2**attempt, 20.0))
+    raise AssertionError("unreachable")
+
+
+def describe(cfn, name: str, sleep: Sleep = time.sleep) -> dict | None:
+    """The stack's description, or None when it does not exist."""
+    try:
+        return calm(lambda: cfn.describe_stacks(StackName=name), sleep)["Stacks"][0]
+    except ClientError as exc:
+        error = exc.response.get("Error", {})
+        if error.get("Code") == "ValidationError" and "does not exist" in error.get("Message", ""):
+            return None
+        raise
+
+
+def owned(stack: dict, name: str) -> bool:
+    """True when the stack carries this tool's ownership tag for `name`."""
+    return any(t["Key"] == OWNER_TAG and t["Value"] == name for t in stack.get("Tags", []))
+
+
+def decide(stack: dict | None, name: str, recreate_failed: bool = False) -> str:
+    """CREATE, UPDATE or RECREATE for a stack in its current state; DeployError when none is safe."""
+    if stack is None or stack["StackStatus"] == "REVIEW_IN_PROGRESS":
+        return "CREATE"
+    status = stack["StackStatus"]
+    if status.endswith("_IN_PROGRESS"):
+        raise DeployError(name, f"is {status}: another operation is running; wait for it to finish (never start a second one)")
+    if status in FIRST_CREATE_FAILED:
+        if not recreate_failed:
+            raise DeployError(name, f"is {status}: its first creation failed and it cannot be updated; "
+                              "re-run with --recreate-failed to delete and create it again")
+        if not owned(stack, name):
+            raise DeployError(name, f"is {status} but was not created by enrollcfn (no {OWNER_TAG} tag); delete it yourself")
+        if stack.get("EnableTerminationProtection"):
+            raise DeployError(name, f"is {status} with termination protection on; turn it off to recreate")
+        return "RECREATE"
+    if status == "UPDATE_ROLLBACK_FAILED":
+        raise DeployError(name, "is UPDATE_ROLLBACK_FAILED: a rollback could not undo a resource; fix it, then run "
+                          f"`enrollcfn recover --stack {name} [--skip-resource LOGICAL_ID ...]`")
+    if status == "UPDATE_FAILED":
+        raise DeployError(name, "is UPDATE_FAILED with rollback disabled: roll it back with "
+                          f"`aws cloudformation rollback-stack --stack-name {name}`")
+    if status.endswith("_COMPLETE") and status != "DELETE_COMPLETE":
+        return "UPDATE"
+    raise DeployError(name, f"is {status}; enrollcfn can create, update or recreate a stack only from a settled state")
+
+
+def settle(cfn, name: str, sleep: Sleep, clock: Clock, timeout: float, report: Report) -> dict | None:
+    """Wait (bounded) while the stack is *_IN_PROGRESS from someone else's operation."""
+    deadline = clock() + timeout
+    while True:
+        stack = describe(cfn, name, sleep)
+        if stack is None or not stack["StackStatus"].endswith("_IN_PROGRESS") or stack["StackStatus"] == "REVIEW_IN_PROGRESS":
+            return stack
+        if clock() >= deadline:
+            raise DeployError(name, f"still {stack['StackStatus']} after {timeout:.0f}s of waiting; try again later")
+        report(f"{name} is {stack['StackStatus']}; waiting for it to settle")
+        sleep(EVENT_POLL)
+
+
+def unchanged(cfn, stack: dict, target: Target, body: str, tags: dict[str, str]) -> bool:
+    """True when the deployed stack already has this exact template, parameters and tags.
+
+    Checked before creating a change set: CloudFormation reports nested stacks as modified in
+    every change set, so an unchanged nested deploy would otherwise never look empty.
+    """
+    from cfn_flip import load_yaml
+
+    if stack["StackStatus"] not in ("CREATE_COMPLETE", "UPDATE_COMPLETE"):
+        return False
+    deployed = cfn.get_template(StackName=stack["StackId"], TemplateStage="Original")["TemplateBody"]
+    deployed = deployed if isinstance(deployed, dict) else load_yaml(deployed)
+    params = {p["ParameterKey"]: p.get("ParameterValue") for p in stack.get("Parameters", [])}
+    have_tags = {t["Key"]: t["Value"] for t in stack.get("Tags", [])}
+    return deployed == load_yaml(body) and params == target.parameters and have_tags == tags
+
+
+# --- change sets -----------------------------------------------------------------------------
+
+
+def create_change_set(cfn, target: Target, kind: str, tags: dict[str, str]) -> str:
+    """Create a CREATE or UPDATE change set with nested stacks included; returns its ARN."""
+    name = f"enrollcfn-{datetime.now(timezone.utc):%Y%m%d%H%M%S}-{uuid.uuid4().hex[:8]}"
+    response = cfn.create_change_set(
+        StackName=target.name,
+        ChangeSetName=name,
+        ChangeSetType=kind,
+        ClientToken=name,
+        IncludeNestedStacks=True,
+        Capabilities=list(target.capabilities),
+        Parameters=target.parameter_list(),
+        Tags=[{"Key": k, "Value": v} for k, v in sorted(tags.items())],
+        Description="enrollcfn deploy",
+        **target.template_args(),
+    )
+    return response["Id"]
+
+
+def describe_change_set(cfn, change_set_id: str, sleep: Sleep) -> dict:
+    """The whole change set description, every page of Changes merged."""
+    pages, token = [], None
+    while True:
+        kwargs = {"ChangeSetName": change_set_id, "IncludePropertyValues": True, **({"NextToken": token} if token else {})}
+        page = calm(lambda: cfn.describe_change_set(**kwargs), sleep)
+        pages.append(page)
+        token = page.get("NextToken")
+        if not token:
+            break
+    return {**pages[0], "Changes": [c for p in pages for c in p.get("Changes", [])]}
+
+
+def wait_change_set(cfn, change_set_id: str, sleep: Sleep, clock: Clock, timeout: float = 900) -> dict:
+    """Poll until the change set is CREATE_COMPLETE or FAILED; returns its description."""
+    deadline = clock() + timeout
+    while True:
+        desc = describe_change_set(cfn, change_set_id, sleep)
+        if desc["Status"] in ("CREATE_COMPLETE", "FAILED"):
+            return desc
+        if clock() >= deadline:
+            raise DeployError(desc.get("StackName", change_set_id), f"change set still {desc['Status']} after {timeout:.0f}s")
+        sleep(CHANGE_SET_POLL)
+
+
+def is_empty(desc: dict) -> bool:
+    """A change set CloudFormation refused because nothing would change (either wording)."""
+    reason = desc.get("StatusReason", "").lower()
+    return desc["Status"] == "FAILED" and any(r in reason for r in EMPTY_REASONS)
+
+
+def plan_of(cfn, desc: dict, sleep: Sleep, path: str = "root") -> StackPlan:
+    """The StackPlan of a change set and all its nested change sets."""
+    plan = StackPlan(path=path, status=desc["Status"], reason=desc.get("StatusReason", ""))
+    plan.changes = [resource_change(c) for c in desc.get("Changes", []) if c.get("Type") == "Resource"]
+    stack = describe(cfn, desc["StackId"], sleep)
+    before = stack.get("Parameters", []) if stack and stack["StackStatus"] != "REVIEW_IN_PROGRESS" else []
+    plan.parameters = parameter_changes(before, desc.get("Parameters") or [])
+    for c in desc.get("Changes", []):
+        nested_id = c.get("ResourceChange", {}).get("ChangeSetId")
+        if nested_id:
+            logical = c["ResourceChange"]["LogicalResourceId"]
+            nested = describe_change_set(cfn, nested_id, sleep)
+            plan.children[logical] = plan_of(cfn, nested, sleep, f"{path}/{logical}")
+    return plan
+
+
+def create_only_properties(region: str):
+    """`type -> create-only property names`, from the resource schemas cfn-lint ships."""
+    from cfnlint.schema import PROVIDER_SCHEMA_MANAGER
+
+    def names(kind: str) -> list[str]:
+        schema = PROVIDER_SCHEMA_MANAGER.get_resource_schema(region, kind).schema
+        return [p.split("/")[-1] for p in schema.get("createOnlyProperties", []) if p.count("/") == 2]
+
+    return names
+
+
+def deployed_losses(cfn, stack_id: str, name: str, templates: dict[str, str], region: str) -> list:
+    """`changes.template_losses` for the root and each nested stack: deployed template vs new one.
+
+    `templates` are the compiled (unpackaged) templates; a nested stack's new template is the one
+    its Stack resource in the new root points at."""
+    from cfn_flip import load_yaml
+
+    from enrollcfn.changes import template_losses
+    from enrollcfn.templates import ROOT
+
+    create_only = create_only_properties(region)
+    new_root = load_yaml(templates[ROOT])
+    pairs = [(name, stack_id, new_root)]
+    for r in cfn.list_stack_resources(StackName=stack_id)["StackResourceSummaries"]:
+        child = new_root.get("Resources", {}).get(r["LogicalResourceId"], {})
+        url = child.get("Properties", {}).get("TemplateURL", "")
+        if r["ResourceType"] == "AWS::CloudFormation::Stack" and r.get("PhysicalResourceId") and url[:-5] in templates:
+            pairs.append((f"{name}/{r['LogicalResourceId']}", r["PhysicalResourceId"], load_yaml(templates[url[:-5]])))
+    found = []
+    for path, physical, new in pairs:
+        body = cfn.get_template(StackName=physical, TemplateStage="Original")["TemplateBody"]
+        found.extend(template_losses(path, body if isinstance(body, dict) else load_yaml(body), new, create_only))
+    return found
+
+
+def failure_reasons(plan: StackPlan) -> list[str]:
+    """Every FAILED change set's reason in the tree (the root's alone says only 'nested failed')."""
+    return [f"{p.path}: {p.reason}" for p in plan.walk() if p.status == "FAILED" and p.reason]
+
+
+def delete_change_set(cfn, change_set_id: str) -> None:
+    cfn.delete_change_set(ChangeSetName=change_set_id)
+
+
+# --- executing and watching ----------------------------------------------------------------
+
+
+def execute(cfn, change_set_id: str) -> str:
+    """Execute the change set with a request token; returns the token (it tags this operation's events)."""
+    token = f"enrollcfn-exec-{uuid.uuid4().hex}"
+    cfn.execute_change_set(ChangeSetName=change_set_id, ClientRequestToken=token)
+    return token
+
+
+@dataclass
+class Watch:
+    """Follows one stack operation: new events of the root and each nested stack, in order."""
+
+    cfn: object
+    stack_id: str
+    since: datetime
+    report: Report
+    sleep: Sleep = time.sleep
+    probe: Callable[[], list[str]] | None = None  # extra lines while the ECS service updates
+    seen: set[str] = field(default_factory=set)
+    labels: dict[str, str] = field(default_factory=dict)  # stack id -> label shown in the progress
+    failures: list[str] = field(default_factory=list)
+    service_busy: bool = False
+
+    def __post_init__(self):
+        self.labels.setdefault(self.stack_id, self.stack_id.split("/")[1] if self.stack_id.startswith("arn:") else self.stack_id)
+
+    def poll(self) -> None:
+        """Report every event not yet reported, from every stack of this operation."""
+        polled: list[str] = []
+        while pending := [s for s in self.labels if s not in polled]:  # nested stacks appear as we read
+            polled.append(pending[0])
+            for event in self._new_events(pending[0]):
+                self._show(pending[0], event)
+        if self.probe and self.service_busy:
+            for line in self.probe():
+                self.report(f"           service   {line}")
+
+    def _new_events(self, stack_id: str) -> list[dict]:
+        fresh, token = [], None
+        while True:
+            kwargs = {"StackName": stack_id, **({"NextToken": token} if token else {})}
+            page = calm(lambda: self.cfn.describe_stack_events(**kwargs), self.sleep)
+            events = page.get("StackEvents", [])
+            older = [e for e in events if e["EventId"] in self.seen or _aware(e["Timestamp"]) < self.since]
+            fresh.extend(e for e in events if e not in older)
+            token = page.get("NextToken")
+            if older or not token:  # events come newest first: stop at the operation's start
+                break
+        return list(reversed(fresh))
+
+    def _show(self, stack_id: str, event: dict) -> None:
+        self.seen.add(event["EventId"])
+        status, kind = event["ResourceStatus"], event["ResourceType"]
+        physical = event.get("PhysicalResourceId", "")
+        if kind == "AWS::CloudFormation::Stack" and physical and physical != stack_id and physical not in self.labels:
+            self.labels[physical] = event["LogicalResourceId"]
+        if kind == "AWS::ECS::Service":
+            self.service_busy = status.endswith("_IN_PROGRESS")
+        reason = event.get("ResourceStatusReason", "")
+        if status.endswith("_FAILED") and reason and "cancelled" not in reason.lower():
+            self.failures.append(f"{self.labels[stack_id]}/{event['LogicalResourceId']}: {reason}")
+        stamp = _aware(event["Timestamp"]).strftime("%H:%M:%S")
+        line = f"{stamp}  {self.labels[stack_id]:<18} {event['LogicalResourceId']:<28} {status}"
+        self.report(f"{line}  {reason}" if reason and not status.endswith("_COMPLETE") else line)
+
+
+def watch(cfn, watcher: Watch, name: str, clock: Clock, deadline: float, cancel_on_timeout: bool) -> dict:
+    """Poll until the stack settles; returns its description. DeployError on failure or timeout."""
+    while True:
+        watcher.poll()
+        stack = describe(cfn, watcher.stack_id, watcher.sleep)
+        status = stack["StackStatus"] if stack else "DELETE_COMPLETE"
+        if not status.endswith("_IN_PROGRESS"):
+            watcher.poll()
+            if status in DONE_OK:
+                return stack
+            first = "; ".join(watcher.failures[:3]) or stack.get("StackStatusReason", "")
+            raise DeployError(name, f"ended {status}: {first}")
+        if clock() >= deadline:
+            if cancel_on_timeout and status == "UPDATE_IN_PROGRESS":
+                cfn.cancel_update_stack(StackName=watcher.stack_id, ClientRequestToken=f"enrollcfn-cancel-{uuid.uuid4().hex}")
+                raise DeployError(name, "timed out; the update was cancelled and CloudFormation is rolling it back")
+            raise DeployError(name, f"timed out while {status}; CloudFormation carries on, follow it in the console")
+        watcher.sleep(EVENT_POLL)
+
+
+def service_probe(ecs, cluster: str, service: str, since: datetime) -> Callable[[], list[str]]:
+    """A probe reporting the ECS rollout state and new stopped-task reasons, each once."""
+    last: dict[str, str] = {}
+    stopped: set[str] = set()
+
+    def probe() -> list[str]:
+        lines = []
+        services = ecs.describe_services(cluster=cluster, services=[service]).get("services", [])
+        for d in services[0].get("deployments", []) if services else []:
+            state = f"{d.get('status')} {d.get('rolloutState', '')} running {d.get('runningCount', 0)}/{d.get('desiredCount', 0)}"
+            if last.get(d["id"]) != state:
+                last[d["id"]] = state
+                lines.append(f"deployment {d['id'].rsplit('/', 1)[-1][-8:]}: {state}")
+        arns = ecs.list_tasks(cluster=cluster, serviceName=service, desiredStatus="STOPPED").get("taskArns", [])
+        fresh = [a for a in arns if a not in stopped]
+        if fresh:
+            for task in ecs.describe_tasks(cluster=cluster, tasks=fresh[:100]).get("tasks", []):
+                stopped.add(task["taskArn"])
+                if task.get("stoppedAt") and _aware(task["stoppedAt"]) >= since:
+                    lines.append(f"task stopped: {task.get('stoppedReason', 'no reason given')}")
+        return lines
+
+    return probe
+
+
+# --- after and around a deploy ----------------------------------------------------------------
+
+
+def nested_stack_ids(cfn, stack_id: str) -> list[str]:
+    """Physical ids of every nested stack under `stack_id`, depth first."""
+    found = []
+    paginator = cfn.get_paginator("list_stack_resources")
+    for page in paginator.paginate(StackName=stack_id):
+        for r in page["StackResourceSummaries"]:
+            if r["ResourceType"] == "AWS::CloudFormation::Stack" and r.get("PhysicalResourceId"):
+                found.append(r["PhysicalResourceId"])
+                found.extend(nested_stack_ids(cfn, r["PhysicalResourceId"]))
+    return found
+
+
+def set_policies(cfn, stack_ids: list[str], policy: dict) -> None:
+    """Put the same stack policy on each stack."""
+    body = json.dumps(policy, sort_keys=True)
+    for stack_id in stack_ids:
+        cfn.set_stack_policy(StackName=stack_id, StackPolicyBody=body)
+
+
+def protect(cfn, stack_id: str) -> list[str]:
+    """Stack policies on the root and every nested stack, termination protection on the root."""
+    stacks = [stack_id, *nested_stack_ids(cfn, stack_id)]
+    set_policies(cfn, stacks, STACK_POLICY)
+    cfn.update_termination_protection(StackName=stack_id, EnableTerminationProtection=True)
+    return stacks
+
+
+def recover(cfn, name: str, skip: list[str]) -> None:
+    """ContinueUpdateRollback on an UPDATE_ROLLBACK_FAILED stack, skipping the named resources."""
+    stack = describe(cfn, name)
+    if stack is None or stack["StackStatus"] != "UPDATE_ROLLBACK_FAILED":
+        status = stack["StackStatus"] if stack else "absent"
+        raise DeployError(name, f"is {status}; recover applies only to UPDATE_ROLLBACK_FAILED")
+    cfn.continue_update_rollback(StackName=name, ResourcesToSkip=skip, ClientRequestToken=f"enrollcfn-recover-{uuid.uuid4().hex}")
+
+
+def delete(cfn, name: str, allow_protected: bool) -> dict:
+    """Delete a stack this tool created; returns its last description."""
+    stack = describe(cfn, name)
+    if stack is None:
+        raise DeployError(name, "does not exist")
+    if not owned(stack, name):
+        raise DeployError(name, f"was not created by enrollcfn (no {OWNER_TAG} tag); refusing to delete it")
+    if stack.get("EnableTerminationProtection"):
+        if not allow_protected:
+            raise DeployError(name, "has termination protection on; pass --disable-termination-protection to turn it off and delete")
+        cfn.update_termination_protection(StackName=name, EnableTerminationProtection=False)
+    cfn.delete_stack(StackName=stack["StackId"], ClientRequestToken=f"enrollcfn-delete-{uuid.uuid4().hex}")
+    return stack
+
+
+def _aware(stamp) -> datetime:
+    if isinstance(stamp, str):
+        stamp = datetime.fromisoformat(stamp.replace("Z", "+00:00"))
+    return stamp if stamp.tzinfo else stamp.replace(tzinfo=timezone.utc)

@@ -1,0 +1,165 @@
+"""An in-memory Service Catalog with the calls publish uses, behind the boto3 client interface.
+
+Every request is validated against the real service model (as a client would), unknown ids raise
+the ClientError the service returns, and every write is recorded in `writes`.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+
+import botocore.session
+from botocore.exceptions import ClientError, ParamValidationError
+from botocore.validate import ParamValidator
+
+_MODEL = botocore.session.get_session().get_service_model("servicecatalog")
+
+
+def _operation(method):
+    """Validate the keyword arguments against the operation's input shape first."""
+    op = "".join(part.capitalize() for part in method.__name__.split("_"))
+
+    def call(self, **kwargs):
+        report = ParamValidator().validate(kwargs, _MODEL.operation_model(op).input_shape)
+        if report.has_errors():
+            raise ParamValidationError(report=report.generate_report())
+        if not op.startswith(("List", "Search", "Describe")):
+            self.writes.append(op)
+        return method(self, **kwargs)
+
+    call.__name__ = method.__name__
+    return call
+
+
+def _public(artifact: dict) -> dict:
+    """An artifact as the service describes it (the template URL is kept only for assertions)."""
+    return {k: v for k, v in artifact.items() if k != "Url"}
+
+
+def _not_found(what: str) -> ClientError:
+    return ClientError({"Error": {"Code": "ResourceNotFoundException", "Message": f"{what} not found"}}, "fake")
+
+
+class FakeServiceCatalog:
+    """Portfolios, products, artifacts, constraints and principal associations, in memory."""
+
+    def __init__(self):
+        self.portfolios: dict[str, dict] = {}
+        self.products: dict[str, dict] = {}
+        self.artifacts: dict[str, list[dict]] = {}
+        self.links: set[tuple[str, str]] = set()
+        self.constraints: dict[str, dict] = {}
+        self.principals: dict[str, list[str]] = {}
+        self.writes: list[str] = []
+        self._ids = itertools.count(1)
+
+    def add_foreign_product(self, name: str, owner: str) -> None:
+        """A product of someone else's, as another team would have made it."""
+        self.products[f"prod-{next(self._ids)}"] = {"ProductId": "", "Name": name, "Owner": owner}
+
+    @_operation
+    def list_portfolios(self, **_):
+        return {"PortfolioDetails": list(self.portfolios.values())}
+
+    @_operation
+    def create_portfolio(self, DisplayName, ProviderName, IdempotencyToken, **_):
+        pid = f"port-{next(self._ids)}"
+        self.portfolios[pid] = {"Id": pid, "DisplayName": DisplayName, "ProviderName": ProviderName}
+        self.principals[pid] = []
+        return {"PortfolioDetail": self.portfolios[pid]}
+
+    @_operation
+    def search_products_as_admin(self, Filters=None, **_):
+        words = (Filters or {}).get("FullTextSearch", [])
+        found = [{**p, "ProductId": pid} for pid, p in self.products.items() if not words or any(w in p["Name"] for w in words)]
+        return {"ProductViewDetails": [{"ProductViewSummary": p} for p in found]}
+
+    @_operation
+    def create_product(self, Name, Owner, ProductType, IdempotencyToken, ProvisioningArtifactParameters, **_):
+        pid = f"prod-{next(self._ids)}"
+        self.products[pid] = {"ProductId": pid, "Name": Name, "Owner": Owner, "Type": ProductType}
+        self.artifacts[pid] = []
+        detail = self._add_artifact(pid, ProvisioningArtifactParameters)
+        return {"ProductViewDetail": {"ProductViewSummary": self.products[pid]}, "ProvisioningArtifactDetail": detail}
+
+    @_operation
+    def list_provisioning_artifacts(self, ProductId, **_):
+        return {"ProvisioningArtifactDetails": [_public(a) for a in self._artifacts_of(ProductId)]}
+
+    @_operation
+    def create_provisioning_artifact(self, ProductId, Parameters, IdempotencyToken, **_):
+        self._artifacts_of(ProductId)
+        return {"ProvisioningArtifactDetail": self._add_artifact(ProductId, Parameters)}
+
+    @_operation
+    def update_provisioning_artifact(self, ProductId, ProvisioningArtifactId, **changes):
+        for a in self._artifacts_of(ProductId):
+            if a["Id"] == ProvisioningArtifactId:
+                a.update({k: v for k, v in changes.items() if k in ("Name", "Description", "Active", "Guidance")})
+                return {"ProvisioningArtifactDetail": _public(a)}
+        raise _not_found(ProvisioningArtifactId)
+
+    @_operation
+    def list_portfolios_for_product(self, ProductId, **_):
+        return {"PortfolioDetails": [self.portfolios[port] for port, prod in sorted(self.links) if prod == ProductId]}
+
+    @_operation
+    def associate_product_with_portfolio(self, ProductId, PortfolioId, **_):
+        self._artifacts_of(ProductId), self._portfolio(PortfolioId)
+        self.links.add((PortfolioId, ProductId))
+        return {}
+
+    @_operation
+    def list_constraints_for_portfolio(self, PortfolioId, ProductId=None, **_):
+        found = [c for c in self.constraints.values() if c["PortfolioId"] == PortfolioId and ProductId in (None, c["ProductId"])]
+        return {"ConstraintDetails": [{k: v for k, v in c.items() if k != "Parameters"} for c in found]}
+
+    @_operation
+    def create_constraint(self, PortfolioId, ProductId, Parameters, Type, IdempotencyToken, **_):
+        if (PortfolioId, ProductId) not in self.links:
+            raise _not_found(f"product {ProductId} in portfolio {PortfolioId}")
+        cid = f"cons-{next(self._ids)}"
+        self.constraints[cid] = {"ConstraintId": cid, "Type": Type, "PortfolioId": PortfolioId, "ProductId": ProductId, "Parameters": Parameters}
+        return {"ConstraintDetail": {k: v for k, v in self.constraints[cid].items() if k != "Parameters"}}
+
+    @_operation
+    def describe_constraint(self, Id, **_):
+        if Id not in self.constraints:
+            raise _not_found(Id)
+        return {"ConstraintDetail": {"ConstraintId": Id}, "ConstraintParameters": self.constraints[Id]["Parameters"]}
+
+    @_operation
+    def update_constraint(self, Id, Parameters=None, **_):
+        self.constraints[Id]["Parameters"] = Parameters
+        return {}
+
+    @_operation
+    def list_principals_for_portfolio(self, PortfolioId, **_):
+        return {"Principals": [{"PrincipalARN": a, "PrincipalType": "IAM"} for a in self._portfolio(PortfolioId)]}
+
+    @_operation
+    def associate_principal_with_portfolio(self, PortfolioId, PrincipalARN, PrincipalType, **_):
+        self._portfolio(PortfolioId).append(PrincipalARN)
+        return {}
+
+    def launch_role(self, product_id: str) -> str:
+        """The RoleArn of the product's launch constraint."""
+        (c,) = [c for c in self.constraints.values() if c["ProductId"] == product_id and c["Type"] == "LAUNCH"]
+        return json.loads(c["Parameters"])["RoleArn"]
+
+    def _add_artifact(self, product_id: str, params: dict) -> dict:
+        detail = {"Id": f"pa-{next(self._ids)}", "Name": params["Name"], "Description": params.get("Description", ""), "Active": True, "Guidance": "DEFAULT"}
+        detail["Url"] = params["Info"]["LoadTemplateFromURL"]
+        self.artifacts[product_id].append(detail)
+        return _public(detail)
+
+    def _artifacts_of(self, product_id: str) -> list[dict]:
+        if product_id not in self.artifacts:
+            raise _not_found(product_id)
+        return self.artifacts[product_id]
+
+    def _portfolio(self, portfolio_id: str) -> list[str]:
+        if portfolio_id not in self.portfolios:
+            raise _not_found(portfolio_id)
+        return self.principals[portfolio_id]

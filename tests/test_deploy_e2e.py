@@ -1,0 +1,119 @@
+"""End to end against a local AWS (a patched moto server on 127.0.0.1, over real HTTP): the
+command line creates the stacks, re-deploys without changes, previews an update, and refuses a
+change that would replace the database."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+
+import boto3
+import pytest
+
+from enrollcfn.cli import main
+from enrollcfn.config import Config
+from tests import localaws
+
+STACK = "se-e2e"
+
+
+@pytest.fixture(scope="module")
+def aws():
+    """A local AWS with the hosted zone and the pushed image a real account would have."""
+    with localaws.server() as endpoint, pytest.MonkeyPatch.context() as mp:
+        for key, value in {**localaws.CREDENTIALS, "AWS_ENDPOINT_URL": endpoint, "AWS_DEFAULT_REGION": localaws.REGION}.items():
+            mp.setenv(key, value)
+        cfg = Config()
+        zone = boto3.client("route53").create_hosted_zone(Name=cfg.dns.zone_name, CallerReference="e2e")["HostedZone"]["Id"]
+        yield {"endpoint": endpoint, "zone": zone.rsplit("/", 1)[-1], "cfg": cfg}
+
+
+@pytest.fixture(scope="module")
+def config_file(aws, tmp_path_factory):
+    """Write a config (dns.hosted_zone_id of the local zone plus `extra` YAML); returns its path."""
+    def write(extra: str = "") -> str:
+        path = tmp_path_factory.mktemp("cfg") / "config.yaml"
+        path.write_text(f"dns:\n  hosted_zone_id: {aws['zone']}\n{extra}")
+        return str(path)
+
+    return write
+
+
+def pending_change_sets() -> list[str]:
+    """Change sets still waiting to be executed (moto keeps executed ones and lists every stack's)."""
+    summaries = boto3.client("cloudformation").list_change_sets(StackName=STACK)["Summaries"]
+    return [s["ChangeSetName"] for s in summaries if s["StackName"] == STACK and s["ExecutionStatus"] == "AVAILABLE"]
+
+
+def run(capsys, *argv) -> tuple[int, str, str]:
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+@pytest.fixture(scope="module")
+def created(aws, config_file):
+    """The first deploys: without an image (stops at the preflight), then after pushing one."""
+    cfg = aws["cfg"]
+    first_err = io.StringIO()
+    with contextlib.redirect_stderr(first_err), contextlib.redirect_stdout(io.StringIO()):
+        first = main(["deploy", "--stack", STACK, "--config", config_file(), "--yes"])
+        root_after_first = boto3.client("cloudformation").list_stacks()["StackSummaries"]
+        boto3.client("ecr").put_image(repositoryName=cfg.registry.repository_name, imageTag=cfg.service.image_tag,
+                                      imageManifest=json.dumps({"schemaVersion": 2, "mediaType": "application/vnd.docker.distribution.manifest.v2+json"}))
+        second = main(["deploy", "--stack", STACK, "--config", config_file(), "--yes"])
+    return {"first": first, "first_err": first_err.getvalue(), "second": second,
+            "stacks_after_first": {s["StackName"] for s in root_after_first}}
+
+
+def test_deploy_without_the_image_stops_after_bootstrap_with_push_commands(created):
+    assert created["first"] == 1
+    assert "error: service.image_tag:" in created["first_err"] and "docker push" in created["first_err"]
+    assert created["stacks_after_first"] == {f"{STACK}-bootstrap"}
+
+
+def test_create_deploys_root_and_nested_stacks_and_protects_them(created):
+    assert created["second"] == 0
+    cfn = boto3.client("cloudformation")
+    stack = cfn.describe_stacks(StackName=STACK)["Stacks"][0]
+    assert stack["StackStatus"] == "CREATE_COMPLETE"
+    outputs = {o["OutputKey"]: o["OutputValue"] for o in stack["Outputs"]}
+    assert outputs["ApiUrl"] == "https://server.martincaringal.co.nz"
+    assert outputs["ClusterName"] == "laravel-node"
+    nested = [r for r in cfn.list_stack_resources(StackName=STACK)["StackResourceSummaries"]
+              if r["ResourceType"] == "AWS::CloudFormation::Stack"]
+    assert {r["LogicalResourceId"] for r in nested} >= {"NetworkStack", "DatabaseStack", "ServiceStack"}
+    policy = json.loads(cfn.get_stack_policy(StackName=STACK)["StackPolicyBody"])
+    assert "LogicalResourceId/DatabaseStack" in json.dumps(policy)
+    assert boto3.client("ecs").describe_services(cluster="laravel-node", services=["student-enrollment-service"])["services"]
+
+
+def test_redeploy_without_changes_uploads_nothing_and_exits_0(created, config_file, capsys):
+    code, out, err = run(capsys, "deploy", "--stack", STACK, "--config", config_file(), "--yes", "--json")
+    assert code == 0
+    summary = json.loads(out)
+    assert summary["changed"] == [] and summary["uploaded"] == []
+    assert f"{STACK}: no changes" in err
+
+
+def test_plan_after_a_setting_changes_shows_it_and_exits_2(created, config_file, capsys):
+    code, out, err = run(capsys, "plan", "--stack", STACK, "--config",
+                         config_file("cluster:\n  container_insights: false\n"), "--json")
+    assert code == 2
+    plans = {p["title"]: p for p in json.loads(out)["plans"]}
+    changes = plans[f"{STACK}: update"]["changes"]
+    assert {"logical_id": "ClusterStack", "action": "Modify"}.items() <= next(
+        c for c in changes if c["logical_id"] == "ClusterStack").items()
+    assert pending_change_sets() == []  # plan deletes what it created
+
+
+def test_change_that_replaces_the_database_is_refused(created, config_file, capsys):
+    cfn = boto3.client("cloudformation")
+    code, out, err = run(capsys, "deploy", "--stack", STACK, "--config", config_file("database:\n  name: renamed\n"), "--yes")
+    assert code == 1
+    assert "refusing to lose data" in err and "DatabaseStack/Database" in err and "DBName" in err
+    assert cfn.describe_stacks(StackName=STACK)["Stacks"][0]["StackStatus"] == "CREATE_COMPLETE"
+    assert pending_change_sets() == []
+    [db] = boto3.client("rds").describe_db_instances()["DBInstances"]
+    assert db["DBName"] == "collage"

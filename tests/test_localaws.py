@@ -1,0 +1,34 @@
+"""The local AWS's patches still apply to the pinned moto: a moto upgrade fails here first."""
+
+from __future__ import annotations
+
+import moto
+from moto.cloudformation.models import Stack
+from moto.elbv2.models import FakeLoadBalancer, FakeTargetGroup
+from moto.rds import utils as rds_utils
+from moto.rds.models import DBInstance
+
+from tests import localaws
+
+
+def test_moto_is_the_version_the_patches_were_written_for():
+    assert moto.__version__ == localaws.MOTO_VERSION
+
+
+def test_every_patch_lands_on_the_class_it_targets():
+    localaws.apply_patches()
+    assert Stack.get_cfn_attribute is localaws._stack_get_cfn_attribute
+    assert DBInstance.get_cfn_attribute is localaws._db_get
+    assert DBInstance.has_cfn_attr("MasterUserSecret.SecretArn") and DBInstance.has_cfn_attr("Endpoint.Address")
+    assert rds_utils.get_overlap_between_two_date_ranges is localaws._overlap
+    assert FakeLoadBalancer.get_cfn_attribute is localaws._alb_get
+    assert FakeTargetGroup.has_cfn_attr("TargetGroupFullName")
+    from moto.cloudformation.parsing import get_model_map
+
+    assert {"AWS::SecretsManager::Secret", "AWS::CertificateManager::Certificate"} <= set(get_model_map())
+
+
+def test_adjacent_rds_windows_pass_and_overlapping_ones_still_fail():
+    localaws.apply_patches()
+    assert rds_utils.valid_preferred_maintenance_window("mon:04:00-mon:05:00", "03:00-04:00") is None
+    assert "overlap" in rds_utils.valid_preferred_maintenance_window("mon:03:30-mon:05:00", "03:00-04:00")

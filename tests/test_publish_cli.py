@@ -1,0 +1,108 @@
+"""`enrollcfn publish` end to end through main(argv): the in-memory Service Catalog fake, and moto
+for S3 (the artifact bucket), IAM (principals) and CloudFormation (the bootstrap and catalog
+stacks' outputs)."""
+
+from __future__ import annotations
+
+import json
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from enrollcfn.cli import main
+from tests.fake_servicecatalog import FakeServiceCatalog
+
+REGION = "ap-southeast-2"  # the default config's region
+BUCKET = "api-artifacts"
+ROLE = "arn:aws:iam::123456789012:role/api-catalog-LaunchRole"
+ARGS = ["publish", "--stack", "api", "--portfolio", "Platform", "--product", "enrollment-api"]
+
+
+def _stack(cfn, name: str, outputs: dict[str, str]) -> None:
+    template = {
+        "Resources": {"Topic": {"Type": "AWS::SNS::Topic"}},
+        "Outputs": {k: {"Value": v} for k, v in outputs.items()},
+    }
+    cfn.create_stack(StackName=name, TemplateBody=json.dumps(template))
+
+
+@pytest.fixture
+def aws(monkeypatch):
+    """moto-backed S3/IAM/CloudFormation with the bootstrap and catalog stacks, and the fake catalog."""
+    for var, value in {"AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test", "AWS_DEFAULT_REGION": REGION}.items():
+        monkeypatch.setenv(var, value)
+    with mock_aws():
+        boto3.client("s3", region_name=REGION).create_bucket(Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": REGION})
+        trust = json.dumps({"Version": "2012-10-17", "Statement": []})
+        developers = boto3.client("iam").create_role(RoleName="Developers", AssumeRolePolicyDocument=trust)["Role"]["Arn"]
+        cfn = boto3.client("cloudformation", region_name=REGION)
+        _stack(cfn, "api-bootstrap", {"ArtifactBucketName": BUCKET})
+        _stack(cfn, "api-catalog", {"LaunchRoleArn": ROLE})
+        sc = FakeServiceCatalog()
+
+        def clients(service: str):
+            return sc if service == "servicecatalog" else boto3.client(service, region_name=REGION)
+
+        yield sc, clients, developers
+
+
+def _publish(capsys, clients, *extra: str) -> tuple[int, dict | str]:
+    code = main([*ARGS, *extra, "--json"], client_factory=clients)
+    out, err = capsys.readouterr()
+    return code, (json.loads(out) if code == 0 else err)
+
+
+def test_publish_twice_then_change_a_template(aws, capsys, tmp_path):
+    sc, clients, developers = aws
+
+    code, first = _publish(capsys, clients, "--principal", developers)
+    assert code == 0 and first["changed"]
+    assert sorted(e["kind"] for e in first["created"]) == ["artifact", "association", "launch constraint", "portfolio", "principal", "product"]
+    (product_id,) = sc.products
+    (v1,) = sc.artifacts[product_id]
+    assert v1["Url"] == first["url"] and v1["Name"].startswith("v1 ") and sc.launch_role(product_id) == ROLE
+    assert first["url"].startswith(f"https://{BUCKET}.s3.{REGION}.amazonaws.com/templates/root-")
+    keys = [o["Key"] for o in boto3.client("s3", region_name=REGION).list_objects_v2(Bucket=BUCKET)["Contents"]]
+    assert len(keys) == len(first["uploaded"]) and all(k.startswith("templates/") for k in keys)
+
+    writes = len(sc.writes)
+    assert main([*ARGS, "--principal", developers], client_factory=clients) == 0
+    assert f"nothing to publish: enrollment-api is already at {v1['Name']}; nothing created" in capsys.readouterr().out
+    assert len(sc.writes) == writes and len(sc.artifacts[product_id]) == 1
+
+    changed = tmp_path / "more-tasks.yaml"
+    changed.write_text("service: {min_tasks: 3}\n")
+    code, third = _publish(capsys, clients, "--principal", developers, "--config", str(changed))
+    assert code == 0 and [e["kind"] for e in third["created"]] == ["artifact"]
+    # monitoring too: the running-task alarm and the budget follow the minimum
+    assert sorted(third["uploaded"]) == ["monitoring", "root", "service"]
+    old, new = sc.artifacts[product_id]
+    assert new["Name"].startswith("v2 ") and new["Description"].startswith("Changed since v1: monitoring, root, service.")
+    assert (old["Guidance"], old["Active"], new["Guidance"], new["Active"]) == ("DEPRECATED", True, "DEFAULT", True)
+
+    code, fourth = _publish(capsys, clients, "--config", str(changed), "--keep", "1")
+    assert code == 0 and fourth["created"] == [] and not sc.artifacts[product_id][0]["Active"]
+
+
+def test_product_name_taken_by_another_team_fails_and_creates_nothing(aws, capsys):
+    sc, clients, _ = aws
+    sc.add_foreign_product("enrollment-api", owner="data team")
+    code, err = _publish(capsys, clients)
+    assert code == 1 and err.startswith("error: enrollment-api: product name already taken")
+    assert sc.writes == [] and sc.portfolios == {}
+
+
+def test_missing_principal_fails_and_creates_nothing(aws, capsys):
+    sc, clients, _ = aws
+    missing = "arn:aws:iam::123456789012:role/Nobody"
+    code, err = _publish(capsys, clients, "--principal", missing)
+    assert code == 1 and err == f"error: {missing}: no such IAM role; create it or leave it out of --principal\n"
+    assert sc.writes == [] and sc.portfolios == {} and sc.products == {}
+
+
+def test_missing_catalog_stack_is_a_clear_error(aws, capsys):
+    sc, clients, _ = aws
+    boto3.client("cloudformation", region_name=REGION).delete_stack(StackName="api-catalog")
+    code, err = _publish(capsys, clients)
+    assert code == 1 and err.startswith("error: api-catalog: ") and sc.writes == []
