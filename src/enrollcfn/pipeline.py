@@ -24,8 +24,7 @@ from enrollcfn.deploy import DeployError, Target
 from enrollcfn.package import package_templates
 from enrollcfn.stacks import bootstrap_stack_name
 from enrollcfn.templates import ROOT
-
-TEMPLATE_PREFIX = "templates"
+from enrollcfn.templates.catalog import ARTIFACT_PREFIX as TEMPLATE_PREFIX  # the launch role may read only here
 
 
 @dataclass(frozen=True)
