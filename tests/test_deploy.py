@@ -250,6 +250,8 @@ def test_allowed_data_loss_opens_the_stack_policies_then_executes(cfn):
     cfn.stub.add_response("describe_stack_events", {"StackEvents": []}, {"StackName": STACK_ID})
     cfn.stub.add_response("describe_stacks", stack("UPDATE_COMPLETE"), {"StackName": STACK_ID})
     cfn.stub.add_response("describe_stack_events", {"StackEvents": []}, {"StackName": STACK_ID})
+    for stack_id in (STACK_ID, DB_STACK_ID):  # and closes them again afterwards
+        cfn.stub.add_response("set_stack_policy", {}, {"StackName": stack_id, "StackPolicyBody": json.dumps(cs.STACK_POLICY, sort_keys=True)})
     assert run_apply(cfn, None, opts=Options(stack=NAME, yes=True, allow_data_loss=True)) is True
 
 

@@ -117,3 +117,17 @@ def test_change_that_replaces_the_database_is_refused(created, config_file, caps
     assert pending_change_sets() == []
     [db] = boto3.client("rds").describe_db_instances()["DBInstances"]
     assert db["DBName"] == "collage"
+
+
+def test_destroy_refuses_while_termination_protection_is_on(created, config_file, capsys):
+    code, out, err = run(capsys, "destroy", "--stack", STACK, "--config", config_file(), "--yes")
+    assert code == 1 and "termination protection" in err
+    assert boto3.client("cloudformation").describe_stacks(StackName=STACK)["Stacks"][0]["StackStatus"] == "CREATE_COMPLETE"
+
+
+def test_destroy_refuses_a_stack_it_did_not_create(created, config_file, capsys):
+    cfn = boto3.client("cloudformation")
+    cfn.create_stack(StackName="someone-elses", TemplateBody='{"Resources": {"Q": {"Type": "AWS::SQS::Queue"}}}')
+    code, out, err = run(capsys, "destroy", "--stack", "someone-elses", "--config", config_file(), "--yes")
+    assert code == 1 and "not created by enrollcfn" in err
+    assert cfn.describe_stacks(StackName="someone-elses")["Stacks"][0]["StackStatus"] == "CREATE_COMPLETE"

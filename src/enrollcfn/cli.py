@@ -332,16 +332,10 @@ A failed first creation (ROLLBACK_COMPLETE) needs --recreate-failed; UPDATE_ROLL
     return _pipeline(args, execute=True)
 
 
-def _follow_stack(args, cfn, start) -> None:
-    import time as _time
-    from datetime import datetime, timezone
+def _follow_stack(args: argparse.Namespace, cfn, start) -> None:
+    from enrollcfn.pipeline import follow
 
-    from enrollcfn import deploy as cs
-
-    since = datetime.now(timezone.utc)
-    stack = start()
-    watcher = cs.Watch(cfn, stack["StackId"], since, lambda line: print(line, flush=True))
-    cs.watch(cfn, watcher, args.stack, _time.monotonic, _time.monotonic() + args.timeout * 60, cancel_on_timeout=False)
+    follow(cfn, args.stack, start, lambda line: print(line, flush=True), args.timeout, cancel_on_timeout=False)
 
 
 def _cfn(args: argparse.Namespace):
@@ -356,11 +350,7 @@ with --skip-resource (fix or remove them by hand first), and follow it to the en
 
     cfn = _cfn(args)
 
-    def start():
-        cs.recover(cfn, args.stack, args.skip_resource)
-        return cs.describe(cfn, args.stack)
-
-    _follow_stack(args, cfn, start)
+    _follow_stack(args, cfn, lambda: cs.recover(cfn, args.stack, args.skip_resource))
     print(f"{args.stack}: rollback completed; deploy again when ready")
     return 0
 

@@ -22,10 +22,10 @@ from botocore.exceptions import ClientError
 
 from enrollcfn.changes import StackPlan, parameter_changes, resource_change
 from enrollcfn.errors import EnrollcfnError
+from enrollcfn.stacks import calm, describe  # noqa: F401  (describe is part of this module's interface)
 
 OWNER_TAG = "enrollcfn:stack"  # on every stack this tool creates; recreate/destroy require it
 EMPTY_REASONS = ("didn't contain changes", "no updates are to be performed")  # CloudFormation's two wordings
-THROTTLED = {"Throttling", "ThrottlingException", "RequestLimitExceeded", "TooManyRequestsException"}
 FIRST_CREATE_FAILED = {"ROLLBACK_COMPLETE", "ROLLBACK_FAILED", "CREATE_FAILED"}
 DONE_OK = {"CREATE_COMPLETE", "UPDATE_COMPLETE", "IMPORT_COMPLETE", "DELETE_COMPLETE"}
 CHANGE_SET_POLL = 3.0  # seconds; the botocore waiter's 30 s would dominate a small deploy
@@ -87,29 +87,6 @@ def capabilities(templates: list[str]) -> tuple[str, ...]:
 
 
 # --- reading state -------------------------------------------------------------------------
-
-
-def calm(call: Callable[[], dict], sleep: Sleep, attempts: int = 6) -> dict:
-    """Run a read-only call, backing off on throttling beyond botocore's own retries."""
-    for attempt in range(attempts):
-        try:
-            return call()
-        except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") not in THROTTLED or attempt == attempts - 1:
-                raise
-            sleep(min(2.0 * 2**attempt, 20.0))
-    raise AssertionError("unreachable")
-
-
-def describe(cfn, name: str, sleep: Sleep = time.sleep) -> dict | None:
-    """The stack's description, or None when it does not exist."""
-    try:
-        return calm(lambda: cfn.describe_stacks(StackName=name), sleep)["Stacks"][0]
-    except ClientError as exc:
-        error = exc.response.get("Error", {})
-        if error.get("Code") == "ValidationError" and "does not exist" in error.get("Message", ""):
-            return None
-        raise
 
 
 def owned(stack: dict, name: str) -> bool:

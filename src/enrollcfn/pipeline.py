@@ -24,8 +24,7 @@ from enrollcfn.deploy import DeployError, Target
 from enrollcfn.package import package_templates
 from enrollcfn.stacks import bootstrap_stack_name
 from enrollcfn.templates import ROOT
-
-TEMPLATE_PREFIX = "templates"
+from enrollcfn.templates.catalog import ARTIFACT_PREFIX as TEMPLATE_PREFIX  # the launch role may read only here
 
 
 @dataclass(frozen=True)
@@ -174,9 +173,13 @@ def apply(cfn, target: Target, body: str, tags: dict[str, str], opts: Options, c
     if not opts.yes and not console.confirm(f"Deploy these changes to {name}?"):
         _discard(cfn, change_set, name, fresh)
         raise DeployError(name, "not confirmed; nothing was changed (pass --yes to skip the question)")
-    if losses and stack is not None:
-        cs.set_policies(cfn, [stack["StackId"], *cs.nested_stack_ids(cfn, stack["StackId"])], cs.OPEN_POLICY)
-    _follow(cfn, name, cs.execute, change_set, fresh, opts, console, sleep, clock, probe)
+    opened = [stack["StackId"], *cs.nested_stack_ids(cfn, stack["StackId"])] if losses and stack is not None else []
+    cs.set_policies(cfn, opened, cs.OPEN_POLICY)  # the stack policy would deny what was just allowed
+    try:
+        follow(cfn, name, lambda: cs.execute(cfn, change_set), console.report, opts.timeout_minutes,
+               cancel_on_timeout=not fresh, sleep=sleep, clock=clock, probe=probe)
+    finally:
+        cs.set_policies(cfn, opened, cs.STACK_POLICY)
     return True
 
 
@@ -186,21 +189,22 @@ def _loss(change) -> str:
     return f"replaced (by {', '.join(change.properties)})" if change.properties else "replaced"
 
 
-def _follow(cfn, name, start, arg, fresh, opts, console, sleep, clock, probe=None) -> dict:
+def follow(cfn, name: str, start: Callable[[], object], report: Callable[[str], None], timeout_minutes: float,
+           cancel_on_timeout: bool, sleep=time.sleep, clock=time.monotonic, probe=None) -> dict:
+    """Start a stack operation and report its events (root and nested) until it settles."""
     since = datetime.now(timezone.utc)
-    start(cfn, arg)
+    start()
     current = cs.describe(cfn, name, sleep)
     if current is None:  # already gone (a delete that finished at once)
         return {}
-    stack_id = current["StackId"]
-    watcher = cs.Watch(cfn, stack_id, since, console.report, sleep, probe(since) if probe else None)
-    deadline = clock() + opts.timeout_minutes * 60
-    return cs.watch(cfn, watcher, name, clock, deadline, cancel_on_timeout=not fresh)
+    watcher = cs.Watch(cfn, current["StackId"], since, report, sleep, probe(since) if probe else None)
+    return cs.watch(cfn, watcher, name, clock, clock() + timeout_minutes * 60, cancel_on_timeout)
 
 
 def _recreate(cfn, stack, name, opts, console, sleep, clock) -> None:
     console.report(f"{name}: {stack['StackStatus']}, deleting it before creating it again (--recreate-failed)")
-    _follow(cfn, name, lambda c, _: cs.delete(c, name, allow_protected=False), None, True, opts, console, sleep, clock)
+    follow(cfn, name, lambda: cs.delete(cfn, name, allow_protected=False), console.report, opts.timeout_minutes,
+           False, sleep, clock)
 
 
 def _discard(cfn, change_set: str, name: str, fresh: bool) -> None:

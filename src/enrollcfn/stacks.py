@@ -6,7 +6,12 @@ the ECR repository. Its catalog stack is `NAME-catalog`; it owns the Service Cat
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
+
 from enrollcfn.errors import EnrollcfnError
+
+THROTTLED = {"Throttling", "ThrottlingException", "RequestLimitExceeded", "TooManyRequestsException"}
 
 
 def bootstrap_stack_name(stack: str) -> str:
@@ -19,12 +24,26 @@ def catalog_stack_name(stack: str) -> str:
     return f"{stack}-catalog"
 
 
-def describe(cfn, stack_name: str) -> dict | None:
+def calm(call: Callable[[], dict], sleep: Callable[[float], None] = time.sleep, attempts: int = 6) -> dict:
+    """Run a read-only call, backing off on throttling beyond botocore's own retries."""
+    from botocore.exceptions import ClientError
+
+    for attempt in range(attempts):
+        try:
+            return call()
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") not in THROTTLED or attempt == attempts - 1:
+                raise
+            sleep(min(2.0 * 2**attempt, 20.0))
+    raise AssertionError("unreachable")
+
+
+def describe(cfn, stack_name: str, sleep: Callable[[float], None] = time.sleep) -> dict | None:
     """The stack's description, or None when it does not exist."""
     from botocore.exceptions import ClientError
 
     try:
-        stacks = cfn.describe_stacks(StackName=stack_name)["Stacks"]
+        stacks = calm(lambda: cfn.describe_stacks(StackName=stack_name), sleep)["Stacks"]
     except ClientError as exc:
         message = exc.response.get("Error", {}).get("Message", "")
         if exc.response.get("Error", {}).get("Code") == "ValidationError" and "does not exist" in message:
