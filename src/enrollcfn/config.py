@@ -12,6 +12,7 @@ practice and the comment says "fix" and why; the README lists every such differe
 from __future__ import annotations
 
 import dataclasses
+import functools
 import ipaddress
 import re
 import types
@@ -401,9 +402,9 @@ TLS13_POLICIES = (
 )
 
 # Every service the stacks use must exist in the region.
-REGION_SERVICES = (
-    "ecs", "ecr", "elbv2", "rds", "acm", "secretsmanager", "events", "lambda",
-    "application-autoscaling", "logs", "cloudformation",  # Route53 is global
+REGION_SERVICES = (  # endpoint prefixes of the regional services the stacks use (Route53 is global)
+    "ecs", "api.ecr", "elasticloadbalancing", "rds", "acm", "secretsmanager", "events", "lambda",
+    "application-autoscaling", "logs", "cloudformation", "sqs", "sns", "monitoring",  # Budgets is global
 )  # fmt: skip
 
 _SECRET_NAME = re.compile(r"(^|_)(PASSWORD|PASSWD|PASS|SECRET|KEY|TOKEN|CREDENTIALS?)(_|$)")
@@ -415,12 +416,15 @@ _ZONE_ID = re.compile(r"^[A-Z0-9]{1,32}$")  # the id, not "/hostedzone/ID"
 _IMAGE_TAG = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
 
 
+@functools.cache
 def known_regions() -> tuple[str, ...]:
-    """Regions where every service the stacks use is available (botocore's region data)."""
-    import botocore.session
+    """Regions where every service the stacks use is available (botocore's endpoint data, read
+    once; loading each service model to ask a session would cost ten times as much)."""
+    from botocore.loaders import create_loader
+    from botocore.regions import EndpointResolver
 
-    session = botocore.session.get_session()
-    sets = [set(session.get_available_regions(s)) for s in REGION_SERVICES]
+    resolver = EndpointResolver(create_loader().load_data("endpoints"))
+    sets = [set(resolver.get_available_endpoints(prefix)) for prefix in REGION_SERVICES]
     return tuple(sorted(set.intersection(*sets)))
 
 
