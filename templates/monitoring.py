@@ -12,7 +12,7 @@ import math
 
 from awacs import kms, sns
 from awacs.aws import Allow, Condition, PolicyDocument, Principal, Statement, StringEquals
-from troposphere import AccountId, GetAtt, Ref, Select, Split, Template
+from troposphere import AccountId, Ref, Select, Split, Template
 from troposphere.budgets import Budget, BudgetData, Notification, NotificationWithSubscribers, Spend, Subscriber
 from troposphere.cloudwatch import Alarm, MetricDimension
 from troposphere.kms import Key

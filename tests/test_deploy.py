@@ -11,6 +11,7 @@ import pytest
 from botocore.stub import ANY, Stubber
 
 from enrollcfn import deploy as cs
+from enrollcfn import progress
 from enrollcfn.changes import render
 from enrollcfn.deploy import DeployError, Target
 from enrollcfn.pipeline import Console, Options, apply
@@ -18,8 +19,8 @@ from enrollcfn.pipeline import Console, Options, apply
 NAME = "se-prod"
 STACK_ID = f"arn:aws:cloudformation:ap-southeast-2:123456789012:stack/{NAME}/1b2c3d4e-0000-0000-0000-000000000001"
 DB_STACK_ID = "arn:aws:cloudformation:ap-southeast-2:123456789012:stack/se-prod-DatabaseStack-1ABC/2b2c3d4e-0000-0000-0000-000000000002"
-CS_ID = f"arn:aws:cloudformation:ap-southeast-2:123456789012:changeSet/enrollcfn-1/3c3d4e5f-0000-0000-0000-000000000003"
-NESTED_CS_ID = f"arn:aws:cloudformation:ap-southeast-2:123456789012:changeSet/enrollcfn-1-DatabaseStack/4d4e5f60-0000-0000-0000-000000000004"
+CS_ID = "arn:aws:cloudformation:ap-southeast-2:123456789012:changeSet/enrollcfn-1/3c3d4e5f-0000-0000-0000-000000000003"
+NESTED_CS_ID = "arn:aws:cloudformation:ap-southeast-2:123456789012:changeSet/enrollcfn-1-DatabaseStack/4d4e5f60-0000-0000-0000-000000000004"
 T0 = datetime(2026, 11, 25, 9, 0, tzinfo=timezone.utc)
 OWNED = [{"Key": cs.OWNER_TAG, "Value": NAME}]
 
@@ -290,7 +291,7 @@ def event(n, stack_id, logical, kind, status, reason="", physical="", at=None):
 
 def test_watch_streams_root_and_nested_events_and_reports_the_failure(cfn):
     said = []
-    watcher = cs.Watch(cfn, STACK_ID, T0, said.append, sleep=lambda s: None)
+    watcher = progress.Watch(cfn, STACK_ID, T0, said.append, sleep=lambda s: None)
     old = event(0, STACK_ID, NAME, "AWS::CloudFormation::Stack", "UPDATE_COMPLETE", at=T0 - timedelta(days=1))
     cfn.stub.add_response("describe_stack_events", {"StackEvents": [
         event(2, STACK_ID, "DatabaseStack", "AWS::CloudFormation::Stack", "UPDATE_IN_PROGRESS", physical=DB_STACK_ID),
@@ -304,27 +305,27 @@ def test_watch_streams_root_and_nested_events_and_reports_the_failure(cfn):
     cfn.stub.add_response("describe_stack_events", {"StackEvents": []}, {"StackName": STACK_ID})
     cfn.stub.add_response("describe_stack_events", {"StackEvents": []}, {"StackName": DB_STACK_ID})
     with pytest.raises(DeployError, match=r"ended UPDATE_ROLLBACK_COMPLETE: DatabaseStack/Database: Resource handler"):
-        cs.watch(cfn, watcher, NAME, lambda: 0.0, 100.0, cancel_on_timeout=True)
+        progress.watch(cfn, watcher, NAME, lambda: 0.0, 100.0, cancel_on_timeout=True)
     assert [line.split()[1:3] for line in said] == [[NAME, NAME], [NAME, "DatabaseStack"], ["DatabaseStack", "Database"]]
     assert "Cannot upgrade mysql" in said[-1]
 
 
 def test_watch_timeout_cancels_an_update(cfn):
-    watcher = cs.Watch(cfn, STACK_ID, T0, lambda line: None, sleep=lambda s: None)
+    watcher = progress.Watch(cfn, STACK_ID, T0, lambda line: None, sleep=lambda s: None)
     cfn.stub.add_response("describe_stack_events", {"StackEvents": []}, {"StackName": STACK_ID})
     cfn.stub.add_response("describe_stacks", stack("UPDATE_IN_PROGRESS"), {"StackName": STACK_ID})
     cfn.stub.add_response("cancel_update_stack", {}, {"StackName": STACK_ID, "ClientRequestToken": ANY})
     with pytest.raises(DeployError, match="update was cancelled"):
-        cs.watch(cfn, watcher, NAME, lambda: 5000.0, 100.0, cancel_on_timeout=True)
+        progress.watch(cfn, watcher, NAME, lambda: 5000.0, 100.0, cancel_on_timeout=True)
 
 
 def test_watch_survives_throttled_event_reads(cfn):
-    watcher = cs.Watch(cfn, STACK_ID, T0, lambda line: None, sleep=lambda s: None)
+    watcher = progress.Watch(cfn, STACK_ID, T0, lambda line: None, sleep=lambda s: None)
     cfn.stub.add_client_error("describe_stack_events", "Throttling", "Rate exceeded", 400)
     cfn.stub.add_response("describe_stack_events", {"StackEvents": []}, {"StackName": STACK_ID})
     cfn.stub.add_response("describe_stacks", stack("UPDATE_COMPLETE"), {"StackName": STACK_ID})
     cfn.stub.add_response("describe_stack_events", {"StackEvents": []}, {"StackName": STACK_ID})
-    assert cs.watch(cfn, watcher, NAME, lambda: 0.0, 100.0, cancel_on_timeout=True)["StackStatus"] == "UPDATE_COMPLETE"
+    assert progress.watch(cfn, watcher, NAME, lambda: 0.0, 100.0, cancel_on_timeout=True)["StackStatus"] == "UPDATE_COMPLETE"
 
 
 def test_service_probe_reports_rollout_and_stopped_task_reasons_once():
@@ -342,7 +343,7 @@ def test_service_probe_reports_rollout_and_stopped_task_reasons_once():
                 stub.add_response("describe_tasks", {"tasks": [{"taskArn": task, "stoppedAt": T0 + timedelta(minutes=1),
                                   "stoppedReason": "Essential container in task exited"}]},
                                   {"cluster": "laravel-node", "tasks": [task]})
-        probe = cs.service_probe(ecs, "laravel-node", "student-enrollment-service", T0)
+        probe = progress.service_probe(ecs, "laravel-node", "student-enrollment-service", T0)
         assert probe() == ["deployment 23456789: PRIMARY IN_PROGRESS running 1/2", "task stopped: Essential container in task exited"]
         assert probe() == []
 

@@ -15,7 +15,6 @@ import dataclasses
 import functools
 import ipaddress
 import re
-import types
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path

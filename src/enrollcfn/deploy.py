@@ -12,13 +12,10 @@ from __future__ import annotations
 
 import json
 import re
-import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-
-from botocore.exceptions import ClientError
 
 from enrollcfn.changes import StackPlan, parameter_changes, resource_change
 from enrollcfn.errors import EnrollcfnError
@@ -29,7 +26,7 @@ EMPTY_REASONS = ("didn't contain changes", "no updates are to be performed")  # 
 FIRST_CREATE_FAILED = {"ROLLBACK_COMPLETE", "ROLLBACK_FAILED", "CREATE_FAILED"}
 DONE_OK = {"CREATE_COMPLETE", "UPDATE_COMPLETE", "IMPORT_COMPLETE", "DELETE_COMPLETE"}
 CHANGE_SET_POLL = 3.0  # seconds; the botocore waiter's 30 s would dominate a small deploy
-EVENT_POLL = 5.0
+EVENT_POLL = 5.0  # seconds; DescribeStacks/DescribeStackEvents are throttled at a few calls a second
 # Stack policy set after every deploy: nothing may replace or delete the database (or the nested
 # stack holding it), whatever a later template says. `--allow-data-loss` lifts it for one run.
 PROTECTED_LOGICAL_IDS = ("Database", "DatabaseStack")
@@ -53,10 +50,6 @@ Report = Callable[[str], None]
 
 class DeployError(EnrollcfnError):
     """A deploy step cannot go on; `key` is the stack name, the message says what to do."""
-
-
-class NoChanges(Exception):
-    """The change set was empty; it has been deleted."""
 
 
 @dataclass(frozen=True)
@@ -274,109 +267,6 @@ def execute(cfn, change_set_id: str) -> str:
     return token
 
 
-@dataclass
-class Watch:
-    """Follows one stack operation: new events of the root and each nested stack, in order."""
-
-    cfn: object
-    stack_id: str
-    since: datetime
-    report: Report
-    sleep: Sleep = time.sleep
-    probe: Callable[[], list[str]] | None = None  # extra lines while the ECS service updates
-    seen: set[str] = field(default_factory=set)
-    labels: dict[str, str] = field(default_factory=dict)  # stack id -> label shown in the progress
-    failures: list[str] = field(default_factory=list)
-    service_busy: bool = False
-
-    def __post_init__(self):
-        self.labels.setdefault(self.stack_id, self.stack_id.split("/")[1] if self.stack_id.startswith("arn:") else self.stack_id)
-
-    def poll(self) -> None:
-        """Report every event not yet reported, from every stack of this operation."""
-        polled: list[str] = []
-        while pending := [s for s in self.labels if s not in polled]:  # nested stacks appear as we read
-            polled.append(pending[0])
-            for event in self._new_events(pending[0]):
-                self._show(pending[0], event)
-        if self.probe and self.service_busy:
-            for line in self.probe():
-                self.report(f"           service   {line}")
-
-    def _new_events(self, stack_id: str) -> list[dict]:
-        fresh, token = [], None
-        while True:
-            kwargs = {"StackName": stack_id, **({"NextToken": token} if token else {})}
-            page = calm(lambda: self.cfn.describe_stack_events(**kwargs), self.sleep)
-            events = page.get("StackEvents", [])
-            older = [e for e in events if e["EventId"] in self.seen or _aware(e["Timestamp"]) < self.since]
-            fresh.extend(e for e in events if e not in older)
-            token = page.get("NextToken")
-            if older or not token:  # events come newest first: stop at the operation's start
-                break
-        return list(reversed(fresh))
-
-    def _show(self, stack_id: str, event: dict) -> None:
-        self.seen.add(event["EventId"])
-        status, kind = event["ResourceStatus"], event["ResourceType"]
-        physical = event.get("PhysicalResourceId", "")
-        if kind == "AWS::CloudFormation::Stack" and physical and physical != stack_id and physical not in self.labels:
-            self.labels[physical] = event["LogicalResourceId"]
-        if kind == "AWS::ECS::Service":
-            self.service_busy = status.endswith("_IN_PROGRESS")
-        reason = event.get("ResourceStatusReason", "")
-        if status.endswith("_FAILED") and reason and "cancelled" not in reason.lower():
-            self.failures.append(f"{self.labels[stack_id]}/{event['LogicalResourceId']}: {reason}")
-        stamp = _aware(event["Timestamp"]).strftime("%H:%M:%S")
-        line = f"{stamp}  {self.labels[stack_id]:<18} {event['LogicalResourceId']:<28} {status}"
-        self.report(f"{line}  {reason}" if reason and not status.endswith("_COMPLETE") else line)
-
-
-def watch(cfn, watcher: Watch, name: str, clock: Clock, deadline: float, cancel_on_timeout: bool) -> dict:
-    """Poll until the stack settles; returns its description. DeployError on failure or timeout."""
-    while True:
-        watcher.poll()
-        stack = describe(cfn, watcher.stack_id, watcher.sleep)
-        status = stack["StackStatus"] if stack else "DELETE_COMPLETE"
-        if not status.endswith("_IN_PROGRESS"):
-            watcher.poll()
-            if status in DONE_OK:
-                return stack
-            first = "; ".join(watcher.failures[:3]) or stack.get("StackStatusReason", "")
-            raise DeployError(name, f"ended {status}: {first}")
-        if clock() >= deadline:
-            if cancel_on_timeout and status == "UPDATE_IN_PROGRESS":
-                cfn.cancel_update_stack(StackName=watcher.stack_id, ClientRequestToken=f"enrollcfn-cancel-{uuid.uuid4().hex}")
-                raise DeployError(name, "timed out; the update was cancelled and CloudFormation is rolling it back")
-            raise DeployError(name, f"timed out while {status}; CloudFormation carries on, follow it in the console")
-        watcher.sleep(EVENT_POLL)
-
-
-def service_probe(ecs, cluster: str, service: str, since: datetime) -> Callable[[], list[str]]:
-    """A probe reporting the ECS rollout state and new stopped-task reasons, each once."""
-    last: dict[str, str] = {}
-    stopped: set[str] = set()
-
-    def probe() -> list[str]:
-        lines = []
-        services = ecs.describe_services(cluster=cluster, services=[service]).get("services", [])
-        for d in services[0].get("deployments", []) if services else []:
-            state = f"{d.get('status')} {d.get('rolloutState', '')} running {d.get('runningCount', 0)}/{d.get('desiredCount', 0)}"
-            if last.get(d["id"]) != state:
-                last[d["id"]] = state
-                lines.append(f"deployment {d['id'].rsplit('/', 1)[-1][-8:]}: {state}")
-        arns = ecs.list_tasks(cluster=cluster, serviceName=service, desiredStatus="STOPPED").get("taskArns", [])
-        fresh = [a for a in arns if a not in stopped]
-        if fresh:
-            for task in ecs.describe_tasks(cluster=cluster, tasks=fresh[:100]).get("tasks", []):
-                stopped.add(task["taskArn"])
-                if task.get("stoppedAt") and _aware(task["stoppedAt"]) >= since:
-                    lines.append(f"task stopped: {task.get('stoppedReason', 'no reason given')}")
-        return lines
-
-    return probe
-
-
 # --- after and around a deploy ----------------------------------------------------------------
 
 
@@ -429,9 +319,3 @@ def delete(cfn, name: str, allow_protected: bool) -> dict:
         cfn.update_termination_protection(StackName=name, EnableTerminationProtection=False)
     cfn.delete_stack(StackName=stack["StackId"], ClientRequestToken=f"enrollcfn-delete-{uuid.uuid4().hex}")
     return stack
-
-
-def _aware(stamp) -> datetime:
-    if isinstance(stamp, str):
-        stamp = datetime.fromisoformat(stamp.replace("Z", "+00:00"))
-    return stamp if stamp.tzinfo else stamp.replace(tzinfo=timezone.utc)

@@ -18,6 +18,7 @@ from botocore.exceptions import ClientError
 from cfn_flip import load_yaml
 
 from enrollcfn import deploy as cs
+from enrollcfn import progress
 from enrollcfn.changes import StackPlan, render
 from enrollcfn.config import Config
 from enrollcfn.deploy import DeployError, Target
@@ -197,8 +198,8 @@ def follow(cfn, name: str, start: Callable[[], object], report: Callable[[str], 
     current = cs.describe(cfn, name, sleep)
     if current is None:  # already gone (a delete that finished at once)
         return {}
-    watcher = cs.Watch(cfn, current["StackId"], since, report, sleep, probe(since) if probe else None)
-    return cs.watch(cfn, watcher, name, clock, clock() + timeout_minutes * 60, cancel_on_timeout)
+    watcher = progress.Watch(cfn, current["StackId"], since, report, sleep, probe(since) if probe else None)
+    return progress.watch(cfn, watcher, name, clock, clock() + timeout_minutes * 60, cancel_on_timeout)
 
 
 def _recreate(cfn, stack, name, opts, console, sleep, clock) -> None:
@@ -254,7 +255,7 @@ def _push_hint(cfg: Config, uri: str) -> str:
 def _probe(clients: Clients, cfg: Config):
     if clients.ecs is None:
         return None
-    return lambda since: cs.service_probe(clients.ecs, cfg.cluster.name, cfg.service.name, since)
+    return lambda since: progress.service_probe(clients.ecs, cfg.cluster.name, cfg.service.name, since)
 
 
 def to_json(console: Console, result: Result) -> str:
