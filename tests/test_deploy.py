@@ -408,3 +408,16 @@ def test_render_marks_replacement_access_and_nesting():
         "    ~ DatabaseStack  AWS::CloudFormation::Stack  Modify",
         "          - Database  AWS::RDS::DBInstance  Remove  (DATA LOSS: the database)",
     ]
+
+
+def test_aws_failures_reach_the_user_as_one_line(monkeypatch, capsys):
+    from enrollcfn.cli import main
+
+    for var in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE", "AWS_ENDPOINT_URL"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent")
+    monkeypatch.setenv("AWS_CONFIG_FILE", "/nonexistent")
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    assert main(["plan", "--stack", NAME]) == 1
+    err = capsys.readouterr().err
+    assert err == "error: aws: Unable to locate credentials\n"

@@ -7,6 +7,7 @@ traceback for bad input), 2 `plan` found changes pending.
 from __future__ import annotations
 
 import argparse
+import os
 import json
 import sys
 import tempfile
@@ -47,6 +48,8 @@ def main(argv: list[str] | None = None, client_factory=None) -> int:
         parser.print_help()
         return 1
     args.client_factory = client_factory
+    from botocore.exceptions import BotoCoreError, ClientError
+
     try:
         return args.func(args)
     except ConfigErrors as exc:
@@ -59,6 +62,12 @@ def main(argv: list[str] | None = None, client_factory=None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except (BotoCoreError, ClientError) as exc:  # credentials, network, permissions, AWS-side limits
+        _error(EnrollcfnError("aws", str(exc)))
+        return 1
+    except BrokenPipeError:  # the reader went away (`enrollcfn cost | head`): not an error of ours
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
 
 
 class ConfigErrors(Exception):
@@ -382,8 +391,6 @@ def cmd_publish(args: argparse.Namespace) -> int:
     the templates changed (older versions are deprecated, and with --keep N deactivated beyond
     the newest N). The launch constraint uses the NAME-catalog stack's launch role. Names and
     principals are checked before anything is created."""
-    from botocore.exceptions import BotoCoreError, ClientError
-
     from enrollcfn import catalog, stacks
     from enrollcfn.package import package_templates
     from enrollcfn.templates.bootstrap import ARTIFACT_BUCKET_NAME
@@ -392,29 +399,26 @@ def cmd_publish(args: argparse.Namespace) -> int:
     cfg = load_config(args.config)
     compiled = compile_checked(cfg)
     client = args.client_factory or (lambda service: _clients(cfg, args.profile, service)[0])
-    try:
-        cfn = client("cloudformation")
-        bucket = _stack_output(cfn, stacks.bootstrap_stack_name(args.stack), ARTIFACT_BUCKET_NAME)
-        role_arn = _stack_output(cfn, stacks.catalog_stack_name(args.stack), LAUNCH_ROLE_ARN)
-        sc = client("servicecatalog")
-        owner = catalog.owner_of(args.stack)
-        existing = catalog.inspect(sc, args.portfolio, args.product, owner)
-        catalog.check_principals(client("iam"), args.principal)
-        s3 = client("s3")
-        package = package_templates(s3, bucket, ARTIFACT_PREFIX, cfg.region, compiled.templates)
-        outcome = catalog.publish(
-            sc,
-            existing,
-            catalog.Release.of(package),
-            portfolio=args.portfolio,
-            product=args.product,
-            owner=owner,
-            launch_role_arn=role_arn,
-            principals=args.principal,
-            keep=args.keep,
-        )
-    except (ClientError, BotoCoreError) as exc:
-        raise EnrollcfnError("aws", str(exc)) from None
+    cfn = client("cloudformation")
+    bucket = _stack_output(cfn, stacks.bootstrap_stack_name(args.stack), ARTIFACT_BUCKET_NAME)
+    role_arn = _stack_output(cfn, stacks.catalog_stack_name(args.stack), LAUNCH_ROLE_ARN)
+    sc = client("servicecatalog")
+    owner = catalog.owner_of(args.stack)
+    existing = catalog.inspect(sc, args.portfolio, args.product, owner)
+    catalog.check_principals(client("iam"), args.principal)
+    s3 = client("s3")
+    package = package_templates(s3, bucket, ARTIFACT_PREFIX, cfg.region, compiled.templates)
+    outcome = catalog.publish(
+        sc,
+        existing,
+        catalog.Release.of(package),
+        portfolio=args.portfolio,
+        product=args.product,
+        owner=owner,
+        launch_role_arn=role_arn,
+        principals=args.principal,
+        keep=args.keep,
+    )
     changed = bool(outcome.created or outcome.updated)
     if args.json:
         report = {"product": args.product, "portfolio": args.portfolio, "url": package.root.url, "uploaded": package.uploaded, "changed": changed}
