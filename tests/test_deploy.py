@@ -421,3 +421,19 @@ def test_aws_failures_reach_the_user_as_one_line(monkeypatch, capsys):
     assert main(["plan", "--stack", NAME]) == 1
     err = capsys.readouterr().err
     assert err == "error: aws: Unable to locate credentials\n"
+
+
+def test_a_failing_rollout_probe_is_reported_once_and_never_stops_the_watch(cfn):
+    from botocore.exceptions import ClientError
+
+    def probe():
+        raise ClientError({"Error": {"Code": "AccessDeniedException", "Message": "not allowed"}}, "DescribeServices")
+
+    said = []
+    watcher = progress.Watch(cfn, STACK_ID, T0, said.append, sleep=lambda s: None, probe=probe)
+    cfn.stub.add_response("describe_stack_events", {"StackEvents": [
+        event(1, STACK_ID, "ServiceStack", "AWS::ECS::Service", "UPDATE_IN_PROGRESS")]}, {"StackName": STACK_ID})
+    watcher.poll()
+    cfn.stub.add_response("describe_stack_events", {"StackEvents": []}, {"StackName": STACK_ID})
+    watcher.poll()
+    assert sum("rollout not shown" in line for line in said) == 1

@@ -12,6 +12,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
+from botocore.exceptions import ClientError
+
 from enrollcfn.deploy import DONE_OK, EVENT_POLL, Clock, DeployError, Report, Sleep
 from enrollcfn.stacks import calm, describe
 
@@ -41,7 +43,11 @@ class Watch:
             for event in self._new_events(pending[0]):
                 self._show(pending[0], event)
         if self.probe and self.service_busy:
-            for line in self.probe():
+            try:
+                lines = self.probe()
+            except ClientError as exc:  # the rollout view is a courtesy: never let it stop the deploy
+                lines, self.probe = [f"rollout not shown: {exc}"], None
+            for line in lines:
                 self.report(f"           service   {line}")
 
     def _new_events(self, stack_id: str) -> list[dict]:
