@@ -437,3 +437,18 @@ def test_a_failing_rollout_probe_is_reported_once_and_never_stops_the_watch(cfn)
     cfn.stub.add_response("describe_stack_events", {"StackEvents": []}, {"StackName": STACK_ID})
     watcher.poll()
     assert sum("rollout not shown" in line for line in said) == 1
+
+
+def test_template_diff_findings_join_the_tree_where_the_change_set_said_less():
+    from enrollcfn.changes import ResourceChange, StackPlan, template_losses
+
+    old = {"Resources": {"Database": {"Type": "AWS::RDS::DBInstance", "Properties": {"DBName": "collage", "AllocatedStorage": 20}},
+                         "Logs": {"Type": "AWS::Logs::LogGroup", "Properties": {}}}}
+    new = {"Resources": {"Database": {"Type": "AWS::RDS::DBInstance", "Properties": {"DBName": "renamed", "AllocatedStorage": 30}}}}
+    found = template_losses("se/DatabaseStack", old, new, lambda kind: ["DBName"] if kind == "AWS::RDS::DBInstance" else [])
+    assert [(p, c.logical_id, c.action, c.properties) for p, c in found] == [
+        ("se/DatabaseStack", "Database", "Modify", ("DBName*",)), ("se/DatabaseStack", "Logs", "Remove", ())]
+    plan = StackPlan("se", changes=[ResourceChange("DatabaseStack", "AWS::CloudFormation::Stack", "Modify", "False")])
+    plan.flag(found)
+    assert [c.logical_id for _, c in plan.data_loss()] == ["Database", "Logs"]
+    assert "found by the template diff" in render(plan, "se: update")

@@ -19,6 +19,7 @@ DATA_TYPES = {
     "AWS::CloudFormation::Stack": "a nested stack and every resource in it",
 }
 ACCESS_PREFIXES = ("AWS::IAM::", "AWS::EC2::SecurityGroup", "AWS::Lambda::Permission", "AWS::S3::BucketPolicy")
+TEMPLATE_DIFF = "found by the template diff"
 SYMBOLS = {"Add": "+", "Modify": "~", "Remove": "-", "Import": "<", "Dynamic": "?"}
 
 
@@ -32,6 +33,7 @@ class ResourceChange:
     replacement: str = ""  # True | False | Conditional ("" for Add/Remove)
     properties: tuple[str, ...] = ()  # changed property names, "*" marks one that forces replacement
     physical_id: str = ""
+    note: str = ""  # where a finding came from, when not from the change set
 
     @property
     def access(self) -> bool:
@@ -64,6 +66,15 @@ class StackPlan:
     @property
     def empty(self) -> bool:
         return not any(p.changes or p.parameters for p in self.walk())
+
+    def flag(self, found: list[tuple[str, ResourceChange]]) -> None:
+        """Put changes another check found (stack path, change) into the tree, replacing the
+        change set's entry for the same resource; nested plans are added where missing."""
+        for path, change in found:
+            node = self
+            for logical in path[len(self.path) + 1:].split("/") if path != self.path else []:
+                node = node.children.setdefault(logical, StackPlan(f"{node.path}/{logical}"))
+            node.changes = [c for c in node.changes if c.logical_id != change.logical_id] + [change]
 
     def data_loss(self) -> list[tuple[str, ResourceChange]]:
         """(stack path, change) for every change that would remove or replace data."""
@@ -139,6 +150,8 @@ def _render(plan: StackPlan, lines: list[str], indent: str) -> None:
             notes.append("ACCESS CHANGE")
         if c.loses_data:
             notes.append(f"DATA LOSS: {DATA_TYPES[c.type]}")
+        if c.note:
+            notes.append(c.note)
         suffix = f"  ({'; '.join(notes)})" if notes else ""
         lines.append(f"{indent}{symbol:>3} {c.logical_id}  {c.type}  {c.action}{suffix}")
         child = plan.children.get(c.logical_id)
@@ -167,10 +180,10 @@ def template_losses(path: str, old: dict, new: dict, create_only) -> list[tuple[
             continue
         after = new_resources.get(logical)
         if after is None or after["Type"] != kind:
-            found.append((path, ResourceChange(logical, kind, "Remove")))
+            found.append((path, ResourceChange(logical, kind, "Remove", note=TEMPLATE_DIFF)))
             continue
         old_props, new_props = before.get("Properties", {}), after.get("Properties", {})
         changed = tuple(f"{p}*" for p in create_only(kind) if old_props.get(p) != new_props.get(p))
         if changed:
-            found.append((path, ResourceChange(logical, kind, "Modify", "True", changed)))
+            found.append((path, ResourceChange(logical, kind, "Modify", "True", changed, note=TEMPLATE_DIFF)))
     return found

@@ -155,14 +155,11 @@ def apply(cfn, target: Target, body: str, tags: dict[str, str], opts: Options, c
         _discard(cfn, change_set, name, fresh)
         console.report(f"{name}: no changes")
         return False
+    if template_check is not None and stack is not None and kind == "UPDATE":
+        flagged = {(p, c.logical_id) for p, c in plan.data_loss()}
+        plan.flag([(p, c) for p, c in template_check(stack["StackId"]) if (p, c.logical_id) not in flagged])
     console.preview(plan, f"{name}: {'create' if fresh else 'update'}", opts.as_json)
     losses = plan.data_loss()
-    if template_check is not None and stack is not None and kind == "UPDATE":
-        seen = {(path, c.logical_id) for path, c in losses}
-        extra = [(p, c) for p, c in template_check(stack["StackId"]) if (p, c.logical_id) not in seen]
-        for path, c in extra:
-            console.report(f"  !! {path}/{c.logical_id} ({c.type}) {_loss(c)} (from the template diff)")
-        losses += extra
     if not opts.execute:
         _discard(cfn, change_set, name, fresh)
         return True
