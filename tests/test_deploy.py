@@ -452,3 +452,21 @@ def test_template_diff_findings_join_the_tree_where_the_change_set_said_less():
     plan.flag(found)
     assert [c.logical_id for _, c in plan.data_loss()] == ["Database", "Logs"]
     assert "found by the template diff" in render(plan, "se: update")
+
+
+def test_recreate_failed_deletes_the_failed_stack_then_creates_it(cfn):
+    cfn.stub.add_response("describe_stacks", stack("ROLLBACK_COMPLETE", Tags=OWNED), {"StackName": NAME})
+    cfn.stub.add_response("describe_stacks", stack("ROLLBACK_COMPLETE", Tags=OWNED), {"StackName": NAME})  # delete()
+    cfn.stub.add_response("delete_stack", {}, {"StackName": STACK_ID, "ClientRequestToken": ANY})
+    missing(cfn)  # gone at once
+    expect_create(cfn, kind="CREATE")
+    describe_cs(cfn, change_set("CREATE_COMPLETE", changes=[resource("Vpc", "AWS::EC2::VPC", "Add")]))
+    cfn.stub.add_response("describe_stacks", stack("REVIEW_IN_PROGRESS"), {"StackName": STACK_ID})
+    cfn.stub.add_response("execute_change_set", {}, {"ChangeSetName": CS_ID, "ClientRequestToken": ANY})
+    cfn.stub.add_response("describe_stacks", stack("CREATE_IN_PROGRESS"), {"StackName": NAME})
+    cfn.stub.add_response("describe_stack_events", {"StackEvents": []}, {"StackName": STACK_ID})
+    cfn.stub.add_response("describe_stacks", stack("CREATE_COMPLETE"), {"StackName": STACK_ID})
+    cfn.stub.add_response("describe_stack_events", {"StackEvents": []}, {"StackName": STACK_ID})
+    said, console = lines()
+    assert run_apply(cfn, None, opts=Options(stack=NAME, yes=True, recreate_failed=True), console=console) is True
+    assert said[0] == f"{NAME}: ROLLBACK_COMPLETE, deleting it before creating it again (--recreate-failed)"
