@@ -11,12 +11,12 @@ import pytest
 from moto import mock_aws
 
 from enrollcfn.cli import main
+from tests import localaws
 from tests.fake_servicecatalog import FakeServiceCatalog
 
 REGION = "ap-southeast-2"  # the default config's region
 BUCKET = "api-artifacts"
-ROLE = "arn:aws:iam::123456789012:role/api-catalog-LaunchRole"
-ARGS = ["publish", "--stack", "api", "--portfolio", "Platform", "--product", "enrollment-api"]
+ARGS = ["publish", "--stack", "api", "--portfolio", "Platform", "--product", "enrollment-api", "--yes"]
 
 
 def _stack(cfn, name: str, outputs: dict[str, str]) -> None:
@@ -32,19 +32,26 @@ def aws(monkeypatch):
     """moto-backed S3/IAM/CloudFormation with the bootstrap and catalog stacks, and the fake catalog."""
     for var, value in {"AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test", "AWS_DEFAULT_REGION": REGION}.items():
         monkeypatch.setenv(var, value)
+    localaws.apply_patches()  # outputs of stacks created through change sets, as CloudFormation has them
     with mock_aws():
         boto3.client("s3", region_name=REGION).create_bucket(Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": REGION})
         trust = json.dumps({"Version": "2012-10-17", "Statement": []})
         developers = boto3.client("iam").create_role(RoleName="Developers", AssumeRolePolicyDocument=trust)["Role"]["Arn"]
         cfn = boto3.client("cloudformation", region_name=REGION)
         _stack(cfn, "api-bootstrap", {"ArtifactBucketName": BUCKET})
-        _stack(cfn, "api-catalog", {"LaunchRoleArn": ROLE})
         sc = FakeServiceCatalog()
 
         def clients(service: str):
             return sc if service == "servicecatalog" else boto3.client(service, region_name=REGION)
 
         yield sc, clients, developers
+
+
+def launch_role() -> str:
+    """The role publish created in the api-catalog stack."""
+    stack = boto3.client("cloudformation", region_name=REGION).describe_stacks(StackName="api-catalog")["Stacks"][0]
+    assert ":role/" in stack["Outputs"][0]["OutputValue"]
+    return stack["Outputs"][0]["OutputValue"]
 
 
 def _publish(capsys, clients, *extra: str) -> tuple[int, dict | str]:
@@ -61,7 +68,7 @@ def test_publish_twice_then_change_a_template(aws, capsys, tmp_path):
     assert sorted(e["kind"] for e in first["created"]) == ["artifact", "association", "launch constraint", "portfolio", "principal", "product"]
     (product_id,) = sc.products
     (v1,) = sc.artifacts[product_id]
-    assert v1["Url"] == first["url"] and v1["Name"].startswith("v1 ") and sc.launch_role(product_id) == ROLE
+    assert v1["Url"] == first["url"] and v1["Name"].startswith("v1 ") and sc.launch_role(product_id) == launch_role()
     assert first["url"].startswith(f"https://{BUCKET}.s3.{REGION}.amazonaws.com/templates/root-")
     keys = [o["Key"] for o in boto3.client("s3", region_name=REGION).list_objects_v2(Bucket=BUCKET)["Contents"]]
     assert len(keys) == len(first["uploaded"]) and all(k.startswith("templates/") for k in keys)
@@ -101,8 +108,24 @@ def test_missing_principal_fails_and_creates_nothing(aws, capsys):
     assert sc.writes == [] and sc.portfolios == {} and sc.products == {}
 
 
-def test_missing_catalog_stack_is_a_clear_error(aws, capsys):
+def test_missing_bootstrap_stack_is_a_clear_error(aws, capsys):
     sc, clients, _ = aws
-    boto3.client("cloudformation", region_name=REGION).delete_stack(StackName="api-catalog")
+    boto3.client("cloudformation", region_name=REGION).delete_stack(StackName="api-bootstrap")
     code, err = _publish(capsys, clients)
-    assert code == 1 and err.startswith("error: api-catalog: ") and sc.writes == []
+    assert code == 1 and err.startswith("error: api-bootstrap: ") and sc.writes == []
+
+
+def test_failed_checks_leave_no_launch_role_stack_behind(aws, capsys):
+    sc, clients, _ = aws
+    code, _ = _publish(capsys, clients, "--principal", "arn:aws:iam::123456789012:role/Nobody")
+    assert code == 1
+    names = [s["StackName"] for s in boto3.client("cloudformation", region_name=REGION).list_stacks()["StackSummaries"]
+             if s["StackStatus"] != "DELETE_COMPLETE"]
+    assert names == ["api-bootstrap"]
+
+
+def test_launch_role_stack_is_not_created_without_confirmation(aws, capsys):
+    sc, clients, _ = aws
+    code = main([a for a in ARGS if a != "--yes"], client_factory=clients)
+    assert code == 1 and "error: api-catalog: not confirmed; nothing was changed" in capsys.readouterr().err
+    assert sc.writes == []

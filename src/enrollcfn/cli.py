@@ -148,6 +148,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--product", required=True, metavar="NAME", help="product name (created once, found by name afterwards)")
     p.add_argument("--principal", action="append", default=[], metavar="ARN", help="IAM role, group or user ARN allowed to provision (repeatable)")
     p.add_argument("--keep", type=_positive, default=None, metavar="N", help="deactivate versions older than the newest N")
+    p.add_argument("--yes", action="store_true", help="create or update the NAME-catalog launch-role stack without asking")
     p.add_argument("--json", action="store_true", help="print what was created, reused and updated as JSON")
     p.set_defaults(func=cmd_publish)
     return parser
@@ -389,10 +390,16 @@ def cmd_publish(args: argparse.Namespace) -> int:
 
     The portfolio and product are created once; a new provisioning artifact is added only when
     the templates changed (older versions are deprecated, and with --keep N deactivated beyond
-    the newest N). The launch constraint uses the NAME-catalog stack's launch role. Names and
-    principals are checked before anything is created."""
+    the newest N). Names and principals are checked before anything is created. The launch role
+    lives in the NAME-catalog stack (build/catalog.yaml, permissions derived from the product's
+    resource types); publish creates or updates it through the same previewed, guarded change
+    set as deploy (asking first, or --yes), and makes it the product's launch constraint.
+    The NAME-bootstrap stack (artifact bucket) must exist: `enrollcfn deploy` creates it."""
     from enrollcfn import catalog, stacks
+    from enrollcfn.compiler import CATALOG
+    from enrollcfn.deploy import OWNER_TAG
     from enrollcfn.package import package_templates
+    from enrollcfn.pipeline import Console, Options, outputs, standalone
     from enrollcfn.templates.bootstrap import ARTIFACT_BUCKET_NAME
     from enrollcfn.templates.catalog import ARTIFACT_PREFIX, LAUNCH_ROLE_ARN
 
@@ -401,11 +408,20 @@ def cmd_publish(args: argparse.Namespace) -> int:
     client = args.client_factory or (lambda service: _clients(cfg, args.profile, service)[0])
     cfn = client("cloudformation")
     bucket = _stack_output(cfn, stacks.bootstrap_stack_name(args.stack), ARTIFACT_BUCKET_NAME)
-    role_arn = _stack_output(cfn, stacks.catalog_stack_name(args.stack), LAUNCH_ROLE_ARN)
     sc = client("servicecatalog")
     owner = catalog.owner_of(args.stack)
     existing = catalog.inspect(sc, args.portfolio, args.product, owner)
     catalog.check_principals(client("iam"), args.principal)
+    # Only now, with names and principals checked, anything is created: first the launch role.
+    name = stacks.catalog_stack_name(args.stack)
+    console = Console(report=lambda line: print(line, file=sys.stderr if args.json else sys.stdout, flush=True),
+                      confirm=_confirm)
+    launch_stack = standalone(cfn, name, compiled.templates[CATALOG], {ARTIFACT_BUCKET_NAME: bucket},
+                              {OWNER_TAG: name, "project": cfg.project, "environment": cfg.environment},
+                              Options(stack=args.stack, yes=args.yes), console)
+    role_arn = outputs(launch_stack).get(LAUNCH_ROLE_ARN)
+    if not role_arn:
+        raise EnrollcfnError(name, f"stack has no output {LAUNCH_ROLE_ARN}")
     s3 = client("s3")
     package = package_templates(s3, bucket, ARTIFACT_PREFIX, cfg.region, compiled.templates)
     outcome = catalog.publish(

@@ -83,16 +83,13 @@ def run(clients: Clients, cfg: Config, templates: dict[str, str], opts: Options,
     result = Result()
     tags = {cs.OWNER_TAG: opts.stack, "project": cfg.project, "environment": cfg.environment}
     boot_name = bootstrap_stack_name(opts.stack)
-    boot_body = templates["bootstrap"]
-    boot = Target(boot_name, template_body=boot_body, capabilities=cs.capabilities([boot_body]))
-    if apply(clients.cfn, boot, boot_body, {**tags, cs.OWNER_TAG: boot_name}, opts, console, sleep, clock):
-        result.changed.append(boot_name)
-    boot_stack = cs.describe(clients.cfn, boot_name, sleep)
-    if boot_stack is None or boot_stack["StackStatus"] == "REVIEW_IN_PROGRESS":
+    boot_stack = standalone(clients.cfn, boot_name, templates["bootstrap"], {}, {**tags, cs.OWNER_TAG: boot_name},
+                            opts, console, result, sleep, clock)
+    if boot_stack is None:
         console.report(f"{opts.stack}: planned after {boot_name} exists (its bucket holds the templates)")
         result.pending = True
         return result
-    boot_outputs = {o["OutputKey"]: o["OutputValue"] for o in boot_stack.get("Outputs", [])}
+    boot_outputs = outputs(boot_stack)
 
     package = package_templates(clients.s3, boot_outputs["ArtifactBucketName"], TEMPLATE_PREFIX, cfg.region, templates)
     result.uploaded = package.uploaded
@@ -120,9 +117,25 @@ def run(clients: Clients, cfg: Config, templates: dict[str, str], opts: Options,
             protected = cs.protect(clients.cfn, stack["StackId"])
             console.report(f"{opts.stack}: stack policy on {len(protected)} stacks (no replacing or deleting the "
                            "database), termination protection on")
-        result.outputs = {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])}
+        result.outputs = outputs(stack)
     result.pending = not opts.execute and bool(result.changed)
     return result
+
+
+def standalone(cfn, name: str, body: str, parameters: dict[str, str], tags: dict[str, str], opts: Options,
+               console: Console, result: Result | None = None, sleep=time.sleep, clock=time.monotonic) -> dict | None:
+    """Plan or deploy a stack sent as TemplateBody (bootstrap, catalog); its description afterwards,
+    None when it does not exist yet (a plan of its creation)."""
+    target = Target(name, template_body=body, parameters=parameters, capabilities=cs.capabilities([body]))
+    if apply(cfn, target, body, tags, opts, console, sleep, clock) and result is not None:
+        result.changed.append(name)
+    stack = cs.describe(cfn, name, sleep)
+    return None if stack is None or stack["StackStatus"] == "REVIEW_IN_PROGRESS" else stack
+
+
+def outputs(stack: dict) -> dict[str, str]:
+    """A stack description's Outputs as {key: value}."""
+    return {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])}
 
 
 def apply(cfn, target: Target, body: str, tags: dict[str, str], opts: Options, console: Console,
