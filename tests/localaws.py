@@ -69,7 +69,9 @@ def _execute_change_set(self, change_set_name, stack_name=None):
 
 
 # 4. AWS::SecretsManager::Secret and AWS::CertificateManager::Certificate are silently skipped
-# by moto (Ref resolves to None); minimal models create them through moto's own backends.
+# by moto (Ref resolves to None); minimal models create them through moto's own backends. They
+# repeat each other's small methods on purpose: moto registers only direct subclasses of
+# CloudFormationModel, so a shared base class would hide both.
 class _CfnSecret(CloudFormationModel):
     __module__ = "localaws.secretsmanager"  # moto keys models on __module__.split(".")[1]
 

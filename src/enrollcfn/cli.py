@@ -7,8 +7,8 @@ traceback for bad input), 2 `plan` found changes pending.
 from __future__ import annotations
 
 import argparse
-import os
 import json
+import os
 import sys
 import tempfile
 import time
@@ -287,7 +287,7 @@ def _clients(cfg: Config, profile: str | None, *services: str):
 
 def _pipeline(args: argparse.Namespace, execute: bool) -> int:
     from enrollcfn.compiler import CATALOG
-    from enrollcfn.pipeline import Clients, Console, Options, run, to_json
+    from enrollcfn.pipeline import Clients, Options, run, to_json
 
     cfg = load_config(args.config)
     compiled = compile_checked(cfg, skip=(CATALOG,))  # every local check passes before the first AWS call
@@ -297,8 +297,7 @@ def _pipeline(args: argparse.Namespace, execute: bool) -> int:
         allow_data_loss=getattr(args, "allow_data_loss", False), recreate_failed=getattr(args, "recreate_failed", False),
         timeout_minutes=getattr(args, "timeout", 60.0), as_json=args.json,
     )
-    stream = sys.stderr if args.json else sys.stdout
-    console = Console(report=lambda line: print(line, file=stream, flush=True), confirm=_confirm)
+    console = _console(args.json)
     result = run(Clients(cfn, s3, ecr, route53, ecs), cfg, compiled.templates, opts, console)
     if args.json:
         print(to_json(console, result))
@@ -309,6 +308,14 @@ def _pipeline(args: argparse.Namespace, execute: bool) -> int:
     if not execute:
         return 2 if result.pending else 0
     return 0
+
+
+def _console(as_json: bool):
+    """Progress and previews on stdout, or on stderr when stdout carries JSON; questions on the terminal."""
+    from enrollcfn.pipeline import Console
+
+    stream = sys.stderr if as_json else sys.stdout
+    return Console(report=lambda line: print(line, file=stream, flush=True), confirm=_confirm)
 
 
 def _confirm(question: str) -> bool:
@@ -400,9 +407,8 @@ def cmd_publish(args: argparse.Namespace) -> int:
     The NAME-bootstrap stack (artifact bucket) must exist: `enrollcfn deploy` creates it."""
     from enrollcfn import catalog, stacks
     from enrollcfn.compiler import CATALOG
-    from enrollcfn.deploy import OWNER_TAG
     from enrollcfn.package import package_templates
-    from enrollcfn.pipeline import Console, Options, outputs, standalone
+    from enrollcfn.pipeline import Options, stack_tags, standalone
     from enrollcfn.templates.bootstrap import ARTIFACT_BUCKET_NAME
     from enrollcfn.templates.catalog import ARTIFACT_PREFIX, LAUNCH_ROLE_ARN
 
@@ -410,21 +416,17 @@ def cmd_publish(args: argparse.Namespace) -> int:
     compiled = compile_checked(cfg)
     client = args.client_factory or (lambda service: _clients(cfg, args.profile, service)[0])
     cfn = client("cloudformation")
-    bucket = _stack_output(cfn, stacks.bootstrap_stack_name(args.stack), ARTIFACT_BUCKET_NAME)
+    boot_name = stacks.bootstrap_stack_name(args.stack)
+    bucket = stacks.output(boot_name, stacks.outputs(cfn, boot_name), ARTIFACT_BUCKET_NAME)
     sc = client("servicecatalog")
     owner = catalog.owner_of(args.stack)
     existing = catalog.inspect(sc, args.portfolio, args.product, owner)
     catalog.check_principals(client("iam"), args.principal)
     # Only now, with names and principals checked, anything is created: first the launch role.
     name = stacks.catalog_stack_name(args.stack)
-    console = Console(report=lambda line: print(line, file=sys.stderr if args.json else sys.stdout, flush=True),
-                      confirm=_confirm)
     launch_stack = standalone(cfn, name, compiled.templates[CATALOG], {ARTIFACT_BUCKET_NAME: bucket},
-                              {OWNER_TAG: name, "project": cfg.project, "environment": cfg.environment},
-                              Options(stack=args.stack, yes=args.yes), console)
-    role_arn = outputs(launch_stack).get(LAUNCH_ROLE_ARN)
-    if not role_arn:
-        raise EnrollcfnError(name, f"stack has no output {LAUNCH_ROLE_ARN}")
+                              stack_tags(cfg, name), Options(stack=args.stack, yes=args.yes), _console(args.json))
+    role_arn = stacks.output(name, stacks.output_map(launch_stack), LAUNCH_ROLE_ARN)
     s3 = client("s3")
     package = package_templates(s3, bucket, ARTIFACT_PREFIX, cfg.region, compiled.templates)
     outcome = catalog.publish(
@@ -451,12 +453,3 @@ def cmd_publish(args: argparse.Namespace) -> int:
     else:
         print(f"nothing to publish: {args.product} is already at {outcome.version}; nothing created")
     return 0
-
-
-def _stack_output(cfn, stack_name: str, key: str) -> str:
-    from enrollcfn import stacks
-
-    value = stacks.outputs(cfn, stack_name).get(key)
-    if value is None:
-        raise EnrollcfnError(stack_name, f"stack has no output {key}; deploy the current template (build/) first")
-    return value

@@ -19,7 +19,7 @@ from datetime import datetime, timezone
 
 from enrollcfn.changes import StackPlan, parameter_changes, resource_change
 from enrollcfn.errors import EnrollcfnError
-from enrollcfn.stacks import calm, describe  # noqa: F401  (describe is part of this module's interface)
+from enrollcfn.stacks import calm, describe
 
 OWNER_TAG = "enrollcfn:stack"  # on every stack this tool creates; recreate/destroy require it
 EMPTY_REASONS = ("didn't contain changes", "no updates are to be performed")  # CloudFormation's two wordings
@@ -137,8 +137,7 @@ def unchanged(cfn, stack: dict, target: Target, body: str, tags: dict[str, str])
 
     if stack["StackStatus"] not in ("CREATE_COMPLETE", "UPDATE_COMPLETE"):
         return False
-    deployed = cfn.get_template(StackName=stack["StackId"], TemplateStage="Original")["TemplateBody"]
-    deployed = deployed if isinstance(deployed, dict) else load_yaml(deployed)
+    deployed = deployed_template(cfn, stack["StackId"])
     params = {p["ParameterKey"]: p.get("ParameterValue") for p in stack.get("Parameters", [])}
     have_tags = {t["Key"]: t["Value"] for t in stack.get("Tags", [])}
     return deployed == load_yaml(body) and params == target.parameters and have_tags == tags
@@ -236,16 +235,20 @@ def deployed_losses(cfn, stack_id: str, name: str, templates: dict[str, str], re
     create_only = create_only_properties(region)
     new_root = load_yaml(templates[ROOT])
     pairs = [(name, stack_id, new_root)]
-    for r in cfn.list_stack_resources(StackName=stack_id)["StackResourceSummaries"]:
-        child = new_root.get("Resources", {}).get(r["LogicalResourceId"], {})
-        url = child.get("Properties", {}).get("TemplateURL", "")
-        if r["ResourceType"] == "AWS::CloudFormation::Stack" and r.get("PhysicalResourceId") and url[:-5] in templates:
+    for r in _nested_stacks(cfn, stack_id):
+        url = new_root.get("Resources", {}).get(r["LogicalResourceId"], {}).get("Properties", {}).get("TemplateURL", "")
+        if url[:-5] in templates:
             pairs.append((f"{name}/{r['LogicalResourceId']}", r["PhysicalResourceId"], load_yaml(templates[url[:-5]])))
-    found = []
-    for path, physical, new in pairs:
-        body = cfn.get_template(StackName=physical, TemplateStage="Original")["TemplateBody"]
-        found.extend(template_losses(path, body if isinstance(body, dict) else load_yaml(body), new, create_only))
-    return found
+    return [loss for path, physical, new in pairs
+            for loss in template_losses(path, deployed_template(cfn, physical), new, create_only)]
+
+
+def deployed_template(cfn, stack_id: str) -> dict:
+    """The template the stack was last deployed with, as a dict (boto3 parses JSON, not YAML)."""
+    from cfn_flip import load_yaml
+
+    body = cfn.get_template(StackName=stack_id, TemplateStage="Original")["TemplateBody"]
+    return body if isinstance(body, dict) else load_yaml(body)
 
 
 def failure_reasons(plan: StackPlan) -> list[str]:
@@ -253,18 +256,12 @@ def failure_reasons(plan: StackPlan) -> list[str]:
     return [f"{p.path}: {p.reason}" for p in plan.walk() if p.status == "FAILED" and p.reason]
 
 
-def delete_change_set(cfn, change_set_id: str) -> None:
-    cfn.delete_change_set(ChangeSetName=change_set_id)
-
-
 # --- executing and watching ----------------------------------------------------------------
 
 
-def execute(cfn, change_set_id: str) -> str:
-    """Execute the change set with a request token; returns the token (it tags this operation's events)."""
-    token = f"enrollcfn-exec-{uuid.uuid4().hex}"
-    cfn.execute_change_set(ChangeSetName=change_set_id, ClientRequestToken=token)
-    return token
+def execute(cfn, change_set_id: str) -> None:
+    """Execute the change set with a request token (a retried call runs it once)."""
+    cfn.execute_change_set(ChangeSetName=change_set_id, ClientRequestToken=f"enrollcfn-exec-{uuid.uuid4().hex}")
 
 
 # --- after and around a deploy ----------------------------------------------------------------
@@ -273,13 +270,18 @@ def execute(cfn, change_set_id: str) -> str:
 def nested_stack_ids(cfn, stack_id: str) -> list[str]:
     """Physical ids of every nested stack under `stack_id`, depth first."""
     found = []
-    paginator = cfn.get_paginator("list_stack_resources")
-    for page in paginator.paginate(StackName=stack_id):
+    for r in _nested_stacks(cfn, stack_id):
+        found.append(r["PhysicalResourceId"])
+        found.extend(nested_stack_ids(cfn, r["PhysicalResourceId"]))
+    return found
+
+
+def _nested_stacks(cfn, stack_id: str):
+    """The stack's own nested-stack resources (every page) that exist."""
+    for page in cfn.get_paginator("list_stack_resources").paginate(StackName=stack_id):
         for r in page["StackResourceSummaries"]:
             if r["ResourceType"] == "AWS::CloudFormation::Stack" and r.get("PhysicalResourceId"):
-                found.append(r["PhysicalResourceId"])
-                found.extend(nested_stack_ids(cfn, r["PhysicalResourceId"]))
-    return found
+                yield r
 
 
 def set_policies(cfn, stack_ids: list[str], policy: dict) -> None:

@@ -23,7 +23,7 @@ from enrollcfn.changes import StackPlan, render
 from enrollcfn.config import Config
 from enrollcfn.deploy import DeployError, Target
 from enrollcfn.package import package_templates
-from enrollcfn.stacks import bootstrap_stack_name
+from enrollcfn.stacks import bootstrap_stack_name, output_map
 from enrollcfn.templates import ROOT
 from enrollcfn.templates.catalog import ARTIFACT_PREFIX as TEMPLATE_PREFIX  # the launch role may read only here
 
@@ -81,15 +81,15 @@ def run(clients: Clients, cfg: Config, templates: dict[str, str], opts: Options,
         sleep=time.sleep, clock=time.monotonic) -> Result:
     """Plan or deploy the bootstrap stack and then the root stack with its nested stacks."""
     result = Result()
-    tags = {cs.OWNER_TAG: opts.stack, "project": cfg.project, "environment": cfg.environment}
+    tags = stack_tags(cfg, opts.stack)
     boot_name = bootstrap_stack_name(opts.stack)
-    boot_stack = standalone(clients.cfn, boot_name, templates["bootstrap"], {}, {**tags, cs.OWNER_TAG: boot_name},
+    boot_stack = standalone(clients.cfn, boot_name, templates["bootstrap"], {}, stack_tags(cfg, boot_name),
                             opts, console, result, sleep, clock)
     if boot_stack is None:
         console.report(f"{opts.stack}: planned after {boot_name} exists (its bucket holds the templates)")
         result.pending = True
         return result
-    boot_outputs = outputs(boot_stack)
+    boot_outputs = output_map(boot_stack)
 
     package = package_templates(clients.s3, boot_outputs["ArtifactBucketName"], TEMPLATE_PREFIX, cfg.region, templates)
     result.uploaded = package.uploaded
@@ -117,9 +117,14 @@ def run(clients: Clients, cfg: Config, templates: dict[str, str], opts: Options,
             protected = cs.protect(clients.cfn, stack["StackId"])
             console.report(f"{opts.stack}: stack policy on {len(protected)} stacks (no replacing or deleting the "
                            "database), termination protection on")
-        result.outputs = outputs(stack)
+        result.outputs = output_map(stack)
     result.pending = not opts.execute and bool(result.changed)
     return result
+
+
+def stack_tags(cfg: Config, stack: str) -> dict[str, str]:
+    """The tags of every stack this tool creates: ownership (what recreate and destroy check) and project."""
+    return {cs.OWNER_TAG: stack, "project": cfg.project, "environment": cfg.environment}
 
 
 def standalone(cfn, name: str, body: str, parameters: dict[str, str], tags: dict[str, str], opts: Options,
@@ -131,11 +136,6 @@ def standalone(cfn, name: str, body: str, parameters: dict[str, str], tags: dict
         result.changed.append(name)
     stack = cs.describe(cfn, name, sleep)
     return None if stack is None or stack["StackStatus"] == "REVIEW_IN_PROGRESS" else stack
-
-
-def outputs(stack: dict) -> dict[str, str]:
-    """A stack description's Outputs as {key: value}."""
-    return {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])}
 
 
 def apply(cfn, target: Target, body: str, tags: dict[str, str], opts: Options, console: Console,
@@ -220,7 +220,7 @@ def _recreate(cfn, stack, name, opts, console, sleep, clock) -> None:
 
 def _discard(cfn, change_set: str, name: str, fresh: bool) -> None:
     """Delete a change set that will not run, and the empty REVIEW_IN_PROGRESS stack a CREATE left."""
-    cs.delete_change_set(cfn, change_set)
+    cfn.delete_change_set(ChangeSetName=change_set)
     stack = cs.describe(cfn, name) if fresh else None
     if stack is not None and stack["StackStatus"] == "REVIEW_IN_PROGRESS":
         cfn.delete_stack(StackName=stack["StackId"])

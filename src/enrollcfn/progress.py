@@ -124,7 +124,5 @@ def service_probe(ecs, cluster: str, service: str, since: datetime) -> Callable[
     return probe
 
 
-def _aware(stamp) -> datetime:
-    if isinstance(stamp, str):
-        stamp = datetime.fromisoformat(stamp.replace("Z", "+00:00"))
+def _aware(stamp: datetime) -> datetime:
     return stamp if stamp.tzinfo else stamp.replace(tzinfo=timezone.utc)

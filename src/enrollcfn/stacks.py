@@ -52,9 +52,21 @@ def describe(cfn, stack_name: str, sleep: Callable[[float], None] = time.sleep) 
     return stacks[0] if stacks else None
 
 
+def output_map(stack: dict) -> dict[str, str]:
+    """A stack description's Outputs as {OutputKey: OutputValue}."""
+    return {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])}
+
+
 def outputs(cfn, stack_name: str) -> dict[str, str]:
     """The stack's Outputs as {OutputKey: OutputValue}; raises when the stack does not exist."""
     stack = describe(cfn, stack_name)
     if stack is None:
         raise EnrollcfnError(stack_name, "stack does not exist (deploy it first)")
-    return {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])}
+    return output_map(stack)
+
+
+def output(stack_name: str, values: dict[str, str], key: str) -> str:
+    """One output a later step needs, from `values` (an `output_map`); raises when it is missing."""
+    if not values.get(key):
+        raise EnrollcfnError(stack_name, f"stack has no output {key}; deploy the current template (build/) first")
+    return values[key]
