@@ -24,7 +24,7 @@ from troposphere.s3 import (
 )
 
 from enrollcfn.config import Config
-from enrollcfn.templates._helpers import output, private_bucket_properties, scanner_skips, tls_only_statement
+from templates._helpers import output, private_bucket_properties, scanner_skips, tls_only_statement
 
 ARTIFACT_BUCKET_NAME = "ArtifactBucketName"
 REPOSITORY_NAME = "RepositoryName"

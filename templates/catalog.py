@@ -23,8 +23,8 @@ from troposphere.iam import Role
 
 from enrollcfn.config import Config
 from enrollcfn.errors import CompileError
-from enrollcfn.templates._helpers import output, param
-from enrollcfn.templates._launch_actions import RESOURCE_ACTIONS, unscoped
+from templates._helpers import output, param
+from templates._launch_actions import RESOURCE_ACTIONS, unscoped
 
 LAUNCH_ROLE_ARN = "LaunchRoleArn"
 ARTIFACT_BUCKET_NAME = "ArtifactBucketName"

@@ -11,7 +11,7 @@ from troposphere.ecs import CapacityProviderStrategyItem, Cluster, ClusterSettin
 from troposphere.logs import LogGroup
 
 from enrollcfn.config import Config
-from enrollcfn.templates._helpers import output, scanner_skips
+from templates._helpers import output, scanner_skips
 
 CLUSTER_NAME = "ClusterName"
 CLUSTER_ARN = "ClusterArn"

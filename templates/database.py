@@ -13,9 +13,9 @@ from troposphere.iam import Role
 from troposphere.rds import DBInstance, DBParameterGroup, DBSubnetGroup
 
 from enrollcfn.config import Config
-from enrollcfn.templates._helpers import output, param, scanner_skips, service_role_trust
-from enrollcfn.templates.network import PRIVATE_SUBNET_IDS
-from enrollcfn.templates.security import DATABASE_SECURITY_GROUP_ID
+from templates._helpers import output, param, scanner_skips, service_role_trust
+from templates.network import PRIVATE_SUBNET_IDS
+from templates.security import DATABASE_SECURITY_GROUP_ID
 
 DATABASE_ENDPOINT_ADDRESS = "DatabaseEndpointAddress"
 DATABASE_ENDPOINT_PORT = "DatabaseEndpointPort"

@@ -20,12 +20,12 @@ from troposphere.sns import SubscriptionResource, Topic, TopicPolicy
 
 from enrollcfn import cost
 from enrollcfn.config import Config
-from enrollcfn.templates._helpers import output, param
-from enrollcfn.templates.cluster import CLUSTER_NAME
-from enrollcfn.templates.database import DATABASE_INSTANCE_ID
-from enrollcfn.templates.load_balancer import LOAD_BALANCER_FULL_NAME, TARGET_GROUP_FULL_NAME
-from enrollcfn.templates.redeploy import REDEPLOY_DEAD_LETTER_QUEUE_ARN, REDEPLOY_FUNCTION_NAME
-from enrollcfn.templates.service import SERVICE_NAME
+from templates._helpers import output, param
+from templates.cluster import CLUSTER_NAME
+from templates.database import DATABASE_INSTANCE_ID
+from templates.load_balancer import LOAD_BALANCER_FULL_NAME, TARGET_GROUP_FULL_NAME
+from templates.redeploy import REDEPLOY_DEAD_LETTER_QUEUE_ARN, REDEPLOY_FUNCTION_NAME
+from templates.service import SERVICE_NAME
 
 ALARM_TOPIC_ARN = "AlarmTopicArn"
 
@@ -65,7 +65,7 @@ def budget_amount(cfg: Config, own: Template) -> float:
     if cfg.monitoring.monthly_budget_usd:
         return cfg.monitoring.monthly_budget_usd
     # Imported here: the registry imports this module.
-    from enrollcfn.templates import NESTED, STANDALONE
+    from templates import NESTED, STANDALONE
 
     others = {s.name: s.build(cfg) for s in STANDALONE + NESTED if s.build is not build}
     return float(math.ceil(cost.of_compiled({**others, "monitoring": own}, cfg.region).total))

@@ -28,7 +28,7 @@ from troposphere.iam import Policy, Role
 from troposphere.logs import LogGroup
 
 from enrollcfn.config import Config
-from enrollcfn.templates._helpers import name_tags, output, scanner_skips, service_role_trust
+from templates._helpers import name_tags, output, scanner_skips, service_role_trust
 
 VPC_ID = "VpcId"
 VPC_CIDR = "VpcCidr"

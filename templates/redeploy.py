@@ -21,9 +21,9 @@ from troposphere.sqs import Queue, QueuePolicy
 
 from enrollcfn.config import Config
 from enrollcfn.errors import CompileError
-from enrollcfn.templates._helpers import output, param, scanner_skips, service_role_trust
-from enrollcfn.templates.cluster import CLUSTER_NAME
-from enrollcfn.templates.service import IMAGE_TAG, SERVICE_ARN, SERVICE_NAME
+from templates._helpers import output, param, scanner_skips, service_role_trust
+from templates.cluster import CLUSTER_NAME
+from templates.service import IMAGE_TAG, SERVICE_ARN, SERVICE_NAME
 
 REDEPLOY_FUNCTION_NAME = "RedeployFunctionName"
 REDEPLOY_DEAD_LETTER_QUEUE_ARN = "RedeployDeadLetterQueueArn"

@@ -16,8 +16,8 @@ from troposphere.cloudformation import Stack
 
 from enrollcfn.config import Config
 from enrollcfn.errors import CompileError
-from enrollcfn.templates import NESTED, ROOT
-from enrollcfn.templates._helpers import output, param
+from templates import NESTED, ROOT
+from templates._helpers import output, param
 
 # Outputs of children that the root re-surfaces for people and for Service Catalog.
 ROOT_OUTPUTS: dict[str, str] = {

@@ -38,12 +38,12 @@ from troposphere.iam import Policy, Role
 from troposphere.secretsmanager import GenerateSecretString, Secret
 
 from enrollcfn.config import Config
-from enrollcfn.templates._helpers import output, param, scanner_skips, service_role_trust
-from enrollcfn.templates.cluster import APP_LOG_GROUP_ARN, APP_LOG_GROUP_NAME, CLUSTER_NAME
-from enrollcfn.templates.database import DATABASE_ENDPOINT_ADDRESS, DATABASE_SECRET_ARN
-from enrollcfn.templates.load_balancer import API_DOMAIN, LOAD_BALANCER_FULL_NAME, TARGET_GROUP_ARN, TARGET_GROUP_FULL_NAME
-from enrollcfn.templates.network import PRIVATE_SUBNET_IDS
-from enrollcfn.templates.security import SERVICE_SECURITY_GROUP_ID
+from templates._helpers import output, param, scanner_skips, service_role_trust
+from templates.cluster import APP_LOG_GROUP_ARN, APP_LOG_GROUP_NAME, CLUSTER_NAME
+from templates.database import DATABASE_ENDPOINT_ADDRESS, DATABASE_SECRET_ARN
+from templates.load_balancer import API_DOMAIN, LOAD_BALANCER_FULL_NAME, TARGET_GROUP_ARN, TARGET_GROUP_FULL_NAME
+from templates.network import PRIVATE_SUBNET_IDS
+from templates.security import SERVICE_SECURITY_GROUP_ID
 
 SERVICE_NAME = "ServiceName"
 SERVICE_ARN = "ServiceArn"

@@ -11,7 +11,7 @@ from cfn_flip import load_yaml
 
 from enrollcfn.compiler import compile_all
 from enrollcfn.config import Config, load, validate
-from enrollcfn.templates._launch_actions import unscoped
+from templates._launch_actions import unscoped
 from tests.conftest import resources_of
 
 

@@ -9,7 +9,7 @@ from troposphere.sqs import Queue
 from enrollcfn.compiler import BODY_LIMIT, URL_LIMIT, check_quotas, write
 from enrollcfn.config import Config
 from enrollcfn.errors import CompileError
-from enrollcfn.templates import StackSpec, root
+from templates import StackSpec, root
 
 
 def _template(params=(), outputs=()) -> Template:

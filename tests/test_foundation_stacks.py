@@ -53,7 +53,7 @@ def test_every_log_group_has_a_retention(rendered):
 
 
 def test_no_account_id_or_region_literal_in_templates(compiled):
-    from enrollcfn.templates.load_balancer import ELB_ACCOUNTS
+    from templates.load_balancer import ELB_ACCOUNTS
 
     aws_owned = set(ELB_ACCOUNTS.values())  # the regional ELB log-delivery accounts
     for name, text in compiled.templates.items():

@@ -11,8 +11,8 @@ from cfn_flip import load_yaml
 from enrollcfn.compiler import BUILD_DIR
 from enrollcfn.config import Config
 from enrollcfn.errors import CompileError
-from enrollcfn.templates import NESTED, ROOT, catalog
-from enrollcfn.templates._launch_actions import RESOURCE_ACTIONS
+from templates import NESTED, ROOT, catalog
+from templates._launch_actions import RESOURCE_ACTIONS
 
 PRODUCT = [ROOT, *(s.name for s in NESTED)]
 

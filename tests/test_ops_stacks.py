@@ -11,7 +11,7 @@ import pytest
 from enrollcfn import cost
 from enrollcfn.config import Config, validate
 from enrollcfn.errors import CompileError
-from enrollcfn.templates import monitoring, redeploy
+from templates import monitoring, redeploy
 from tests.conftest import resources_of
 
 

@@ -409,8 +409,8 @@ def cmd_publish(args: argparse.Namespace) -> int:
     from enrollcfn.compiler import CATALOG
     from enrollcfn.package import package_templates
     from enrollcfn.pipeline import Options, stack_tags, standalone
-    from enrollcfn.templates.bootstrap import ARTIFACT_BUCKET_NAME
-    from enrollcfn.templates.catalog import ARTIFACT_PREFIX, LAUNCH_ROLE_ARN
+    from templates.bootstrap import ARTIFACT_BUCKET_NAME
+    from templates.catalog import ARTIFACT_PREFIX, LAUNCH_ROLE_ARN
 
     cfg = load_config(args.config)
     compiled = compile_checked(cfg)

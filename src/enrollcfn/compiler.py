@@ -13,7 +13,7 @@ from troposphere import Template
 
 from enrollcfn.config import Config
 from enrollcfn.errors import CompileError
-from enrollcfn.templates import NESTED, ROOT, STANDALONE, catalog, root
+from templates import NESTED, ROOT, STANDALONE, catalog, root
 
 CATALOG = "catalog"
 

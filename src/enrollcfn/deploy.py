@@ -230,7 +230,7 @@ def deployed_losses(cfn, stack_id: str, name: str, templates: dict[str, str], re
     from cfn_flip import load_yaml
 
     from enrollcfn.changes import template_losses
-    from enrollcfn.templates import ROOT
+    from templates import ROOT
 
     create_only = create_only_properties(region)
     new_root = load_yaml(templates[ROOT])

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 from cfn_flip import dump_yaml, load_yaml
 
-from enrollcfn.templates import ROOT
+from templates import ROOT
 
 
 @dataclass(frozen=True)

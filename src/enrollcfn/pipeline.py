@@ -24,8 +24,8 @@ from enrollcfn.config import Config
 from enrollcfn.deploy import DeployError, Target
 from enrollcfn.package import package_templates
 from enrollcfn.stacks import bootstrap_stack_name, output_map
-from enrollcfn.templates import ROOT
-from enrollcfn.templates.catalog import ARTIFACT_PREFIX as TEMPLATE_PREFIX  # the launch role may read only here
+from templates import ROOT
+from templates.catalog import ARTIFACT_PREFIX as TEMPLATE_PREFIX  # the launch role may read only here
 
 
 @dataclass(frozen=True)
