@@ -46,3 +46,4 @@ NESTED: tuple[StackSpec, ...] = (
 STANDALONE: tuple[StackSpec, ...] = (StackSpec("bootstrap", bootstrap.build),)
 
 ROOT = "root"
+CATALOG = "catalog"  # standalone, built last from the product's resource types

@@ -2,13 +2,12 @@
 notify (with an email subscription when monitoring.alarm_email is set), and a monthly cost budget
 that warns at 80 % and 100 % of the estimate (the seed's $135 / $169 practice).
 
-Inputs: outputs of database, load_balancer, cluster, service and redeploy.
-Outputs: AlarmTopicArn.
+Inputs: outputs of database, load_balancer, cluster, service and redeploy, and the root Parameter
+MonthlyBudgetUsd (its default is the compiler's estimate, so a person launching the product can
+set another amount). Outputs: AlarmTopicArn.
 """
 
 from __future__ import annotations
-
-import math
 
 from awacs import kms, sns
 from awacs.aws import Allow, Condition, PolicyDocument, Principal, Statement, StringEquals
@@ -18,7 +17,6 @@ from troposphere.cloudwatch import Alarm, MetricDimension
 from troposphere.kms import Key
 from troposphere.sns import SubscriptionResource, Topic, TopicPolicy
 
-from enrollcfn import cost
 from enrollcfn.config import Config
 from templates._helpers import output, param
 from templates.cluster import CLUSTER_NAME
@@ -28,6 +26,7 @@ from templates.redeploy import REDEPLOY_DEAD_LETTER_QUEUE_ARN, REDEPLOY_FUNCTION
 from templates.service import SERVICE_NAME
 
 ALARM_TOPIC_ARN = "AlarmTopicArn"
+MONTHLY_BUDGET = "MonthlyBudgetUsd"  # a root Parameter
 
 _INPUTS = {
     LOAD_BALANCER_FULL_NAME: "ALB full name (metric dimension LoadBalancer)",
@@ -54,21 +53,10 @@ def build(cfg: Config) -> Template:
         t.add_resource(SubscriptionResource("AlarmEmail", TopicArn=Ref(topic), Protocol="email", Endpoint=cfg.monitoring.alarm_email))
     for alarm in _alarms(cfg, p):
         t.add_resource(Alarm(alarm.pop("title"), AlarmActions=[Ref(topic)], OKActions=[Ref(topic)], **alarm))
-    t.add_resource(_budget(budget_amount(cfg, t), topic))
+    budget = param(t, MONTHLY_BUDGET, "Number", "Monthly cost budget in USD; alerts at 80 % and 100 %", MinValue=1)
+    t.add_resource(_budget(Ref(budget), topic))
     output(t, ALARM_TOPIC_ARN, Ref(topic), "SNS topic the alarms and the budget notify")
     return t
-
-
-def budget_amount(cfg: Config, own: Template) -> float:
-    """monitoring.monthly_budget_usd, or the estimate of every stack (this one included) in whole
-    dollars, rounded up so a month on estimate does not cross 100 %."""
-    if cfg.monitoring.monthly_budget_usd:
-        return cfg.monitoring.monthly_budget_usd
-    # Imported here: the registry imports this module.
-    from templates import NESTED, STANDALONE
-
-    others = {s.name: s.build(cfg) for s in STANDALONE + NESTED if s.build is not build}
-    return float(math.ceil(cost.of_compiled({**others, "monitoring": own}, cfg.region).total))
 
 
 def _key() -> Key:
@@ -149,7 +137,7 @@ def _alarms(cfg: Config, p: dict) -> list[dict]:
     return alarms
 
 
-def _budget(amount: float, topic: Topic) -> Budget:
+def _budget(amount, topic: Topic) -> Budget:
     # The whole account: a tag filter needs the tag activated for cost allocation in Billing, which
     # CloudFormation cannot do, and an unactivated filter silently reports nothing.
     notify = [

@@ -18,37 +18,45 @@ from enrollcfn.config import Config
 from enrollcfn.errors import CompileError
 from templates import NESTED, ROOT
 from templates._helpers import output, param
+from templates.bootstrap import REPOSITORY_URI
+from templates.cluster import CLUSTER_NAME
+from templates.database import DATABASE_ENDPOINT_ADDRESS, DATABASE_SECRET_ARN
+from templates.load_balancer import API_DOMAIN, API_URL, LOAD_BALANCER_DNS_NAME
+from templates.monitoring import ALARM_TOPIC_ARN, MONTHLY_BUDGET
+from templates.network import VPC_ID
+from templates.service import APP_SECRET_ARN, IMAGE_TAG, SERVICE_NAME
 
 # Outputs of children that the root re-surfaces for people and for Service Catalog.
 ROOT_OUTPUTS: dict[str, str] = {
-    "ApiUrl": "URL of the API",
-    "LoadBalancerDnsName": "DNS name of the load balancer",
-    "ClusterName": "ECS cluster name",
-    "ServiceName": "ECS service name",
-    "DatabaseEndpointAddress": "MySQL host name",
-    "DatabaseSecretArn": "Secret with the database master username and password (managed by RDS)",
-    "AppSecretArn": "Secret with the application keys (set MAIL_PASSWORD and the others here)",
-    "VpcId": "The VPC",
-    "AlarmTopicArn": "SNS topic the alarms and the budget notify (subscribe here)",
+    API_URL: "URL of the API",
+    LOAD_BALANCER_DNS_NAME: "DNS name of the load balancer",
+    CLUSTER_NAME: "ECS cluster name",
+    SERVICE_NAME: "ECS service name",
+    DATABASE_ENDPOINT_ADDRESS: "MySQL host name",
+    DATABASE_SECRET_ARN: "Secret with the database master username and password (managed by RDS)",
+    APP_SECRET_ARN: "Secret with the application keys (set MAIL_PASSWORD and the others here)",
+    VPC_ID: "The VPC",
+    ALARM_TOPIC_ARN: "SNS topic the alarms and the budget notify (subscribe here)",
 }
 
 
-def root_parameter_specs(cfg: Config) -> dict[str, dict]:
+def root_parameter_specs(cfg: Config, defaults: Mapping[str, object]) -> dict[str, dict]:
     """Deploy-time knobs a person deploying or provisioning chooses, as Parameter properties.
 
+    `defaults` holds what the compiler computed (the monthly budget from the cost estimate).
     Each becomes a root Parameter only when some child consumes it, so the root never carries an
     unused Parameter.
     """
     zone = re.escape(cfg.dns.zone_name)
     return {
-        "ImageTag": dict(
+        IMAGE_TAG: dict(
             Type="String",
             Default=cfg.service.image_tag,
             AllowedPattern=r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$",
             ConstraintDescription="an ECR image tag: 1-128 letters, digits, '_', '.' and '-'",
             Description="Tag of the application image in the ECR repository",
         ),
-        "ApiDomain": dict(
+        API_DOMAIN: dict(
             Type="String",
             Default=cfg.dns.api_domain,
             # The certificate covers the zone apex and one level below it (*.zone).
@@ -56,14 +64,21 @@ def root_parameter_specs(cfg: Config) -> dict[str, dict]:
             ConstraintDescription=f"{cfg.dns.zone_name} or one label under it, lower case",
             Description=f"DNS name of the API in the hosted zone {cfg.dns.zone_name}",
         ),
+        MONTHLY_BUDGET: dict(
+            Type="Number",
+            Default=defaults[MONTHLY_BUDGET],
+            MinValue=1,
+            Description="Monthly cost budget in USD (default: the cost estimate, rounded up); alerts at 80 % and 100 %",
+        ),
     }
 
 
-def build(cfg: Config, children: Mapping[str, Template]) -> Template:
-    """The root template, given the already-built child templates keyed by stack name."""
+def build(cfg: Config, children: Mapping[str, Template], defaults: Mapping[str, object]) -> Template:
+    """The root template, given the already-built child templates keyed by stack name and the
+    parameter defaults the compiler computed."""
     t = Template(Description=f"{cfg.project} {cfg.environment}: Laravel API on ECS Fargate (root of the nested stacks)")
     t.set_version()
-    specs = root_parameter_specs(cfg)
+    specs = root_parameter_specs(cfg, defaults)
     wanted = {p for child in children.values() for p in child.parameters}
     available: dict[str, tuple[str, object]] = {}
     for pname in sorted(wanted & specs.keys()):
@@ -91,7 +106,7 @@ def build(cfg: Config, children: Mapping[str, Template]) -> Template:
         output(t, oname, available[oname][1], description)
     output(
         t,
-        "RepositoryUri",
+        REPOSITORY_URI,
         Sub(f"${{AWS::AccountId}}.dkr.ecr.${{AWS::Region}}.${{AWS::URLSuffix}}/{cfg.registry.repository_name}"),
         "Push the application image here (the repository is created by the bootstrap stack)",
     )

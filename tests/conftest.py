@@ -6,20 +6,20 @@ import pytest
 import yaml
 from cfn_flip import load_yaml
 
-from enrollcfn.compiler import compile_all
+from enrollcfn.compiler import compile
 from enrollcfn.config import Config
 
 
 @pytest.fixture(scope="session")
 def compiled():
     """The default (seed) config, compiled in memory."""
-    return compile_all(Config())
+    return compile(Config())
 
 
 @pytest.fixture(scope="session")
 def rendered(compiled):
     """Each compiled template as a plain dict (intrinsics in long form), keyed by stack name."""
-    return {name: load_yaml(text) for name, text in compiled.templates.items()}
+    return {name: stack.doc for name, stack in compiled.stacks.items()}
 
 
 def resources_of(template: dict, type_: str) -> dict:

@@ -14,6 +14,7 @@ from botocore.exceptions import ClientError, ParamValidationError
 from botocore.validate import ParamValidator
 
 _MODEL = botocore.session.get_session().get_service_model("servicecatalog")
+_PAGINATORS = botocore.session.get_session().get_paginator_model("servicecatalog")
 
 
 def _operation(method):
@@ -53,6 +54,14 @@ class FakeServiceCatalog:
         self.principals: dict[str, list[str]] = {}
         self.writes: list[str] = []
         self._ids = itertools.count(1)
+
+    def get_paginator(self, operation: str):
+        """botocore's own Paginator over this fake's method, configured by the service's paginator model."""
+        from botocore.paginate import Paginator
+
+        op = "".join(part.capitalize() for part in operation.split("_"))
+        config = _PAGINATORS.get_paginator(op)
+        return Paginator(getattr(self, operation), config, _MODEL.operation_model(op))
 
     def add_foreign_product(self, name: str, owner: str) -> None:
         """A product of someone else's, as another team would have made it."""

@@ -9,7 +9,7 @@ import json
 import pytest
 from cfn_flip import load_yaml
 
-from enrollcfn.compiler import compile_all
+from enrollcfn.compiler import compile
 from enrollcfn.config import Config, load, validate
 from templates._launch_actions import unscoped
 from tests.conftest import resources_of
@@ -61,7 +61,7 @@ def test_database_requires_tls(rendered):
 
 def test_multi_az_is_one_config_key():
     cfg = dataclasses.replace(Config(), database=dataclasses.replace(Config().database, multi_az=True))
-    db = load_yaml(compile_all(cfg).templates["database"])
+    db = load_yaml(compile(cfg)["database"].text)
     assert props(db, "AWS::RDS::DBInstance")["MultiAZ"] is True
 
 
@@ -178,7 +178,7 @@ def test_secrets_are_injected_from_secrets_manager_and_no_aws_keys_exist(rendere
     assert secrets["APP_KEY"] == {"Fn::Sub": "${AppSecret}:APP_KEY::"}
     assert secrets["DB_PASSWORD"] == {"Fn::Sub": "${DatabaseSecretArn}:password::"}
     assert secrets["DB_USERNAME"] == {"Fn::Sub": "${DatabaseSecretArn}:username::"}
-    assert not any("AWS_ACCESS_KEY_ID" in text or "AWS_SECRET_ACCESS_KEY" in text for text in compiled.templates.values())
+    assert not any("AWS_ACCESS_KEY_ID" in text or "AWS_SECRET_ACCESS_KEY" in text for text in compiled.bodies().values())
     generated = props(rendered["service"], "AWS::SecretsManager::Secret")["GenerateSecretString"]
     assert generated["GenerateStringKey"] == "APP_KEY" and generated["PasswordLength"] == 32
     assert json.loads(generated["SecretStringTemplate"]) == {k: "" for k in Config().service.secrets if k != "APP_KEY"}

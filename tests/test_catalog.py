@@ -211,10 +211,3 @@ def test_service_catalog_errors_name_the_operation(sc):
     with pytest.raises(CatalogError) as err:
         catalog.inspect(sc, "Platform", "enrollment-api", OWNER)
     assert err.value.key == "servicecatalog.list_portfolios" and "AccessDeniedException" in err.value.message
-
-
-def test_release_takes_every_hash_from_the_package_keys():
-    from enrollcfn.package import Artifact, Package
-
-    pkg = Package({n: Artifact(n, f"templates/{n}-{d}.yaml", f"https://b/{n}", True) for n, d in (("network", "c" * 16), ("root", "1" * 16))})
-    assert catalog.Release.of(pkg) == catalog.Release("https://b/root", "1" * 16, {"network": "c" * 16, "root": "1" * 16})

@@ -10,7 +10,7 @@ import pytest
 
 from enrollcfn import cost
 from enrollcfn.cli import main
-from enrollcfn.compiler import BUILD_DIR, compile_all
+from enrollcfn.compiler import BUILD_DIR, compile
 from enrollcfn.config import Config
 from enrollcfn.errors import CostError
 
@@ -27,7 +27,7 @@ def seed_equivalent() -> Config:
 @pytest.fixture(scope="module")
 def seed_estimate():
     cfg = seed_equivalent()
-    return cost.of_compiled(compile_all(cfg).objects, cfg.region)
+    return compile(cfg).cost
 
 
 def line(est: cost.Estimate, start: str) -> cost.Line:
@@ -56,7 +56,7 @@ def test_per_az_nat_and_multi_az_database_are_priced_twice():
     cfg = dataclasses.replace(
         cfg, network=dataclasses.replace(cfg.network, nat_gateways="per_az"), database=dataclasses.replace(cfg.database, multi_az=True)
     )
-    est = cost.of_compiled(compile_all(cfg).objects, cfg.region)
+    est = compile(cfg).cost
     assert line(est, "NAT gateway").quantity == 2
     assert line(est, "RDS db.t3.micro Multi-AZ").monthly == 27.74
     assert line(est, "RDS storage").quantity == 40
@@ -83,7 +83,7 @@ def test_unpriced_instance_class_names_it():
     cfg = Config()
     cfg = dataclasses.replace(cfg, database=dataclasses.replace(cfg.database, instance_class="db.r6g.large"))
     with pytest.raises(CostError, match="db.r6g.large"):
-        cost.of_compiled(compile_all(dataclasses.replace(cfg, monitoring=dataclasses.replace(cfg.monitoring, monthly_budget_usd=100.0))).objects, cfg.region)
+        compile(cfg)
 
 
 def test_unknown_region_has_no_price_data():
@@ -101,7 +101,7 @@ def test_usage_overrides_replace_the_seed_assumptions(tmp_path):
 
 
 def test_build_cost_json_is_the_default_configs_estimate(compiled):
-    fresh = cost.of_compiled(compiled.objects, Config().region).to_dict()
+    fresh = compiled.cost.to_dict()
     assert json.loads((BUILD_DIR / "cost.json").read_text(encoding="utf-8")) == fresh, "run `make templates`"
 
 

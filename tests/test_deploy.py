@@ -14,7 +14,7 @@ from enrollcfn import deploy as cs
 from enrollcfn import progress
 from enrollcfn.changes import render
 from enrollcfn.deploy import DeployError, Target
-from enrollcfn.pipeline import Console, Options, apply
+from enrollcfn.pipeline import Clients, Console, Options, Run, apply
 
 NAME = "se-prod"
 STACK_ID = f"arn:aws:cloudformation:ap-southeast-2:123456789012:stack/{NAME}/1b2c3d4e-0000-0000-0000-000000000001"
@@ -149,8 +149,8 @@ def describe_cs(cfn, response, cs_id=CS_ID):
 
 def run_apply(cfn, current, opts=None, console=None, template_check=None):
     console = console or lines()[1]
-    return apply(cfn, TARGET, "body", TAGS, opts or Options(stack=NAME, yes=True), console,
-                 sleep=lambda s: None, clock=lambda: 0.0, template_check=template_check)
+    run = Run(Clients(cfn), opts or Options(stack=NAME, yes=True), console, sleep=lambda s: None, clock=lambda: 0.0)
+    return apply(run, TARGET, {"new": 1}, TAGS, template_check=template_check)
 
 
 def existing(cfn, status="UPDATE_COMPLETE", template="old: 1"):
@@ -176,7 +176,7 @@ def test_empty_change_set_in_either_wording_is_deleted_and_reported_as_no_change
 def test_unchanged_template_parameters_and_tags_skip_the_change_set(cfn):
     cfn.stub.add_response("describe_stacks", stack("UPDATE_COMPLETE", Tags=OWNED,
                           Parameters=[{"ParameterKey": "ImageTag", "ParameterValue": "latest"}]), {"StackName": NAME})
-    cfn.stub.add_response("get_template", {"TemplateBody": "body"}, {"StackName": STACK_ID, "TemplateStage": "Original"})
+    cfn.stub.add_response("get_template", {"TemplateBody": "new: 1\n"}, {"StackName": STACK_ID, "TemplateStage": "Original"})
     said, console = lines()
     assert run_apply(cfn, None, console=console) is False  # no create_change_set was stubbed
     assert said == [f"{NAME}: no changes"]
@@ -392,9 +392,13 @@ def test_recover_continues_the_rollback_skipping_named_resources(cfn):
 
 
 def test_capabilities_are_minimal():
-    assert cs.capabilities(["Resources: {}"]) == ()
-    assert cs.capabilities(["Type: AWS::IAM::Role"]) == ("CAPABILITY_IAM",)
-    assert cs.capabilities(["Type: AWS::IAM::Role\n      RoleName: x"]) == ("CAPABILITY_NAMED_IAM",)
+    # CloudFormation's rule (CreateChangeSet, Capabilities): IAM resources need CAPABILITY_IAM,
+    # and CAPABILITY_NAMED_IAM when any of them has a custom name.
+    role = {"Type": "AWS::IAM::Role", "Properties": {"AssumeRolePolicyDocument": {}}}
+    assert cs.capabilities([{"Resources": {"Q": {"Type": "AWS::SQS::Queue"}}}]) == ()
+    assert cs.capabilities([{"Resources": {"R": role}}]) == ("CAPABILITY_IAM",)
+    named = {"Type": "AWS::IAM::Role", "Properties": {"RoleName": "x"}}
+    assert cs.capabilities([{"Resources": {"R": role}}, {"Resources": {"N": named}}]) == ("CAPABILITY_NAMED_IAM",)
 
 
 def test_render_marks_replacement_access_and_nesting():

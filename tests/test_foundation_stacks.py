@@ -12,14 +12,14 @@ import re
 import pytest
 from cfn_flip import load_yaml
 
-from enrollcfn.compiler import compile_all
+from enrollcfn.compiler import compile
 from enrollcfn.config import Config
 from tests.conftest import resources_of
 
 
 def compile_with(**network) -> dict:
     cfg = dataclasses.replace(Config(), network=dataclasses.replace(Config().network, **network))
-    return {name: load_yaml(text) for name, text in compile_all(cfg).templates.items()}
+    return {name: load_yaml(text) for name, text in compile(cfg).bodies().items()}
 
 
 # ---- every template -----------------------------------------------------------------------
@@ -56,7 +56,7 @@ def test_no_account_id_or_region_literal_in_templates(compiled):
     from templates.load_balancer import ELB_ACCOUNTS
 
     aws_owned = set(ELB_ACCOUNTS.values())  # the regional ELB log-delivery accounts
-    for name, text in compiled.templates.items():
+    for name, text in compiled.bodies().items():
         accounts = set(re.findall(r"\b\d{12}\b", text)) - aws_owned
         assert not accounts, f"{name} has account id literals {accounts}"
         assert "arn:aws:" not in text, f"{name} has a literal ARN; use pseudo parameters"

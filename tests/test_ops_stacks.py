@@ -4,11 +4,13 @@ regression fails."""
 from __future__ import annotations
 
 import dataclasses
+import json
 import math
 
 import pytest
 
 from enrollcfn import cost
+from enrollcfn.compiler import BUILD_DIR, compile
 from enrollcfn.config import Config, validate
 from enrollcfn.errors import CompileError
 from templates import monitoring, redeploy
@@ -120,17 +122,21 @@ def test_no_email_subscription_unless_configured(rendered):
     assert (sub["Protocol"], sub["Endpoint"]) == ("email", "ops@example.com")
 
 
-def test_budget_is_the_estimate_rounded_up_and_warns_at_80_and_100_percent(rendered, compiled):
+def test_budget_is_a_root_parameter_defaulting_to_the_estimate_rounded_up(rendered):
+    # The estimate is build/cost.json's total (what `enrollcfn cost` shows); the seed's practice
+    # is a budget at the estimate, alerting at 80 % and 100 %.
+    total = json.loads((BUILD_DIR / "cost.json").read_text(encoding="utf-8"))["total"]
     budget = one(rendered["monitoring"], "AWS::Budgets::Budget")
-    total = cost.of_compiled(compiled.objects, Config().region).total
-    assert budget["Budget"]["BudgetLimit"] == {"Amount": float(math.ceil(total)), "Unit": "USD"}
+    assert budget["Budget"]["BudgetLimit"] == {"Amount": {"Ref": "MonthlyBudgetUsd"}, "Unit": "USD"}
     assert sorted(n["Notification"]["Threshold"] for n in budget["NotificationsWithSubscribers"]) == [80.0, 100.0]
+    assert rendered["root"]["Parameters"]["MonthlyBudgetUsd"]["Default"] == math.ceil(total)
+    assert rendered["root"]["Resources"]["MonitoringStack"]["Properties"]["Parameters"]["MonthlyBudgetUsd"] == {"Ref": "MonthlyBudgetUsd"}
 
 
 def test_configured_budget_replaces_the_estimate():
     cfg = Config()
     cfg = dataclasses.replace(cfg, monitoring=dataclasses.replace(cfg.monitoring, monthly_budget_usd=250.0))
-    assert monitoring.build(cfg).to_dict()["Resources"]["MonthlyBudget"]["Properties"]["Budget"]["BudgetLimit"]["Amount"] == 250.0
+    assert compile(cfg)["root"].doc["Parameters"]["MonthlyBudgetUsd"]["Default"] == 250
 
 
 @pytest.mark.parametrize(

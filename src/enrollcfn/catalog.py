@@ -26,7 +26,6 @@ from enrollcfn.errors import CatalogError
 from enrollcfn.package import Package
 
 VERSION_NAME = re.compile(r"^v(\d+) ([0-9a-f]{16})$")
-_KEY_DIGEST = re.compile(r"-([0-9a-f]{16})\.yaml$")
 _TEMPLATES = "Templates: "
 _PRINCIPAL = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:(role|group|user)/(?:[^/]+/)*([^/]+)$")
 
@@ -41,8 +40,8 @@ class Release:
 
     @classmethod
     def of(cls, package: Package) -> Release:
-        """The release of a package made by package.package_templates (hashes from its keys)."""
-        hashes = {a.name: _KEY_DIGEST.search(a.key).group(1) for a in package.artifacts.values()}
+        """The release of a package made by package.package_templates."""
+        hashes = {a.name: a.digest[:16] for a in package.artifacts.values()}
         return cls(package.root.url, hashes[package.root.name], hashes)
 
 
@@ -268,14 +267,13 @@ def _token(*parts: str) -> str:
 
 
 def _pages(sc, operation: str, key: str, **kwargs) -> list[dict]:
-    """Every item of a PageToken-paginated Service Catalog list call."""
-    items, token = [], None
-    while True:
-        page = _call(sc, operation, **kwargs, **({"PageToken": token} if token else {}))
-        items.extend(page.get(key, []))
-        token = page.get("NextPageToken")
-        if not token:
-            return items
+    """Every item of a paginated Service Catalog list call (botocore's paginator)."""
+    from botocore.exceptions import ClientError
+
+    try:
+        return [item for page in sc.get_paginator(operation).paginate(**kwargs) for item in page.get(key, [])]
+    except ClientError as exc:
+        raise CatalogError(f"servicecatalog.{operation}", _message(exc)) from None
 
 
 def _call(sc, operation: str, **kwargs) -> dict:

@@ -1,67 +1,186 @@
-"""Compile a Config into CloudFormation YAML, check quotas, and write build/.
+"""Compile a Config into one immutable `Build`: every stack's template, YAML bytes, content hash
+and contract, plus the cost estimate and the lint findings, each computed once.
 
-`compile_all(cfg)` is pure: the same config always gives the same bytes. Writing touches only
-files whose content changed, so running `make templates` twice leaves git clean.
+Everything downstream (writing build/, cost, packaging, deploy, publish) receives the `Build`;
+nothing recompiles a stack or re-parses YAML the compiler produced. `compile(cfg)` is pure: the
+same config always gives the same bytes.
+
+Order: the standalone bootstrap stack and the nested children are built first; the cost of all
+of them sizes the monthly budget, which the root passes to the monitoring stack as a Parameter
+default (an input, so no template builder needs the estimator); the root wires the children; the
+catalog stack's launch role is derived last from the product's resource types.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
+import math
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from types import MappingProxyType
 
 from troposphere import Template
 
+from enrollcfn import cost
 from enrollcfn.config import Config
-from enrollcfn.errors import CompileError
-from templates import NESTED, ROOT, STANDALONE, catalog, root
-
-CATALOG = "catalog"
+from enrollcfn.errors import CompileError, LintError
+from templates import CATALOG, NESTED, ROOT, STANDALONE, catalog, root
+from templates.monitoring import MONTHLY_BUDGET
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 BUILD_DIR = PROJECT_ROOT / "build"
 LINT_CONFIG = PROJECT_ROOT / ".cfnlintrc"
 
-# CloudFormation quotas (per template).
+# CloudFormation quotas per template (AWS CloudFormation User Guide, "Quotas").
 BODY_LIMIT = 51_200  # bytes, a template passed as TemplateBody: the standalone stacks
 URL_LIMIT = 1_000_000  # bytes, a template read from S3: the root and its children
 MAX_RESOURCES = 500
 MAX_PARAMETERS = 200
 MAX_OUTPUTS = 200
 
+STANDALONE_NAMES = frozenset({s.name for s in STANDALONE} | {CATALOG})
+PRODUCT_NAMES = (*(s.name for s in NESTED), ROOT)  # what the root stack (and the catalog product) is made of
+
 
 @dataclass(frozen=True)
-class Compiled:
-    """The rendered templates in deploy order (standalone, nested children, root, catalog)."""
+class Contract:
+    """What a stack promises its neighbours: the outputs it produces and the parameters it takes."""
 
-    templates: dict[str, str]
-    objects: dict[str, Template]
+    outputs: tuple[str, ...]
+    parameters: Mapping[str, Mapping]  # name -> the Parameter's properties (Type, Default, ...)
 
-    def filenames(self) -> dict[str, str]:
-        return {name: f"{name}.yaml" for name in self.templates}
+    @classmethod
+    def of(cls, doc: Mapping) -> Contract:
+        params = {name: MappingProxyType(dict(p)) for name, p in doc.get("Parameters", {}).items()}
+        return cls(tuple(doc.get("Outputs", {})), MappingProxyType(params))
+
+    def defaults(self) -> dict[str, str]:
+        """Every parameter's default as the string CloudFormation is sent."""
+        return {k: _parameter_text(p["Default"]) for k, p in self.parameters.items() if "Default" in p}
 
 
-def compile_all(cfg: Config) -> Compiled:
-    """Build every template for `cfg` and render it to YAML. Raises CompileError on bad wiring
-    or a template over a CloudFormation quota."""
-    objects: dict[str, Template] = {}
+@dataclass(frozen=True)
+class Stack:
+    """One compiled template. `doc` is the template as plain data, exactly what `body` decodes to
+    (intrinsics in long form); treat it as read-only."""
+
+    name: str
+    body: bytes
+    doc: Mapping
+    digest: str  # sha256 of body, hex
+    contract: Contract
+
+    @property
+    def filename(self) -> str:
+        return f"{self.name}.yaml"
+
+    @property
+    def text(self) -> str:
+        return self.body.decode("utf-8")
+
+    @property
+    def standalone(self) -> bool:
+        """Deployed on its own with a TemplateBody (bootstrap, catalog), not read from S3."""
+        return self.name in STANDALONE_NAMES
+
+    @property
+    def resource_types(self) -> frozenset[str]:
+        return frozenset(r["Type"] for r in self.doc.get("Resources", {}).values())
+
+
+@dataclass(frozen=True)
+class Build:
+    """The result of one compile: stacks in deploy order, their cost, and the lint findings
+    (None when the build was not linted, e.g. for `enrollcfn cost`)."""
+
+    region: str
+    stacks: Mapping[str, Stack]
+    cost: cost.Estimate
+    findings: tuple | None = None
+
+    def __getitem__(self, name: str) -> Stack:
+        return self.stacks[name]
+
+    def bodies(self, names: Iterable[str] | None = None) -> dict[str, str]:
+        """Stack name -> YAML text, for the named stacks (default all)."""
+        return {n: self.stacks[n].text for n in (self.stacks if names is None else names)}
+
+    def product(self) -> dict[str, Stack]:
+        """The root and the stacks it nests: what a deploy uploads and Service Catalog launches."""
+        return {n: self.stacks[n] for n in PRODUCT_NAMES}
+
+    def with_findings(self, findings: Iterable) -> Build:
+        return Build(self.region, self.stacks, self.cost, tuple(sorted(findings)))
+
+
+def compile(cfg: Config, usage: Mapping[str, float] | None = None) -> Build:  # noqa: A001 - the verb is the API
+    """Build, render and cost every template for `cfg`, once. Raises CompileError on bad wiring or
+    a template over a CloudFormation quota; CostError when the region has no price data."""
+    stacks: dict[str, Stack] = {}
+    children: dict[str, Template] = {}
     for spec in STANDALONE + NESTED:
-        objects[spec.name] = _built(spec.name, lambda: spec.build(cfg))
-    objects[ROOT] = _built(ROOT, lambda: root.build(cfg, {s.name: objects[s.name] for s in NESTED}))
-    # Derived last: the launch role may do what provisioning the product (root + children) needs.
-    objects[CATALOG] = _built(CATALOG, lambda: catalog.build(cfg, product_resource_types(objects)))
-    rendered = {name: t.to_yaml(long_form=False) for name, t in objects.items()}
-    standalone = {s.name for s in STANDALONE} | {CATALOG}
-    for name, t in objects.items():
-        check_quotas(name, t, rendered[name], BODY_LIMIT if name in standalone else URL_LIMIT)
-    return Compiled(templates=rendered, objects=objects)
+        template = _built(spec.name, lambda: spec.build(cfg))
+        stacks[spec.name] = _render(spec.name, template)
+        children[spec.name] = template
+    usage = dict(usage or cost.load_usage())
+    before_root = cost.estimate({n: s.doc for n, s in stacks.items()}, cfg.region, usage)
+    defaults = {MONTHLY_BUDGET: budget_amount(cfg, before_root)}
+    nested = {s.name: children[s.name] for s in NESTED}
+    stacks[ROOT] = _render(ROOT, _built(ROOT, lambda: root.build(cfg, nested, defaults)))
+    types = {t for n in PRODUCT_NAMES for t in stacks[n].resource_types}
+    stacks[CATALOG] = _render(CATALOG, _built(CATALOG, lambda: catalog.build(cfg, types)))
+    # The root and the catalog stack hold no priced resources, so the estimate is complete.
+    return Build(cfg.region, MappingProxyType(stacks), before_root)
 
 
-def product_resource_types(objects: dict[str, Template]) -> set[str]:
-    """The resource types of the Service Catalog product: the root and its nested children."""
-    return {r.resource_type for name in (ROOT, *(s.name for s in NESTED)) for r in objects[name].resources.values()}
+def checked(cfg: Config, skip: Iterable[str] = ()) -> Build:
+    """`compile(cfg)`, then cfn-lint over every stack but `skip`; LintError on any finding.
+
+    No AWS call is made: every local check passes before a deploy or publish asks AWS anything."""
+    import tempfile
+
+    from enrollcfn.lint import Linter
+
+    build = compile(cfg)
+    names = [n for n in build.stacks if n not in set(skip)]
+    with tempfile.TemporaryDirectory(prefix="enrollcfn-") as staging:
+        for stack in build.stacks.values():  # the root's local TemplateURLs resolve to siblings
+            (Path(staging) / stack.filename).write_bytes(stack.body)
+        findings = Linter([cfg.region], LINT_CONFIG).lint_files(Path(staging) / f"{n}.yaml" for n in names)
+    if findings:
+        raise LintError("cfn-lint", f"{len(findings)} finding(s); fix them or add a reasoned ignore to .cfnlintrc", findings)
+    return build.with_findings(findings)
 
 
-def _built(name: str, build) -> Template:
+def budget_amount(cfg: Config, estimate: cost.Estimate) -> float | int:
+    """monitoring.monthly_budget_usd, or the estimate in whole dollars rounded up, so a month on
+    estimate does not cross 100 %."""
+    amount = cfg.monitoring.monthly_budget_usd or math.ceil(estimate.total)
+    return int(amount) if float(amount).is_integer() else amount
+
+
+def stack_from_body(name: str, body: bytes) -> Stack:
+    """A Stack read back from YAML written by a previous build (see output.read_build)."""
+    from cfn_flip import load_yaml
+
+    doc = json.loads(json.dumps(load_yaml(body.decode("utf-8"))))
+    return Stack(name, body, doc, hashlib.sha256(body).hexdigest(), Contract.of(doc))
+
+
+def _render(name: str, template: Template) -> Stack:
+    """One to_dict, one JSON text, one YAML rendering; quotas checked on the result."""
+    import cfn_flip
+
+    text = json.dumps(template.to_dict(), indent=1, sort_keys=True, separators=(",", ": "))
+    body = cfn_flip.to_yaml(text, clean_up=False, long_form=False).encode("utf-8")
+    doc = json.loads(text)
+    check_quotas(name, doc, body, BODY_LIMIT if name in STANDALONE_NAMES else URL_LIMIT)
+    return Stack(name, body, doc, hashlib.sha256(body).hexdigest(), Contract.of(doc))
+
+
+def _built(name: str, build: Callable[[], Template]) -> Template:
     """Run one builder; troposphere's own quota checks raise ValueError, reported per template."""
     try:
         return build()
@@ -71,32 +190,22 @@ def _built(name: str, build) -> Template:
         raise
 
 
-def check_quotas(name: str, t: Template, body: str, byte_limit: int) -> None:
+def check_quotas(name: str, doc: Mapping, body: bytes, byte_limit: int) -> None:
     """Raise CompileError naming the template when it is over a CloudFormation quota."""
-    size = len(body.encode("utf-8"))
     how = "a TemplateBody" if byte_limit == BODY_LIMIT else "an S3 template"
     checks = (
-        (size, byte_limit, f"bytes ({how})"),
-        (len(t.resources), MAX_RESOURCES, "resources"),
-        (len(t.parameters), MAX_PARAMETERS, "parameters"),
-        (len(t.outputs), MAX_OUTPUTS, "outputs"),
+        (len(body), byte_limit, f"bytes ({how})"),
+        (len(doc.get("Resources", {})), MAX_RESOURCES, "resources"),
+        (len(doc.get("Parameters", {})), MAX_PARAMETERS, "parameters"),
+        (len(doc.get("Outputs", {})), MAX_OUTPUTS, "outputs"),
     )
     for value, limit, what in checks:
         if value > limit:
             raise CompileError(name, f"template has {value} {what}; CloudFormation allows at most {limit}")
 
 
-def write(templates: dict[str, str], out_dir: Path) -> list[Path]:
-    """Write each template to `out_dir/<name>.yaml`; remove stale templates. Returns changed files."""
-    out_dir.mkdir(parents=True, exist_ok=True)
-    changed = []
-    for name, text in templates.items():
-        path = out_dir / f"{name}.yaml"
-        if not path.exists() or path.read_text(encoding="utf-8") != text:
-            path.write_text(text, encoding="utf-8")
-            changed.append(path)
-    for stale in sorted(out_dir.glob("*.yaml")):
-        if stale.stem not in templates:
-            stale.unlink()
-            changed.append(stale)
-    return changed
+def _parameter_text(value: object) -> str:
+    """CloudFormation receives every parameter value as a string; whole floats without '.0'."""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)

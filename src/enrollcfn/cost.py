@@ -67,6 +67,12 @@ class Estimate:
             "seed_total": SEED_TOTAL,
         }
 
+    @classmethod
+    def from_dict(cls, data: Mapping) -> Estimate:
+        """The estimate `to_dict` wrote (build/cost.json)."""
+        lines = tuple(Line(**line) for line in data["lines"])
+        return cls(data["region"], data["currency"], data["prices"]["source"], data["prices"]["date"], lines)
+
 
 def load_prices(region: str) -> dict:
     """The price data for `region`; CostError when there is none."""
@@ -100,11 +106,6 @@ def estimate(templates: Mapping[str, dict], region: str, usage: Mapping[str, flo
     lines = tuple(line for rule in pricer.rules() for line in rule())
     lines = tuple(sorted(lines, key=lambda x: GROUPS.index(x.group)))
     return Estimate(region=region, currency=data["currency"], source=data["source"], date=str(data["date"]), lines=lines)
-
-
-def of_compiled(objects: Mapping[str, object], region: str, usage: Mapping[str, float] | None = None) -> Estimate:
-    """The estimate of compiled troposphere Templates keyed by stack name."""
-    return estimate({name: t.to_dict() for name, t in objects.items()}, region, usage)
 
 
 def render(est: Estimate) -> str:

@@ -11,9 +11,8 @@ callback, waits take `sleep` and `clock`.
 from __future__ import annotations
 
 import json
-import re
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
@@ -71,12 +70,15 @@ class Target:
         return [{"ParameterKey": k, "ParameterValue": v} for k, v in sorted(self.parameters.items())]
 
 
-def capabilities(templates: list[str]) -> tuple[str, ...]:
-    """The fewest capabilities the templates need: NAMED_IAM only if an IAM name is set."""
-    text = "\n".join(templates)
-    if re.search(r"^\s+(RoleName|ManagedPolicyName|UserName|GroupName|InstanceProfileName):", text, re.M) and "AWS::IAM::" in text:
+IAM_NAMES = ("RoleName", "ManagedPolicyName", "UserName", "GroupName", "InstanceProfileName")
+
+
+def capabilities(docs: Iterable[Mapping]) -> tuple[str, ...]:
+    """The fewest capabilities the templates need: NAMED_IAM only if an IAM resource is named."""
+    iam = [r for doc in docs for r in doc.get("Resources", {}).values() if r.get("Type", "").startswith("AWS::IAM::")]
+    if any(name in r.get("Properties", {}) for r in iam for name in IAM_NAMES):
         return ("CAPABILITY_NAMED_IAM",)
-    return ("CAPABILITY_IAM",) if "AWS::IAM::" in text else ()
+    return ("CAPABILITY_IAM",) if iam else ()
 
 
 # --- reading state -------------------------------------------------------------------------
@@ -127,20 +129,18 @@ def settle(cfn, name: str, sleep: Sleep, clock: Clock, timeout: float, report: R
         sleep(EVENT_POLL)
 
 
-def unchanged(cfn, stack: dict, target: Target, body: str, tags: dict[str, str]) -> bool:
-    """True when the deployed stack already has this exact template, parameters and tags.
+def unchanged(cfn, stack: dict, target: Target, doc: Mapping, tags: dict[str, str]) -> bool:
+    """True when the deployed stack already has this exact template (`doc`), parameters and tags.
 
     Checked before creating a change set: CloudFormation reports nested stacks as modified in
     every change set, so an unchanged nested deploy would otherwise never look empty.
     """
-    from cfn_flip import load_yaml
-
     if stack["StackStatus"] not in ("CREATE_COMPLETE", "UPDATE_COMPLETE"):
         return False
     deployed = deployed_template(cfn, stack["StackId"])
     params = {p["ParameterKey"]: p.get("ParameterValue") for p in stack.get("Parameters", [])}
     have_tags = {t["Key"]: t["Value"] for t in stack.get("Tags", [])}
-    return deployed == load_yaml(body) and params == target.parameters and have_tags == tags
+    return deployed == doc and params == target.parameters and have_tags == tags
 
 
 # --- change sets -----------------------------------------------------------------------------
@@ -165,15 +165,14 @@ def create_change_set(cfn, target: Target, kind: str, tags: dict[str, str]) -> s
 
 
 def describe_change_set(cfn, change_set_id: str, sleep: Sleep) -> dict:
-    """The whole change set description, every page of Changes merged."""
-    pages, token = [], None
-    while True:
-        kwargs = {"ChangeSetName": change_set_id, "IncludePropertyValues": True, **({"NextToken": token} if token else {})}
-        page = calm(lambda: cfn.describe_change_set(**kwargs), sleep)
-        pages.append(page)
-        token = page.get("NextToken")
-        if not token:
-            break
+    """The whole change set description, every page of Changes merged (read again from the first
+    page if throttled beyond botocore's retries)."""
+
+    def read() -> list[dict]:
+        paginator = cfn.get_paginator("describe_change_set")
+        return list(paginator.paginate(ChangeSetName=change_set_id, IncludePropertyValues=True))
+
+    pages = calm(read, sleep)
     return {**pages[0], "Changes": [c for p in pages for c in p.get("Changes", [])]}
 
 
@@ -222,23 +221,19 @@ def create_only_properties(region: str):
     return names
 
 
-def deployed_losses(cfn, stack_id: str, name: str, templates: dict[str, str], region: str) -> list:
+def deployed_losses(cfn, stack_id: str, name: str, root_doc: Mapping, children: Mapping[str, Mapping], region: str) -> list:
     """`changes.template_losses` for the root and each nested stack: deployed template vs new one.
 
-    `templates` are the compiled (unpackaged) templates; a nested stack's new template is the one
-    its Stack resource in the new root points at."""
-    from cfn_flip import load_yaml
-
+    `root_doc` is the compiled (unpackaged) root, whose TemplateURLs are local `<name>.yaml`;
+    a nested stack's new template is `children[name]`."""
     from enrollcfn.changes import template_losses
-    from templates import ROOT
 
     create_only = create_only_properties(region)
-    new_root = load_yaml(templates[ROOT])
-    pairs = [(name, stack_id, new_root)]
+    pairs = [(name, stack_id, root_doc)]
     for r in _nested_stacks(cfn, stack_id):
-        url = new_root.get("Resources", {}).get(r["LogicalResourceId"], {}).get("Properties", {}).get("TemplateURL", "")
-        if url[:-5] in templates:
-            pairs.append((f"{name}/{r['LogicalResourceId']}", r["PhysicalResourceId"], load_yaml(templates[url[:-5]])))
+        url = root_doc.get("Resources", {}).get(r["LogicalResourceId"], {}).get("Properties", {}).get("TemplateURL", "")
+        if url.endswith(".yaml") and url[:-5] in children:
+            pairs.append((f"{name}/{r['LogicalResourceId']}", r["PhysicalResourceId"], children[url[:-5]]))
     return [loss for path, physical, new in pairs
             for loss in template_losses(path, deployed_template(cfn, physical), new, create_only)]
 

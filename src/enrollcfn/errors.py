@@ -24,7 +24,11 @@ class CompileError(EnrollcfnError):
 
 
 class LintError(EnrollcfnError):
-    """cfn-lint reported findings that are not in `.cfnlintrc`."""
+    """cfn-lint reported findings that are not in `.cfnlintrc`; `findings` holds them."""
+
+    def __init__(self, key: str, message: str, findings: tuple = ()):
+        super().__init__(key, message)
+        self.findings = tuple(findings)
 
 
 class CostError(EnrollcfnError):
@@ -33,3 +37,22 @@ class CostError(EnrollcfnError):
 
 class CatalogError(EnrollcfnError):
     """Service Catalog refused a call, or a name or principal would make a publish unsafe."""
+
+
+class Problems(EnrollcfnError):
+    """Several problems found in one run, reported together (one line each)."""
+
+    def __init__(self, key: str, problems: list[EnrollcfnError]):
+        super().__init__(key, f"{len(problems)} problem(s)")
+        self.problems = list(problems)
+
+
+class ConfigErrors(Problems):
+    """Every problem found in one config file."""
+
+    def __init__(self, problems: list[ConfigError]):
+        super().__init__("config", problems)
+
+
+class Interrupted(EnrollcfnError):
+    """Ctrl-C: what state things were left in and the command to go on (exit 130)."""

@@ -1,20 +1,24 @@
-"""Packaging: upload templates to the artifact bucket under content-hash keys and point the
-root's TemplateURLs at them.
+"""Packaging: upload the product's templates to the artifact bucket under content-hash keys and
+point the root's TemplateURLs at them, each URL pinned to the object version it uploaded.
 
 Children are uploaded first; the root is rewritten with their URLs and then hashed, so the
 root's key changes exactly when any template changes. An object already present under its key
-is not uploaded again, so a re-run with unchanged content writes nothing.
+is not uploaded again, so a re-run with unchanged content writes nothing. Every URL carries the
+object's `versionId` (the bucket is versioned): a later write to the same key, by anyone, cannot
+change what CloudFormation or Service Catalog launches from a URL handed out before.
 """
 
 from __future__ import annotations
 
+import copy
 import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from cfn_flip import dump_yaml, load_yaml
-
+from enrollcfn.compiler import Stack
 from templates import ROOT
+
+NESTED_STACK = "AWS::CloudFormation::Stack"
 
 
 @dataclass(frozen=True)
@@ -24,15 +28,18 @@ class Artifact:
     name: str
     key: str
     url: str
+    digest: str  # sha256 of body, hex
     uploaded: bool  # False when the same content was already there
     body: bytes = field(default=b"", repr=False)  # what was (or already had been) uploaded
 
 
-@dataclass
+@dataclass(frozen=True)
 class Package:
-    """What packaging produced: every artifact by name, the root's URL and its content hash."""
+    """What packaging produced: every artifact by name (the root last), and the root template as
+    uploaded (its TemplateURLs pointing at the children's versioned URLs)."""
 
-    artifacts: dict[str, Artifact] = field(default_factory=dict)
+    artifacts: Mapping[str, Artifact]
+    root_doc: Mapping
 
     @property
     def root(self) -> Artifact:
@@ -54,61 +61,65 @@ def content_key(prefix: str, name: str, body: bytes, suffix: str = ".yaml") -> s
     return f"{prefix.strip('/')}/{stem}" if prefix.strip("/") else stem
 
 
-def object_url(bucket: str, key: str, region: str) -> str:
-    """The https URL CloudFormation and Service Catalog read a template from (never s3://)."""
-    return f"https://{bucket}.s3.{region}.amazonaws.com/{key}"
+def object_url(bucket: str, key: str, region: str, version: str | None = None) -> str:
+    """The https URL CloudFormation and Service Catalog read a template from (never s3://),
+    pinned to `version` when the bucket returned one."""
+    url = f"https://{bucket}.s3.{region}.amazonaws.com/{key}"
+    return f"{url}?versionId={version}" if version else url
 
 
-def rewrite_template_urls(template_yaml: str, urls: Mapping[str, str]) -> str:
-    """Replace local child file names (`network.yaml`) in nested Stack TemplateURLs by `urls[name]`."""
-    doc = load_yaml(template_yaml)
-    for resource in doc.get("Resources", {}).values():
-        if resource.get("Type") != "AWS::CloudFormation::Stack":
+def nested_templates(root_doc: Mapping) -> dict[str, str]:
+    """Logical id -> stack name of each nested Stack whose TemplateURL is a local `<name>.yaml`."""
+    found = {}
+    for logical_id, resource in root_doc.get("Resources", {}).items():
+        if resource.get("Type") != NESTED_STACK:
             continue
-        props = resource["Properties"]
-        local = props["TemplateURL"]
-        name = local[: -len(".yaml")] if isinstance(local, str) and local.endswith(".yaml") else None
+        local = resource.get("Properties", {}).get("TemplateURL")
+        if not (isinstance(local, str) and local.endswith(".yaml") and "/" not in local):
+            raise ValueError(f"nested stack {logical_id} has TemplateURL {local!r}, not a local <name>.yaml")
+        found[logical_id] = local[: -len(".yaml")]
+    return found
+
+
+def rewrite_template_urls(root_doc: Mapping, urls: Mapping[str, str]) -> dict:
+    """A copy of the root template with each local child file name replaced by `urls[name]`."""
+    doc = copy.deepcopy(dict(root_doc))
+    for logical_id, name in nested_templates(root_doc).items():
         if name not in urls:
-            raise KeyError(f"no packaged template for TemplateURL {local!r}")
-        props["TemplateURL"] = urls[name]
-    return dump_yaml(doc)
+            raise KeyError(f"no packaged template for {name}.yaml (nested stack {logical_id})")
+        doc["Resources"][logical_id]["Properties"]["TemplateURL"] = urls[name]
+    return doc
 
 
-def upload(s3, bucket: str, key: str, body: bytes, content_type: str = "application/x-yaml") -> bool:
-    """Put `body` at `key` unless an object is already there; True when it was uploaded.
+def upload(s3, bucket: str, key: str, body: bytes, content_type: str = "application/x-yaml") -> tuple[bool, str | None]:
+    """Put `body` at `key` unless an object is already there.
 
-    The key is derived from the content, so an existing object holds the same bytes.
-    """
+    Returns (uploaded, version id). The key is derived from the content, so an existing object
+    holds the same bytes; its current version is the one to pin."""
     from botocore.exceptions import ClientError
 
     try:
-        s3.head_object(Bucket=bucket, Key=key)
-        return False
+        return False, s3.head_object(Bucket=bucket, Key=key).get("VersionId")
     except ClientError as exc:
         if exc.response.get("Error", {}).get("Code") not in ("404", "NoSuchKey", "NotFound"):
             raise
-    s3.put_object(Bucket=bucket, Key=key, Body=body, ContentType=content_type, ServerSideEncryption="AES256")
-    return True
+    put = s3.put_object(Bucket=bucket, Key=key, Body=body, ContentType=content_type, ServerSideEncryption="AES256")
+    return True, put.get("VersionId")
 
 
-def package_templates(s3, bucket: str, prefix: str, region: str, templates: Mapping[str, str]) -> Package:
-    """Upload every nested child, then the root with its TemplateURLs rewritten to them.
+def package_templates(s3, bucket: str, prefix: str, region: str, product: Mapping[str, Stack]) -> Package:
+    """Upload every nested child of `product[ROOT]`, then the root rewritten to point at them."""
+    from cfn_flip import dump_yaml
 
-    `templates` maps stack name to YAML (as in build/); only the root and the stacks it nests
-    are packaged. Returns every artifact with its https URL.
-    """
-    result = Package()
-    root_doc = load_yaml(templates[ROOT])
-    children = sorted(
-        r["Properties"]["TemplateURL"][: -len(".yaml")]
-        for r in root_doc.get("Resources", {}).values()
-        if r.get("Type") == "AWS::CloudFormation::Stack"
-    )
-    for name in children:
-        body = templates[name].encode("utf-8")
-        key = content_key(prefix, name, body)
-        result.artifacts[name] = Artifact(name, key, object_url(bucket, key, region), upload(s3, bucket, key, body), body)
-    root_body = rewrite_template_urls(templates[ROOT], {n: result.artifacts[n].url for n in children}).encode("utf-8")
-    key = content_key(prefix, ROOT, root_body)
-    result.artifacts[ROOT] = Artifact(ROOT, key, object_url(bucket, key, region), upload(s3, bucket, key, root_body), root_body)
-    return result
+    artifacts: dict[str, Artifact] = {}
+    for name in sorted(set(nested_templates(product[ROOT].doc).values())):
+        artifacts[name] = _put(s3, bucket, prefix, region, name, product[name].body)
+    root_doc = rewrite_template_urls(product[ROOT].doc, {n: a.url for n, a in artifacts.items()})
+    artifacts[ROOT] = _put(s3, bucket, prefix, region, ROOT, dump_yaml(root_doc).encode("utf-8"))
+    return Package(artifacts, root_doc)
+
+
+def _put(s3, bucket: str, prefix: str, region: str, name: str, body: bytes) -> Artifact:
+    key = content_key(prefix, name, body)
+    uploaded, version = upload(s3, bucket, key, body)
+    return Artifact(name, key, object_url(bucket, key, region, version), digest(body), uploaded, body)

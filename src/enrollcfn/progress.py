@@ -51,17 +51,20 @@ class Watch:
                 self.report(f"           service   {line}")
 
     def _new_events(self, stack_id: str) -> list[dict]:
-        fresh, token = [], None
-        while True:
-            kwargs = {"StackName": stack_id, **({"NextToken": token} if token else {})}
-            page = calm(lambda: self.cfn.describe_stack_events(**kwargs), self.sleep)
-            events = page.get("StackEvents", [])
-            older = [e for e in events if e["EventId"] in self.seen or _aware(e["Timestamp"]) < self.since]
-            fresh.extend(e for e in events if e not in older)
-            token = page.get("NextToken")
-            if older or not token:  # events come newest first: stop at the operation's start
-                break
-        return list(reversed(fresh))
+        """Events newer than the operation's start not yet shown, oldest first (pages are read
+        newest first, so reading stops at the first page that reaches back before the start)."""
+
+        def read() -> list[dict]:
+            fresh = []
+            for page in self.cfn.get_paginator("describe_stack_events").paginate(StackName=stack_id):
+                events = page.get("StackEvents", [])
+                older = [e for e in events if e["EventId"] in self.seen or _aware(e["Timestamp"]) < self.since]
+                fresh.extend(e for e in events if e not in older)
+                if older:
+                    break
+            return fresh
+
+        return list(reversed(calm(read, self.sleep)))
 
     def _show(self, stack_id: str, event: dict) -> None:
         self.seen.add(event["EventId"])

@@ -1,0 +1,239 @@
+"""One function per command: read the parsed arguments, call the module that does the job, print
+what it returns. The parser and the error handling are in cli.py.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+from enrollcfn.errors import ConfigErrors, EnrollcfnError
+from templates import CATALOG
+
+
+def load_config(path: Path | None):
+    """The validated config, or ConfigErrors with every problem in it."""
+    from enrollcfn.config import load, validate
+
+    cfg = load(path)
+    problems = validate(cfg)
+    if problems:
+        raise ConfigErrors(problems)
+    return cfg
+
+
+def cmd_build(args: argparse.Namespace) -> int:
+    """Compile the config into CloudFormation YAML, lint it with cfn-lint, and write it.
+
+Nothing is written unless every template compiles, fits CloudFormation's quotas and lints clean
+(apart from the reasoned ignores in .cfnlintrc). DIR must be new, empty, or a previous build
+(it holds a MANIFEST); only files the build wrote are ever replaced or removed, and the files
+are swapped in only once all of them are written."""
+    from enrollcfn.compiler import BUILD_DIR, checked
+    from enrollcfn.output import check_target, write_build
+
+    started = time.perf_counter()
+    out = args.out or BUILD_DIR
+    check_target(out)  # refuse a bad --out before spending time on the compile
+    cfg = load_config(args.config)
+    build = checked(cfg)
+    written = write_build(build, out)
+    for path in written.files:
+        stack = build.stacks.get(path.stem) if path.suffix == ".yaml" else None
+        status = "updated" if path in written.changed else "unchanged"
+        detail = f"{len(stack.doc.get('Resources', {})):3d} resources  {len(stack.body):6d} bytes" if stack else \
+            f"estimate {build.cost.total:.2f} {build.cost.currency}/month"
+        print(f"  {path}  {detail}  {status}")
+    for path in written.removed:
+        print(f"  {path}  removed (no longer built)")
+    print(f"built {len(build.stacks)} templates into {written.directory} (lint clean) in {time.perf_counter() - started:.2f}s")
+    return 0
+
+
+def cmd_lint(args: argparse.Namespace) -> int:
+    """Lint every template in a directory with cfn-lint, in one process, honouring .cfnlintrc."""
+    from enrollcfn.compiler import BUILD_DIR, LINT_CONFIG
+    from enrollcfn.errors import LintError
+    from enrollcfn.lint import Linter
+
+    directory = args.dir or BUILD_DIR
+    if not directory.is_dir():
+        raise EnrollcfnError(str(directory), "is not a directory of templates")
+    cfg = load_config(args.config)
+    findings = Linter([cfg.region], LINT_CONFIG).lint_dir(directory)
+    count = len(list(directory.glob("*.yaml")))
+    if findings:
+        raise LintError("cfn-lint", f"{len(findings)} finding(s) in {count} templates", findings)
+    print(f"{count} templates lint clean")
+    return 0
+
+
+def cmd_cost(args: argparse.Namespace) -> int:
+    """Estimate the monthly cost of the compiled templates, offline, from the region's price data
+and the usage assumptions (the seed's unless --usage overrides them)."""
+    from enrollcfn import cost
+    from enrollcfn.compiler import compile
+
+    cfg = load_config(args.config)
+    estimate = compile(cfg, cost.load_usage(args.usage)).cost
+    print(json.dumps(estimate.to_dict(), indent=2) if args.json else cost.render(estimate))
+    return 0
+
+
+def cmd_plan(args: argparse.Namespace) -> int:
+    """Preview what `deploy` would change, without changing anything.
+
+Compiles and lints locally (or reads --build DIR), then creates change sets (nested stacks
+included) for the bootstrap and root stacks, prints each as a tree (root -> nested stack ->
+resource, with replacement, changed properties, parameter before/after, access and data-loss
+markers) and deletes them. Templates are uploaded under content-hash keys so the change set can
+read them. Exit 0: no changes. Exit 2: changes pending. Exit 1: error."""
+    return _pipeline(args, execute=False)
+
+
+def cmd_deploy(args: argparse.Namespace) -> int:
+    """Deploy through change sets, safely.
+
+1. compile, validate and lint (or read --build DIR); no AWS call before these pass
+2. the bootstrap stack NAME-bootstrap (artifact bucket, ECR repository), if it changed
+3. upload every template under its content hash (unchanged content is not uploaded again)
+4. read-only preflight: the image tag is in ECR, the hosted zone exists (every problem at once)
+5. one change set on the root with nested stacks; preview; refuse data loss unless
+   --allow-data-loss; ask (or --yes); execute and follow every nested stack's events and the
+   ECS rollout; --timeout cancels an update
+6. stack policies forbid replacing or deleting the database; termination protection on
+
+Ctrl-C at the question deletes the change set; Ctrl-C while it runs stops following only
+(CloudFormation carries on) and prints how to follow or cancel. A failed first creation
+(ROLLBACK_COMPLETE) needs --recreate-failed; UPDATE_ROLLBACK_FAILED needs `enrollcfn recover`.
+A stack busy with another operation is waited for, never overlapped."""
+    return _pipeline(args, execute=True)
+
+
+def _pipeline(args: argparse.Namespace, execute: bool) -> int:
+    from enrollcfn import pipeline
+
+    cfg, build = _build_for(args, skip_lint=(CATALOG,))  # deploy never sends the catalog stack
+    client = _clients(args, cfg)
+    clients = pipeline.Clients(*(client(s) for s in ("cloudformation", "s3", "ecr", "route53", "ecs")))
+    opts = pipeline.Options(
+        stack=args.stack, execute=execute, yes=getattr(args, "yes", False),
+        allow_data_loss=getattr(args, "allow_data_loss", False), recreate_failed=getattr(args, "recreate_failed", False),
+        timeout_minutes=getattr(args, "timeout", 60.0), as_json=args.json,
+    )
+    console = _console(args.json)
+    result = pipeline.run(pipeline.Run(clients, opts, console), cfg, build)
+    if args.json:
+        print(result.to_json(console))
+    elif result.outputs:
+        print("outputs:")
+        for key, value in sorted(result.outputs.items()):
+            print(f"  {key:<24} {value}")
+    return 2 if not execute and result.pending else 0
+
+
+def cmd_recover(args: argparse.Namespace) -> int:
+    """Continue a rollback that stopped in UPDATE_ROLLBACK_FAILED, skipping the resources named
+with --skip-resource (fix or remove them by hand first), and follow it to the end."""
+    from enrollcfn import pipeline
+
+    pipeline.recover(_stack_run(args), args.skip_resource)
+    print(f"{args.stack}: rollback completed; deploy again when ready")
+    return 0
+
+
+def cmd_destroy(args: argparse.Namespace) -> int:
+    """Delete the root stack and its nested stacks (only a stack enrollcfn created).
+
+Refuses while termination protection is on unless --disable-termination-protection. The database
+keeps a final snapshot (DeletionPolicy Snapshot) and its deletion protection must be turned off by a
+deploy first; the bootstrap stack (repository, artifact bucket) is kept."""
+    from enrollcfn import pipeline
+
+    if not args.yes:
+        if not sys.stdin.isatty():
+            raise EnrollcfnError(args.stack, "destroy needs confirmation: pass --yes when not at a terminal")
+        if input(f"Type the stack name to delete {args.stack}: ").strip() != args.stack:
+            raise EnrollcfnError(args.stack, "confirmation did not match; nothing was deleted")
+    pipeline.destroy(_stack_run(args), args.disable_termination_protection)
+    print(f"{args.stack}: deleted")
+    return 0
+
+
+def cmd_publish(args: argparse.Namespace) -> int:
+    """Compile and lint (or read --build DIR), package the templates to the bootstrap stack's
+artifact bucket, then publish the root template as a Service Catalog product.
+
+The portfolio and product are created once; a new provisioning artifact is added only when the
+templates changed (older versions are deprecated, and with --keep N deactivated beyond the
+newest N). Names and principals are checked before anything is created. The launch role lives
+in the NAME-catalog stack (build/catalog.yaml, permissions derived from the product's resource
+types); publish creates or updates it through the same previewed, guarded change set as deploy
+(asking first, or --yes), and makes it the product's launch constraint. The NAME-bootstrap stack
+(artifact bucket) must exist: `enrollcfn deploy` creates it."""
+    from enrollcfn.publishing import Request, publish
+
+    cfg, build = _build_for(args)
+    req = Request(args.stack, args.portfolio, args.product, tuple(args.principal), args.keep, args.yes, args.json)
+    done = publish(_clients(args, cfg), cfg, build, req, _console(args.json))
+    if args.json:
+        print(json.dumps(done.to_dict(req), indent=2, sort_keys=True))
+        return 0
+    for status in ("created", "updated", "reused"):
+        for e in getattr(done.outcome, status):
+            print(f"  {status:8s} {e['kind']} {e['name']} ({e['id']})")
+    if done.changed:
+        print(f"published {args.product} {done.outcome.version} in portfolio {args.portfolio}")
+    else:
+        print(f"nothing to publish: {args.product} is already at {done.outcome.version}; nothing created")
+    return 0
+
+
+def _build_for(args: argparse.Namespace, skip_lint: tuple[str, ...] = ()):
+    """The config and its Build: read from --build DIR, or compiled and linted now."""
+    from enrollcfn.compiler import checked
+    from enrollcfn.output import read_build
+
+    cfg = load_config(args.config)
+    if getattr(args, "build", None):
+        return cfg, read_build(args.build, cfg.region)
+    return cfg, checked(cfg, skip=skip_lint)
+
+
+def _stack_run(args: argparse.Namespace):
+    from enrollcfn import pipeline
+
+    cfg = load_config(args.config)
+    opts = pipeline.Options(stack=args.stack, timeout_minutes=args.timeout)
+    return pipeline.Run(pipeline.Clients(_clients(args, cfg)("cloudformation")), opts, _console(False))
+
+
+def _clients(args: argparse.Namespace, cfg):
+    """`client(service)`: boto3 clients in the config's region with bounded connect time and the
+    standard retry mode (throttling included), or the test's factory."""
+    if args.client_factory is not None:
+        return args.client_factory
+    import boto3
+    from botocore.config import Config as BotoConfig
+
+    session = boto3.Session(profile_name=args.profile, region_name=cfg.region)
+    settings = BotoConfig(connect_timeout=5, read_timeout=60, retries={"mode": "standard", "max_attempts": 10})
+    return lambda service: session.client(service, config=settings)
+
+
+def _console(as_json: bool):
+    """Progress and previews on stdout, or on stderr when stdout carries JSON; questions on the terminal."""
+    from enrollcfn.pipeline import Console
+
+    stream = sys.stderr if as_json else sys.stdout
+    return Console(report=lambda line: print(line, file=stream, flush=True), confirm=_confirm)
+
+
+def _confirm(question: str) -> bool:
+    if not sys.stdin.isatty():
+        return False
+    return input(f"{question} [y/N] ").strip().lower() in ("y", "yes")
+

@@ -1,0 +1,55 @@
+"""Read-only checks before a deploy, each turning hours of a stuck rollout into one clear line.
+
+Every problem is collected, not only the first, so one run names them all.
+"""
+
+from __future__ import annotations
+
+from botocore.exceptions import ClientError
+
+from enrollcfn.config import Config
+from enrollcfn.deploy import DeployError
+
+
+def preflight(ecr, route53, cfg: Config, repository_uri: str) -> list[DeployError]:
+    """Every blocking problem found: the image is not in ECR, the hosted zone is not the config's."""
+    problems = []
+    if ecr is not None:
+        problems.extend(_image(ecr, cfg, repository_uri))
+    if route53 is not None:
+        problems.extend(_zone(route53, cfg))
+    return problems
+
+
+def _image(ecr, cfg: Config, repository_uri: str) -> list[DeployError]:
+    try:
+        ecr.describe_images(repositoryName=cfg.registry.repository_name, imageIds=[{"imageTag": cfg.service.image_tag}])
+    except ClientError as exc:
+        if exc.response["Error"]["Code"] not in ("ImageNotFoundException", "RepositoryNotFoundException"):
+            raise
+        return [DeployError("service.image_tag", push_hint(cfg, repository_uri))]
+    return []
+
+
+def _zone(route53, cfg: Config) -> list[DeployError]:
+    try:
+        zone = route53.get_hosted_zone(Id=cfg.dns.hosted_zone_id)["HostedZone"]
+    except ClientError as exc:
+        if exc.response["Error"]["Code"] not in ("NoSuchHostedZone", "InvalidInput"):
+            raise
+        return [DeployError("dns.hosted_zone_id", f"no hosted zone {cfg.dns.hosted_zone_id}; set the id of "
+                            f"{cfg.dns.zone_name} (aws route53 list-hosted-zones-by-name --dns-name {cfg.dns.zone_name})")]
+    if zone["Name"].rstrip(".") != cfg.dns.zone_name:
+        return [DeployError("dns.hosted_zone_id", f"{cfg.dns.hosted_zone_id} is {zone['Name']}, not {cfg.dns.zone_name}")]
+    return []
+
+
+def push_hint(cfg: Config, uri: str) -> str:
+    """What to run to push the configured image tag."""
+    registry = uri.split("/", 1)[0] or "ACCOUNT.dkr.ecr.REGION.amazonaws.com"
+    tag, repo = cfg.service.image_tag, cfg.registry.repository_name
+    return (f"image {repo}:{tag} is not in ECR, so the service would never start. Push it:\n"
+            f"  aws ecr get-login-password --region {cfg.region} | docker login --username AWS --password-stdin {registry}\n"
+            f"  docker build -t {repo}:{tag} .\n"
+            f"  docker tag {repo}:{tag} {uri}:{tag}\n"
+            f"  docker push {uri}:{tag}")

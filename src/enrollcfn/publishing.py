@@ -1,0 +1,75 @@
+"""The publish pipeline: the compiled product as a versioned Service Catalog product.
+
+Read-only checks first (the artifact bucket exists, the portfolio and product names are free or
+ours, every principal exists), so a conflict stops the run before anything is created; then the
+launch-role stack (`NAME-catalog`) through the same previewed, guarded change set as deploy;
+then packaging and the catalog calls (catalog.py).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from enrollcfn import catalog
+from enrollcfn.compiler import Build
+from enrollcfn.config import Config
+from enrollcfn.package import package_templates
+from enrollcfn.pipeline import Clients, Console, Options, Run, stack_tags, standalone
+from enrollcfn.stacks import bootstrap_stack_name, catalog_stack_name, output, output_map, outputs
+from templates import CATALOG
+from templates.bootstrap import ARTIFACT_BUCKET_NAME
+from templates.catalog import ARTIFACT_PREFIX, LAUNCH_ROLE_ARN
+
+
+@dataclass(frozen=True)
+class Request:
+    """What to publish, and to whom."""
+
+    stack: str
+    portfolio: str
+    product: str
+    principals: tuple[str, ...] = ()
+    keep: int | None = None
+    yes: bool = False
+    as_json: bool = False
+
+
+@dataclass(frozen=True)
+class Published:
+    """What a publish did: the catalog outcome, the root's URL and what was uploaded."""
+
+    outcome: catalog.Outcome
+    url: str
+    uploaded: list[str] = field(default_factory=list)
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.outcome.created or self.outcome.updated)
+
+    def to_dict(self, req: Request) -> dict:
+        report = {"product": req.product, "portfolio": req.portfolio, "url": self.url, "uploaded": self.uploaded,
+                  "changed": self.changed}
+        return {**report, **self.outcome.to_dict()}
+
+
+def publish(client: Callable[[str], object], cfg: Config, build: Build, req: Request, console: Console) -> Published:
+    """Publish `build`'s product for root stack `req.stack`; `client(service)` makes AWS clients."""
+    cfn = client("cloudformation")
+    boot_name = bootstrap_stack_name(req.stack)
+    bucket = output(boot_name, outputs(cfn, boot_name), ARTIFACT_BUCKET_NAME)
+    sc = client("servicecatalog")
+    owner = catalog.owner_of(req.stack)
+    existing = catalog.inspect(sc, req.portfolio, req.product, owner)
+    catalog.check_principals(client("iam"), list(req.principals))
+    # Only now, with names and principals checked, anything is created: first the launch role.
+    name = catalog_stack_name(req.stack)
+    r = Run(Clients(cfn), Options(stack=req.stack, yes=req.yes, as_json=req.as_json), console)
+    launch_stack = standalone(r, name, build[CATALOG], {ARTIFACT_BUCKET_NAME: bucket}, stack_tags(cfg, name))
+    role_arn = output(name, output_map(launch_stack or {}), LAUNCH_ROLE_ARN)
+    package = package_templates(client("s3"), bucket, ARTIFACT_PREFIX, cfg.region, build.product())
+    outcome = catalog.publish(
+        sc, existing, catalog.Release.of(package), portfolio=req.portfolio, product=req.product, owner=owner,
+        launch_role_arn=role_arn, principals=list(req.principals), keep=req.keep,
+    )
+    return Published(outcome, package.root.url, package.uploaded)
