@@ -36,7 +36,7 @@ bench: $(STAMP) ## median wall time and peak memory of compile + lint of all of 
 	$(BIN)/python tests/bench.py
 
 demo: $(STAMP) ## deploy end to end against a local AWS (moto on 127.0.0.1): preview, progress, outputs, no-op plan
-	$(BIN)/python -m tests.demo
+	$(BIN)/python -m enrollcfn.local.demo
 
 clean: ## remove the virtual environments
 	rm -rf $(VENV) $(SCAN_VENV)

@@ -25,7 +25,7 @@ def main() -> int:
     import boto3
 
     from enrollcfn.config import Config
-    from tests import localaws
+    from enrollcfn.local import server as localaws
 
     cfg = Config()
     with localaws.server() as endpoint, tempfile.TemporaryDirectory() as tmp:

@@ -13,7 +13,7 @@ import pytest
 
 from enrollcfn.cli import main
 from enrollcfn.config import Config
-from tests import localaws
+from enrollcfn.local import server as localaws
 
 STACK = "se-e2e"
 

@@ -8,7 +8,7 @@ from moto.elbv2.models import FakeLoadBalancer, FakeTargetGroup
 from moto.rds import utils as rds_utils
 from moto.rds.models import DBInstance
 
-from tests import localaws
+from enrollcfn.local import server as localaws
 
 
 def test_moto_is_the_version_the_patches_were_written_for():

@@ -11,7 +11,7 @@ import pytest
 from moto import mock_aws
 
 from enrollcfn.cli import main
-from tests import localaws
+from enrollcfn.local import server as localaws
 from tests.fake_servicecatalog import FakeServiceCatalog
 
 REGION = "ap-southeast-2"  # the default config's region

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import boto3
 
-from tests import localaws
+from enrollcfn.local import server as localaws
 
 STACK = "se-demo"
 

@@ -206,7 +206,7 @@ def _update_termination_protection(self):
 def apply_patches() -> None:
     """Patch moto's classes in this process (idempotent)."""
     if moto.__version__ != MOTO_VERSION:
-        raise RuntimeError(f"tests/localaws.py patches moto {MOTO_VERSION}, found {moto.__version__}: revisit them")
+        raise RuntimeError(f"enrollcfn.local.server patches moto {MOTO_VERSION}, found {moto.__version__}: revisit them")
     Stack.get_cfn_attribute = _stack_get_cfn_attribute
     cfn_models.yaml_tag_constructor = cfn_responses.yaml_tag_constructor = _yaml_tag_constructor
     CloudFormationBackend.execute_change_set = _execute_change_set

@@ -1,0 +1,3 @@
+"""The local AWS: a patched moto server on 127.0.0.1 (server.py) and the `make demo` script that
+deploys through it (demo.py). Needs the `local` extra (moto); nothing else in enrollcfn imports it.
+"""
