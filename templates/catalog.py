@@ -25,9 +25,9 @@ from enrollcfn.config import Config
 from enrollcfn.errors import CompileError
 from templates._helpers import output, param
 from templates._launch_actions import RESOURCE_ACTIONS, unscoped
+from templates.bootstrap import ARTIFACT_BUCKET_NAME
 
 LAUNCH_ROLE_ARN = "LaunchRoleArn"
-ARTIFACT_BUCKET_NAME = "ArtifactBucketName"
 # Key prefix of the packaged templates in the artifact bucket; the role may read only below it.
 ARTIFACT_PREFIX = "templates"
 # Service Catalog names a provisioned product's stack `SC-<account>-pp-<id>`; CloudFormation
