@@ -108,7 +108,7 @@ def build(cfg: Config) -> Template:
     output(t, LOAD_BALANCER_ARN, Ref(alb), "ARN of the ALB")
     output(t, TARGET_GROUP_ARN, Ref(tg), "Target group the service registers its tasks in")
     output(t, TARGET_GROUP_FULL_NAME, GetAtt(tg, "TargetGroupFullName"), "Target group full name (CloudWatch dimension)")
-    output(t, API_URL, Sub("https://${ApiDomain}"), "URL of the API")
+    output(t, API_URL, Sub(f"https://${{{API_DOMAIN}}}"), "URL of the API")
     return t
 
 

@@ -9,6 +9,8 @@ set another amount). Outputs: AlarmTopicArn.
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 from awacs import kms, sns
 from awacs.aws import Allow, Condition, PolicyDocument, Principal, Statement, StringEquals
 from troposphere import AccountId, Ref, Select, Split, Template
@@ -94,12 +96,21 @@ def _topic_policy(topic: Topic) -> TopicPolicy:
     )
 
 
-def _metric(title, description, namespace, metric, dims, stat, op, threshold, period=300, periods=1, missing="notBreaching") -> dict:
-    """Alarm properties; `stat` is a statistic or a percentile such as p95."""
-    which = {"ExtendedStatistic": stat} if stat.startswith("p") else {"Statistic": stat}
+class _Source(NamedTuple):
+    """What an alarm watches: a metric, its dimensions and the statistic (or a percentile such as p95)."""
+
+    namespace: str
+    metric: str
+    dims: dict
+    stat: str
+
+
+def _metric(title: str, description: str, src: _Source, op: str, threshold, period=300, periods=1, missing="notBreaching") -> dict:
+    """Alarm properties."""
+    which = {"ExtendedStatistic": src.stat} if src.stat.startswith("p") else {"Statistic": src.stat}
     return dict(
-        title=title, AlarmDescription=description, Namespace=namespace, MetricName=metric,
-        Dimensions=[MetricDimension(Name=k, Value=v) for k, v in dims.items()], ComparisonOperator=op,
+        title=title, AlarmDescription=description, Namespace=src.namespace, MetricName=src.metric,
+        Dimensions=[MetricDimension(Name=k, Value=v) for k, v in src.dims.items()], ComparisonOperator=op,
         Threshold=float(threshold), Period=period, EvaluationPeriods=periods, TreatMissingData=missing, **which,
     )  # fmt: skip
 
@@ -112,27 +123,28 @@ def _alarms(cfg: Config, p: dict) -> list[dict]:
     gt, lt = "GreaterThanThreshold", "LessThanThreshold"
     elb, ecs, rds = "AWS/ApplicationELB", "AWS/ECS", "AWS/RDS"
     alarms = [
-        _metric("Alb5xxAlarm", "The load balancer returned more than 10 5xx responses in 5 minutes", elb, "HTTPCode_ELB_5XX_Count", alb, "Sum", gt, 10),
-        _metric("Target5xxAlarm", "The application returned more than 10 5xx responses in 5 minutes", elb, "HTTPCode_Target_5XX_Count", tg, "Sum", gt, 10),
-        _metric("UnhealthyHostsAlarm", "A task failed its health checks for 2 minutes", elb, "UnHealthyHostCount", tg, "Maximum", gt, 0, 60, 2),
-        _metric("ResponseTimeAlarm", "p95 response time above 2 s for 15 minutes", elb, "TargetResponseTime", tg, "p95", gt, 2, 300, 3),
+        _metric("Alb5xxAlarm", "The load balancer returned more than 10 5xx responses in 5 minutes", _Source(elb, "HTTPCode_ELB_5XX_Count", alb, "Sum"), gt, 10),
+        _metric("Target5xxAlarm", "The application returned more than 10 5xx responses in 5 minutes", _Source(elb, "HTTPCode_Target_5XX_Count", tg, "Sum"), gt, 10),
+        _metric("UnhealthyHostsAlarm", "A task failed its health checks for 2 minutes", _Source(elb, "UnHealthyHostCount", tg, "Maximum"), gt, 0, 60, 2),
+        _metric("ResponseTimeAlarm", "p95 response time above 2 s for 15 minutes", _Source(elb, "TargetResponseTime", tg, "p95"), gt, 2, 300, 3),
         # Scaling targets are 70 % CPU and 80 % memory: staying above 90 % means scaling is at its maximum.
-        _metric("ServiceCpuAlarm", "Service CPU above 90 % for 15 minutes", ecs, "CPUUtilization", svc, "Average", gt, 90, 300, 3),
-        _metric("ServiceMemoryAlarm", "Service memory above 90 % for 15 minutes", ecs, "MemoryUtilization", svc, "Average", gt, 90, 300, 3),
-        _metric("DatabaseCpuAlarm", "Database CPU above 80 % for 15 minutes", rds, "CPUUtilization", db, "Average", gt, 80, 300, 3),
-        _metric("DatabaseStorageAlarm", "Less than 10 % of the allocated storage is free", rds, "FreeStorageSpace", db, "Minimum", lt,
+        _metric("ServiceCpuAlarm", "Service CPU above 90 % for 15 minutes", _Source(ecs, "CPUUtilization", svc, "Average"), gt, 90, 300, 3),
+        _metric("ServiceMemoryAlarm", "Service memory above 90 % for 15 minutes", _Source(ecs, "MemoryUtilization", svc, "Average"), gt, 90, 300, 3),
+        _metric("DatabaseCpuAlarm", "Database CPU above 80 % for 15 minutes", _Source(rds, "CPUUtilization", db, "Average"), gt, 80, 300, 3),
+        _metric("DatabaseStorageAlarm", "Less than 10 % of the allocated storage is free", _Source(rds, "FreeStorageSpace", db, "Minimum"), lt,
                 cfg.database.allocated_storage_gb * _GIB // 10),  # fmt: skip
-        _metric("DatabaseMemoryAlarm", "Less than 64 MiB of freeable memory for 15 minutes", rds, "FreeableMemory", db, "Average", lt, 64 * 1024**2, 300, 3),
+        _metric("DatabaseMemoryAlarm", "Less than 64 MiB of freeable memory for 15 minutes", _Source(rds, "FreeableMemory", db, "Average"), lt, 64 * 1024**2, 300, 3),
         # db.t3.micro allows about 66 connections (memory / 12.5 MiB); warn before new ones fail.
-        _metric("DatabaseConnectionsAlarm", "More than 50 database connections for 10 minutes", rds, "DatabaseConnections", db, "Maximum", gt, 50, 300, 2),
-        _metric("RedeployErrorsAlarm", "The redeploy Lambda failed", "AWS/Lambda", "Errors", {"FunctionName": Ref(p[REDEPLOY_FUNCTION_NAME])}, "Sum", gt, 0),
-        _metric("RedeployDeadLettersAlarm", "A push event could not be redeployed and was dead-lettered", "AWS/SQS", "ApproximateNumberOfMessagesVisible",
-                {"QueueName": Select(5, Split(":", Ref(p[REDEPLOY_DEAD_LETTER_QUEUE_ARN])))}, "Maximum", gt, 0),  # fmt: skip
+        _metric("DatabaseConnectionsAlarm", "More than 50 database connections for 10 minutes", _Source(rds, "DatabaseConnections", db, "Maximum"), gt, 50, 300, 2),
+        _metric("RedeployErrorsAlarm", "The redeploy Lambda failed", _Source("AWS/Lambda", "Errors", {"FunctionName": Ref(p[REDEPLOY_FUNCTION_NAME])}, "Sum"), gt, 0),
+        _metric("RedeployDeadLettersAlarm", "A push event could not be redeployed and was dead-lettered",
+                _Source("AWS/SQS", "ApproximateNumberOfMessagesVisible", {"QueueName": Select(5, Split(":", Ref(p[REDEPLOY_DEAD_LETTER_QUEUE_ARN])))},
+                        "Maximum"), gt, 0),  # fmt: skip
     ]
     if cfg.cluster.container_insights:  # RunningTaskCount is a Container Insights metric
         alarms.append(
-            _metric("RunningTasksAlarm", f"Fewer than {cfg.service.min_tasks} running tasks for 5 minutes", "ECS/ContainerInsights", "RunningTaskCount",
-                    svc, "Minimum", lt, cfg.service.min_tasks, 60, 5, "breaching")  # fmt: skip
+            _metric("RunningTasksAlarm", f"Fewer than {cfg.service.min_tasks} running tasks for 5 minutes",
+                    _Source("ECS/ContainerInsights", "RunningTaskCount", svc, "Minimum"), lt, cfg.service.min_tasks, 60, 5, "breaching")  # fmt: skip
         )
     return alarms
 

@@ -45,9 +45,7 @@ def _inspect(sc, portfolios: list, products: list) -> catalog.Existing:
 
 
 def _publish(sc, existing, release, keep=None) -> catalog.Outcome:
-    return catalog.publish(
-        sc, existing, release, portfolio="Platform", product="enrollment-api", owner=OWNER, launch_role_arn=ROLE, principals=[PRINCIPAL], keep=keep
-    )
+    return catalog.publish(sc, existing, release, catalog.Listing("Platform", "enrollment-api", OWNER, ROLE, (PRINCIPAL,), keep))
 
 
 def _existing_links(sc) -> None:

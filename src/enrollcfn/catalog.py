@@ -108,19 +108,21 @@ def check_principals(iam, arns: list[str]) -> None:
             raise CatalogError(arn, _message(exc)) from None
 
 
-def publish(
-    sc,
-    existing: Existing,
-    release: Release,
-    *,
-    portfolio: str,
-    product: str,
-    owner: str,
-    launch_role_arn: str,
-    principals: list[str],
-    keep: int | None = None,
-) -> Outcome:
+@dataclass(frozen=True)
+class Listing:
+    """Where and how the product is listed: names, owner, launch role, principals, versions kept."""
+
+    portfolio: str
+    product: str
+    owner: str
+    launch_role_arn: str
+    principals: tuple[str, ...] = ()
+    keep: int | None = None
+
+
+def publish(sc, existing: Existing, release: Release, listing: Listing) -> Outcome:
     """Ensure portfolio, product, artifact, launch constraint and principals; set the guidance."""
+    portfolio, product, owner, keep = listing.portfolio, listing.product, listing.owner, listing.keep
     out = Outcome()
     if existing.portfolio:
         portfolio_id = existing.portfolio["Id"]
@@ -132,9 +134,9 @@ def publish(
         out.created.append(_entry("portfolio", portfolio, portfolio_id))
     product_id, artifacts, current = _ensure_product(sc, existing.product, release, product, owner, out)
     _ensure_association(sc, portfolio_id, product_id, out)
-    _ensure_launch_constraint(sc, portfolio_id, product_id, launch_role_arn, out)
+    _ensure_launch_constraint(sc, portfolio_id, product_id, listing.launch_role_arn, out)
     known = {p["PrincipalARN"] for p in _pages(sc, "list_principals_for_portfolio", "Principals", PortfolioId=portfolio_id)}
-    for arn in principals:
+    for arn in listing.principals:
         if arn in known:
             out.reused.append(_entry("principal", arn, portfolio_id))
         else:

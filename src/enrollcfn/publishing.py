@@ -68,8 +68,6 @@ def publish(client: Callable[[str], object], cfg: Config, build: Build, req: Req
     launch_stack = standalone(r, name, build[CATALOG], {ARTIFACT_BUCKET_NAME: bucket}, stack_tags(cfg, name))
     role_arn = output(name, output_map(launch_stack or {}), LAUNCH_ROLE_ARN)
     package = package_templates(client("s3"), bucket, ARTIFACT_PREFIX, cfg.region, build.product())
-    outcome = catalog.publish(
-        sc, existing, catalog.Release.of(package), portfolio=req.portfolio, product=req.product, owner=owner,
-        launch_role_arn=role_arn, principals=list(req.principals), keep=req.keep,
-    )
+    listing = catalog.Listing(req.portfolio, req.product, owner, role_arn, req.principals, req.keep)
+    outcome = catalog.publish(sc, existing, catalog.Release.of(package), listing)
     return Published(outcome, package.root.url, package.uploaded)
