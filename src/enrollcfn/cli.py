@@ -63,9 +63,6 @@ def main(argv: list[str] | None = None, client_factory=None) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from botocore.exceptions import BotoCoreError, ClientError
-    from botocore.parsers import ResponseParserError
-
     try:
         return args.func(args)
     except Problems as exc:
@@ -86,16 +83,30 @@ def _run(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         print("interrupted; nothing was left half done", file=sys.stderr)
         return EXIT_INTERRUPTED
-    except ResponseParserError:  # a proxy, a web server or a captive portal answered instead of AWS
-        error(EnrollcfnError("aws", f"{endpoint()} answered with something that is not an AWS response; "
-                             "check AWS_ENDPOINT_URL, proxies (HTTPS_PROXY) and the network"))
-        return EXIT_ERROR
-    except (BotoCoreError, ClientError) as exc:  # credentials, network, permissions, AWS-side limits
-        error(EnrollcfnError("aws", str(exc)))
-        return EXIT_ERROR
     except BrokenPipeError:  # the reader went away (`enrollcfn cost | head`): not an error of ours
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 141
+    except Exception as exc:
+        aws = _aws_failure(exc)
+        if aws is None:
+            raise
+        error(aws)
+        return EXIT_ERROR
+
+
+def _aws_failure(exc: Exception) -> EnrollcfnError | None:
+    """An AWS-side failure as one line, or None for anything else (a bug: let it show)."""
+    if "botocore" not in sys.modules:  # commands that never talk to AWS do not pay for botocore
+        return None
+    from botocore.exceptions import BotoCoreError, ClientError
+    from botocore.parsers import ResponseParserError
+
+    if isinstance(exc, ResponseParserError):  # a proxy, a web server or a captive portal answered
+        return EnrollcfnError("aws", f"{endpoint()} answered with something that is not an AWS response; "
+                              "check AWS_ENDPOINT_URL, proxies (HTTPS_PROXY) and the network")
+    if isinstance(exc, (BotoCoreError, ClientError)):  # credentials, network, permissions, AWS-side limits
+        return EnrollcfnError("aws", str(exc))
+    return None
 
 
 def endpoint() -> str:
