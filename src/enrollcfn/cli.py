@@ -101,12 +101,21 @@ def _aws_failure(exc: Exception) -> EnrollcfnError | None:
     from botocore.exceptions import BotoCoreError, ClientError
     from botocore.parsers import ResponseParserError
 
-    if isinstance(exc, ResponseParserError):  # a proxy, a web server or a captive portal answered
+    if isinstance(exc, ResponseParserError) or _raised_by_parser(exc):  # a proxy, a web server, a captive portal
         return EnrollcfnError("aws", f"{endpoint()} answered with something that is not an AWS response; "
                               "check AWS_ENDPOINT_URL, proxies (HTTPS_PROXY) and the network")
     if isinstance(exc, (BotoCoreError, ClientError)):  # credentials, network, permissions, AWS-side limits
         return EnrollcfnError("aws", str(exc))
     return None
+
+
+def _raised_by_parser(exc: Exception) -> bool:
+    """True when botocore's response parser itself failed: on well-formed XML of the wrong shape
+    (an HTML page) it raises KeyError or AttributeError, not ResponseParserError."""
+    import traceback
+
+    frames = traceback.extract_tb(exc.__traceback__)
+    return bool(frames) and frames[-1].filename.replace("\\", "/").endswith("botocore/parsers.py")
 
 
 def endpoint() -> str:
