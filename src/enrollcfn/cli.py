@@ -15,8 +15,8 @@ import time
 from pathlib import Path
 
 from enrollcfn import __version__, cost
-from enrollcfn.config import Config, load, validate
-from enrollcfn.errors import ConfigError, EnrollcfnError, LintError
+from enrollcfn.config import Config, load
+from enrollcfn.errors import ConfigErrors, EnrollcfnError, LintError
 
 EPILOG = """\
 examples:
@@ -68,14 +68,6 @@ def main(argv: list[str] | None = None, client_factory=None) -> int:
     except BrokenPipeError:  # the reader went away (`enrollcfn cost | head`): not an error of ours
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 141
-
-
-class ConfigErrors(Exception):
-    """Several config problems, reported together."""
-
-    def __init__(self, problems: list[ConfigError]):
-        super().__init__(f"{len(problems)} config problems")
-        self.problems = problems
 
 
 def _error(exc: EnrollcfnError) -> None:
@@ -188,15 +180,6 @@ def _config_arg(p: argparse.ArgumentParser) -> None:
     p.add_argument("--config", type=Path, default=None, metavar="FILE", help="YAML overrides of the defaults (e.g. config/production.yaml)")
 
 
-def load_config(path: Path | None) -> Config:
-    """Load and validate the config, raising every problem at once."""
-    cfg = load(path)
-    problems = validate(cfg)
-    if problems:
-        raise ConfigErrors(problems)
-    return cfg
-
-
 def cmd_build(args: argparse.Namespace) -> int:
     """Compile the config into CloudFormation YAML, lint it with cfn-lint, and write it.
 
@@ -205,7 +188,7 @@ def cmd_build(args: argparse.Namespace) -> int:
     from enrollcfn.compiler import BUILD_DIR, write
 
     started = time.perf_counter()
-    cfg = load_config(args.config)
+    cfg = load(args.config)
     compiled = compile_checked(cfg)
     out = args.out or BUILD_DIR
     changed = set(write(compiled.templates, out))
@@ -246,7 +229,7 @@ def cmd_lint(args: argparse.Namespace) -> int:
     directory = args.dir or BUILD_DIR
     if not directory.is_dir():
         raise EnrollcfnError(str(directory), "is not a directory of templates")
-    cfg = load_config(args.config)
+    cfg = load(args.config)
     findings = _linter(cfg).lint_dir(directory)
     for f in findings:
         print(f)
@@ -262,7 +245,7 @@ def cmd_cost(args: argparse.Namespace) -> int:
     and the usage assumptions (the seed's unless --usage overrides them)."""
     from enrollcfn.compiler import compile_all
 
-    cfg = load_config(args.config)
+    cfg = load(args.config)
     estimate = cost.of_compiled(compile_all(cfg).objects, cfg.region, cost.load_usage(args.usage))
     print(json.dumps(estimate.to_dict(), indent=2) if args.json else cost.render(estimate))
     return 0
@@ -289,7 +272,7 @@ def _pipeline(args: argparse.Namespace, execute: bool) -> int:
     from enrollcfn.compiler import CATALOG
     from enrollcfn.pipeline import Clients, Options, run, to_json
 
-    cfg = load_config(args.config)
+    cfg = load(args.config)
     compiled = compile_checked(cfg, skip=(CATALOG,))  # every local check passes before the first AWS call
     cfn, s3, ecr, route53, ecs = _clients(cfg, args.profile, "cloudformation", "s3", "ecr", "route53", "ecs")
     opts = Options(
@@ -359,7 +342,7 @@ def _follow_stack(args: argparse.Namespace, cfn, start) -> None:
 
 
 def _cfn(args: argparse.Namespace):
-    (cfn,) = _clients(load_config(args.config), args.profile, "cloudformation")
+    (cfn,) = _clients(load(args.config), args.profile, "cloudformation")
     return cfn
 
 
@@ -412,7 +395,7 @@ def cmd_publish(args: argparse.Namespace) -> int:
     from templates.bootstrap import ARTIFACT_BUCKET_NAME
     from templates.catalog import ARTIFACT_PREFIX, LAUNCH_ROLE_ARN
 
-    cfg = load_config(args.config)
+    cfg = load(args.config)
     compiled = compile_checked(cfg)
     client = args.client_factory or (lambda service: _clients(cfg, args.profile, service)[0])
     cfn = client("cloudformation")

@@ -19,6 +19,14 @@ class ConfigError(EnrollcfnError):
     """A config value that cannot be used; `key` is its dotted path."""
 
 
+class ConfigErrors(EnrollcfnError):
+    """Every problem found in one config, reported together; `problems` lists them in schema order."""
+
+    def __init__(self, problems: list[ConfigError]):
+        super().__init__("config", f"{len(problems)} config problems")
+        self.problems = problems
+
+
 class CompileError(EnrollcfnError):
     """The templates cannot be built: wiring between stacks, or a CloudFormation quota."""
 
