@@ -6,7 +6,7 @@ window", "Maintenance window"; CreateDBInstance parameters)."""
 from __future__ import annotations
 
 import re
-from typing import Annotated, Literal
+from typing import Annotated
 
 from pydantic import AfterValidator, field_validator, model_validator
 from pydantic_core import PydanticCustomError

@@ -6,7 +6,7 @@ on the service's capacity and is checked in the root model."""
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated
 
 from pydantic import Field, field_validator, model_validator
 

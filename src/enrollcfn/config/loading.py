@@ -46,7 +46,7 @@ def parse(data: Mapping | None) -> Config:
     try:
         return Config.model_validate(merged)
     except ValidationError as exc:
-        raise translate(exc) from None
+        raise translate(exc, Config) from None
 
 
 def _environment(overrides: Mapping) -> dict:

@@ -16,6 +16,7 @@ from enrollcfn.config.dns import Dns
 from enrollcfn.config.load_balancer import LoadBalancer
 from enrollcfn.config.monitoring import Logs, Monitoring
 from enrollcfn.config.network import Network
+from enrollcfn.config.problems import translate
 from enrollcfn.config.regions import known_regions, zones_by_region
 from enrollcfn.config.registry import Cluster, Registry
 from enrollcfn.config.service import Service
@@ -48,9 +49,7 @@ class Config(Section):
         try:
             super().__init__(**data)
         except ValidationError as exc:
-            from enrollcfn.config.problems import translate
-
-            raise translate(exc) from None
+            raise translate(exc, type(self)) from None
 
     @field_validator("region")
     @classmethod

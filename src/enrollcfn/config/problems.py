@@ -34,16 +34,14 @@ _EXPECTED = {
 _BOUNDS = {"greater_than_equal", "less_than_equal", "greater_than", "less_than"}
 
 
-def translate(exc: ValidationError) -> ConfigErrors:
-    """Every problem in `exc`, in the order of the schema, at most MAX_PROBLEMS listed."""
-    from enrollcfn.config.model import Config
-
+def translate(exc: ValidationError, root: type[BaseModel]) -> ConfigErrors:
+    """Every problem in `exc` (raised validating `root`), in schema order, at most MAX_PROBLEMS listed."""
     out: list[ConfigError] = []
     for err in exc.errors(include_url=False):
         if err["type"] == "rules":
             out += [ConfigError(key, message) for key, message in err["ctx"]["problems"]]
         else:
-            out.append(ConfigError(dotted(err["loc"]), _message(Config, err)))
+            out.append(ConfigError(dotted(err["loc"]), _message(root, err)))
     unique = list({(p.key, p.message): p for p in out}.values())
     if len(unique) > MAX_PROBLEMS:
         rest = len(unique) - MAX_PROBLEMS
