@@ -3,7 +3,6 @@ the lines where these templates differ from the seed, build/cost.json, and the c
 
 from __future__ import annotations
 
-import dataclasses
 import json
 
 import pytest
@@ -17,11 +16,11 @@ from enrollcfn.errors import CostError
 
 def seed_equivalent() -> Config:
     """Single NAT, single-AZ db.t3.micro with 20 GB gp2, two 1 vCPU / 2 GB tasks on FARGATE."""
-    cfg = Config()
-    db = dataclasses.replace(cfg.database, storage_type="gp2", multi_az=False, instance_class="db.t3.micro", allocated_storage_gb=20)
-    svc = dataclasses.replace(cfg.service, cpu=1024, memory=2048, min_tasks=2)
-    net = dataclasses.replace(cfg.network, nat_gateways="single")
-    return dataclasses.replace(cfg, database=db, service=svc, network=net)
+    return Config(
+        database={"storage_type": "gp2", "multi_az": False, "instance_class": "db.t3.micro", "allocated_storage_gb": 20},
+        service={"cpu": 1024, "memory": 2048, "min_tasks": 2},
+        network={"nat_gateways": "single"},
+    )
 
 
 @pytest.fixture(scope="module")
@@ -52,10 +51,7 @@ def test_lines_that_differ_from_the_seed_say_so(seed_estimate):
 
 
 def test_per_az_nat_and_multi_az_database_are_priced_twice():
-    cfg = Config()
-    cfg = dataclasses.replace(
-        cfg, network=dataclasses.replace(cfg.network, nat_gateways="per_az"), database=dataclasses.replace(cfg.database, multi_az=True)
-    )
+    cfg = Config(network={"nat_gateways": "per_az"}, database={"multi_az": True})
     est = compile(cfg).cost
     assert line(est, "NAT gateway").quantity == 2
     assert line(est, "RDS db.t3.micro Multi-AZ").monthly == 27.74
@@ -80,8 +76,7 @@ def test_groups_follow_the_seeds_table_and_sum_to_the_total(seed_estimate):
 
 
 def test_unpriced_instance_class_names_it():
-    cfg = Config()
-    cfg = dataclasses.replace(cfg, database=dataclasses.replace(cfg.database, instance_class="db.r6g.large"))
+    cfg = Config(database={"instance_class": "db.r6g.large"}, monitoring={"monthly_budget_usd": 100.0})
     with pytest.raises(CostError, match="db.r6g.large"):
         compile(cfg)
 

@@ -5,7 +5,6 @@ Each test says why the golden build/ looks as it does; each fails if the hardeni
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import re
 
@@ -18,7 +17,7 @@ from tests.conftest import resources_of
 
 
 def compile_with(**network) -> dict:
-    cfg = dataclasses.replace(Config(), network=dataclasses.replace(Config().network, **network))
+    cfg = Config(network=network)
     return {name: load_yaml(text) for name, text in compile(cfg).bodies().items()}
 
 

@@ -3,7 +3,6 @@ regression fails."""
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import math
 
@@ -11,7 +10,8 @@ import pytest
 
 from enrollcfn import cost
 from enrollcfn.compiler import BUILD_DIR, compile
-from enrollcfn.config import Config, validate
+from enrollcfn.config import Config, parse
+from enrollcfn.errors import ConfigErrors
 from enrollcfn.errors import CompileError
 from templates import monitoring, redeploy
 from tests.conftest import resources_of
@@ -116,8 +116,7 @@ def test_topic_is_encrypted_with_a_key_cloudwatch_and_budgets_may_use(rendered):
 
 def test_no_email_subscription_unless_configured(rendered):
     assert not resources_of(rendered["monitoring"], "AWS::SNS::Subscription")
-    cfg = Config()
-    cfg = dataclasses.replace(cfg, monitoring=dataclasses.replace(cfg.monitoring, alarm_email="ops@example.com"))
+    cfg = Config(monitoring={"alarm_email": "ops@example.com"})
     sub = monitoring.build(cfg).to_dict()["Resources"]["AlarmEmail"]["Properties"]
     assert (sub["Protocol"], sub["Endpoint"]) == ("email", "ops@example.com")
 
@@ -134,8 +133,7 @@ def test_budget_is_a_root_parameter_defaulting_to_the_estimate_rounded_up(render
 
 
 def test_configured_budget_replaces_the_estimate():
-    cfg = Config()
-    cfg = dataclasses.replace(cfg, monitoring=dataclasses.replace(cfg.monitoring, monthly_budget_usd=250.0))
+    cfg = Config(monitoring={"monthly_budget_usd": 250.0})
     assert compile(cfg)["root"].doc["Parameters"]["MonthlyBudgetUsd"]["Default"] == 250
 
 
@@ -144,6 +142,6 @@ def test_configured_budget_replaces_the_estimate():
     [("alarm_email", "not-an-address", "monitoring.alarm_email"), ("monthly_budget_usd", -1.0, "monitoring.monthly_budget_usd")],
 )
 def test_bad_monitoring_values_are_rejected_by_key(field, value, key):
-    cfg = Config()
-    cfg = dataclasses.replace(cfg, monitoring=dataclasses.replace(cfg.monitoring, **{field: value}))
-    assert [p.key for p in validate(cfg)] == [key]
+    with pytest.raises(ConfigErrors) as err:
+        parse({"monitoring": {field: value}})
+    assert [p.key for p in err.value.problems] == [key]

@@ -10,19 +10,16 @@ import sys
 import time
 from pathlib import Path
 
-from enrollcfn.errors import ConfigErrors, EnrollcfnError
+from enrollcfn.errors import EnrollcfnError
 from templates import CATALOG
 
 
 def load_config(path: Path | None):
-    """The validated config, or ConfigErrors with every problem in it."""
-    from enrollcfn.config import load, validate
+    """The validated config, or ConfigErrors with every problem in it (imported here, so `--help`
+    and usage errors do not pay for pydantic)."""
+    from enrollcfn.config import load
 
-    cfg = load(path)
-    problems = validate(cfg)
-    if problems:
-        raise ConfigErrors(problems)
-    return cfg
+    return load(path)
 
 
 def cmd_build(args: argparse.Namespace) -> int:

@@ -1,0 +1,80 @@
+"""The internet-facing ALB, its target group, health check and listeners.
+
+Ranges are Elastic Load Balancing's (Application Load Balancers guide: target groups, health
+checks and load balancer attributes). The deregistration delay's limit under Fargate Spot depends
+on the service's capacity and is checked in the root model."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import Field, field_validator, model_validator
+
+from enrollcfn.config._base import INT32_MAX, Bool, Int, Section, Text, check, int_range, rules
+
+# TLS 1.3-capable policies AWS recommends for HTTPS listeners (Security Hub ELB.17).
+TLS13_POLICIES = (
+    "ELBSecurityPolicy-TLS13-1-2-2021-06",
+    "ELBSecurityPolicy-TLS13-1-2-Res-2021-06",
+    "ELBSecurityPolicy-TLS13-1-2-Ext1-2021-06",
+    "ELBSecurityPolicy-TLS13-1-2-Ext2-2021-06",
+    "ELBSecurityPolicy-TLS13-1-3-2021-06",
+    "ELBSecurityPolicy-TLS13-1-2-FIPS-2023-04",
+    "ELBSecurityPolicy-TLS13-1-3-FIPS-2023-04",
+    "ELBSecurityPolicy-TLS13-1-2-PQ-2025-09",
+    "ELBSecurityPolicy-TLS13-1-3-PQ-2025-09",
+)
+
+
+class HealthCheck(Section):
+    """Target-group health check."""
+
+    # HealthCheckPath: 1-1024 characters, starting with '/'.
+    path: Annotated[Text, check(r"/[\x21-\x7e]{0,1023}", "must start with '/' (at most 1024 printable characters)")] = "/"  # seed (the session-free /api/hello-world would be cheaper)
+    interval_seconds: Annotated[Int, int_range(5, 300)] = 15  # seed; HealthCheckIntervalSeconds 5-300
+    timeout_seconds: Annotated[Int, int_range(2, 120)] = 5  # seed; HealthCheckTimeoutSeconds 2-120
+    healthy_threshold: Annotated[Int, int_range(2, 10)] = 2  # seed; HealthyThresholdCount 2-10
+    unhealthy_threshold: Annotated[Int, int_range(2, 10)] = 2  # seed; UnhealthyThresholdCount 2-10
+    # Matcher HttpCode: codes 200-499, as "200", "200,202" or "200-299".
+    matcher: Annotated[Text, check(r"\d{3}(-\d{3})?(,\d{3}(-\d{3})?)*", "is not an HTTP code list: use codes such as 200, 200,301 or 200-299")] = "200"  # seed
+
+    @model_validator(mode="after")
+    def _timeout_below_interval(self) -> HealthCheck:
+        """ELB: the timeout must be smaller than the interval."""
+        if self.timeout_seconds >= self.interval_seconds:
+            rules([("load_balancer.health_check.timeout_seconds", f"must be less than interval_seconds ({self.interval_seconds}), got {self.timeout_seconds}")])
+        return self
+
+
+class LoadBalancer(Section):
+    """Internet-facing ALB, its target group and listeners."""
+
+    # fix: the seed used ELBSecurityPolicy-TLS-1-2-2017-01, which fails Security Hub ELB.17.
+    ssl_policy: Text = "ELBSecurityPolicy-TLS13-1-2-2021-06"
+    health_check: HealthCheck = Field(default_factory=HealthCheck)
+    # deregistration_delay.timeout_seconds: 0-3600 (at most 120 with Fargate Spot, checked at the root)
+    deregistration_delay_seconds: Annotated[Int, int_range(0, 3600)] = 30  # seed
+    slow_start_seconds: Annotated[Int, int_range(0, 900)] = 60  # seed; slow_start.duration_seconds 30-900, or 0 (off)
+    # Application cookie name: AWS reserves the AWSALB, AWSALBAPP and AWSALBTG prefixes.
+    stickiness_cookie: Annotated[Text, check(r"(?!AWSALB)[A-Za-z0-9_!#$%&'*+.^`|~-]{1,255}", "is not a usable cookie name (1-255 token characters, not starting with AWSALB)")] = "laravel_session"  # seed (app_cookie stickiness)
+    stickiness_seconds: Annotated[Int, int_range(1, 604800)] = 86400  # seed; stickiness.app_cookie.duration_seconds 1-604800 (7 days)
+    idle_timeout_seconds: Annotated[Int, int_range(1, 4000)] = 60  # seed (AWS default); idle_timeout.timeout_seconds 1-4000
+    deletion_protection: Bool = True  # fix: seed had it off (ELB.6)
+    # S3 lifecycle ExpirationInDays: a positive integer (the API's Integer is 32-bit).
+    access_log_retention_days: Annotated[Int, int_range(1, INT32_MAX)] = 90  # fix: the seed had no access logs (ELB.5)
+
+    @field_validator("ssl_policy")
+    @classmethod
+    def _tls13(cls, value: str) -> str:
+        """Only the TLS 1.3 policies AWS recommends (Security Hub ELB.17)."""
+        if value not in TLS13_POLICIES:
+            rules([("load_balancer.ssl_policy", f"{value[:60]} is not a TLS 1.3 policy AWS recommends (Security Hub ELB.17); use one of {', '.join(TLS13_POLICIES)}")])
+        return value
+
+    @field_validator("slow_start_seconds")
+    @classmethod
+    def _slow_start(cls, value: int) -> int:
+        """ELB: the slow start duration is 30-900 seconds, or 0 to turn it off."""
+        if 0 < value < 30:
+            rules([("load_balancer.slow_start_seconds", f"must be 0 (off) or 30-900, got {value}")])
+        return value

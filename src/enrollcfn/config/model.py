@@ -1,0 +1,88 @@
+"""The root of the config: project, environment and region, one section per concern, and the
+rules that join two sections (zones of the region, the deregistration delay under Fargate Spot).
+
+`Config()` is the default deployment, which reproduces the seed. Constructing a Config with
+values validates them and raises `ConfigErrors`, like `load` and `parse`."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from pydantic import Field, ValidationError, ValidationInfo, field_validator
+
+from enrollcfn.config._base import Section, Text, check, rules
+from enrollcfn.config.database import Database
+from enrollcfn.config.dns import Dns
+from enrollcfn.config.load_balancer import LoadBalancer
+from enrollcfn.config.monitoring import Logs, Monitoring
+from enrollcfn.config.network import Network
+from enrollcfn.config.problems import translate
+from enrollcfn.config.regions import known_regions, zones_by_region
+from enrollcfn.config.registry import Cluster, Registry
+from enrollcfn.config.service import Service
+
+# project and environment make every derived physical name, so they stay short and DNS-safe.
+Slug = Annotated[Text, check(r"[a-z][a-z0-9-]{0,30}[a-z0-9]", "is not a name here: use 2-32 lower-case letters, digits and hyphens, starting with a letter")]
+
+# ELB: with Fargate Spot a task gets a two-minute warning, so draining must end within 120 s.
+SPOT_DRAIN_SECONDS = 120
+
+
+class Config(Section):
+    """The whole deployment."""
+
+    project: Slug = "student-enrollment"  # seed
+    environment: Slug = "production"  # seed
+    region: Text = "ap-southeast-2"  # seed
+    network: Network = Field(default_factory=Network)
+    dns: Dns = Field(default_factory=Dns)
+    registry: Registry = Field(default_factory=Registry)
+    cluster: Cluster = Field(default_factory=Cluster)
+    load_balancer: LoadBalancer = Field(default_factory=LoadBalancer)
+    service: Service = Field(default_factory=Service)
+    database: Database = Field(default_factory=Database)
+    logs: Logs = Field(default_factory=Logs)
+    monitoring: Monitoring = Field(default_factory=Monitoring)
+
+    def __init__(self, **data: Any) -> None:
+        """Validate `data` (sections as mappings or models); raise `ConfigErrors` with every problem."""
+        try:
+            super().__init__(**data)
+        except ValidationError as exc:
+            raise translate(exc, type(self)) from None
+
+    @field_validator("region")
+    @classmethod
+    def _known_region(cls, value: str) -> str:
+        """A region that offers every service the stacks use (bundled list, see data/regions.json)."""
+        if value not in zones_by_region():
+            rules([("region", f"{value[:40]!r} is not a region that offers every service used (known: {', '.join(known_regions())})")])
+        return value
+
+    @field_validator("network")
+    @classmethod
+    def _zones_of_region(cls, network: Network, info: ValidationInfo) -> Network:
+        """Each zone is one of the region's (skipped when the region itself is wrong)."""
+        region = info.data.get("region")
+        if region is None:
+            return network
+        zones = zones_by_region()[region]
+        rules([
+            (f"network.availability_zones[{i}]", f"{az[:40]!r} is not a zone of {region} (its zones: {', '.join(zones)})")
+            for i, az in enumerate(network.availability_zones)
+            if az not in zones
+        ])  # fmt: skip
+        return network
+
+    @field_validator("service")
+    @classmethod
+    def _spot_drain(cls, service: Service, info: ValidationInfo) -> Service:
+        """Under Fargate Spot the target group must drain within the two-minute warning."""
+        lb = info.data.get("load_balancer")
+        spot = service.capacity.spot_weight > 0 or service.capacity.spot_base > 0
+        if lb is not None and spot and lb.deregistration_delay_seconds > SPOT_DRAIN_SECONDS:
+            rules([(
+                "load_balancer.deregistration_delay_seconds",
+                f"must be 0-{SPOT_DRAIN_SECONDS} with Fargate Spot (tasks get a 2-minute warning), got {lb.deregistration_delay_seconds}",
+            )])  # fmt: skip
+        return service

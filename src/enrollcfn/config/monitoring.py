@@ -1,0 +1,42 @@
+"""CloudWatch Logs retention, the alarm address and the monthly budget."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import Field, field_validator
+
+from enrollcfn.config._base import Int, Number, Section, Text, check, rules
+
+# CloudWatch Logs PutRetentionPolicy accepts only these retentionInDays values.
+LOG_RETENTION_DAYS = (
+    1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731,
+    1096, 1827, 2192, 2557, 2922, 3288, 3653,
+)  # fmt: skip
+
+
+class Logs(Section):
+    """CloudWatch Logs."""
+
+    retention_days: Int = 30  # seed
+
+    @field_validator("retention_days")
+    @classmethod
+    def _allowed(cls, value: int) -> int:
+        """Only the retention periods CloudWatch offers."""
+        if value not in LOG_RETENTION_DAYS:
+            rules([("logs.retention_days", f"CloudWatch accepts only {', '.join(map(str, LOG_RETENTION_DAYS))}; got {value}")])
+        return value
+
+
+# An address SNS can send to: local@domain.tld, no spaces; at most 254 characters (RFC 5321).
+Email = Annotated[Text, check(r"|(?=.{3,254}$)[^@\s]+@[^@\s]+\.[^@\s]+", "is not an email address; leave it empty for no subscription")]
+
+
+class Monitoring(Section):
+    """Alarms and the monthly budget."""
+
+    alarm_email: Email = ""  # fix: the seed had no alarms; no subscription when empty
+    # Budgets BudgetLimit Amount: a finite, non-negative USD figure (NaN and infinity are refused
+    # for every number). AWS states no maximum; a billion dollars a month is a typing mistake.
+    monthly_budget_usd: Annotated[Number, Field(ge=0, le=1e9)] = 0.0  # seed practice (budget = estimate); 0: the cost estimate, rounded up

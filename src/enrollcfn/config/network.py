@@ -1,0 +1,66 @@
+"""The VPC: two availability zones, a public and a private subnet in each, NAT and flow logs.
+
+Zones are checked against the region's real list in the root model (the region is a root key)."""
+
+from __future__ import annotations
+
+import ipaddress
+from typing import Annotated, Literal
+
+from pydantic import Field, model_validator
+
+from enrollcfn.config._base import Bool, Section, Text, rules
+
+# One subnet of each kind per zone; the stacks are written for exactly two zones.
+Pair = Annotated[tuple[Text, ...], Field(min_length=2, max_length=2)]
+
+
+class Network(Section):
+    """VPC layout: two AZs, one public and one private subnet in each."""
+
+    vpc_cidr: Text = "192.168.0.0/24"  # seed
+    availability_zones: Pair = ("ap-southeast-2a", "ap-southeast-2b")  # seed
+    public_subnets: Pair = ("192.168.0.0/26", "192.168.0.64/26")  # seed
+    private_subnets: Pair = ("192.168.0.128/26", "192.168.0.192/26")  # seed
+    nat_gateways: Literal["single", "per_az"] = "single"  # seed: one NAT in the first AZ; per_az for AZ-independent egress
+    s3_gateway_endpoint: Bool = True  # seed
+    flow_logs_traffic: Literal["ACCEPT", "REJECT", "ALL"] = "REJECT"  # fix: the seed had no flow logs (EC2.6)
+
+    @model_validator(mode="after")
+    def _layout(self) -> Network:
+        """CIDRs parse, sit inside the VPC, do not overlap; zones are distinct."""
+        out: list[tuple[str, str]] = []
+        vpc = _cidr(self.vpc_cidr, "network.vpc_cidr", out)
+        if len(set(self.availability_zones)) < 2:
+            out.append(("network.availability_zones", f"zones must be distinct, got {self.availability_zones[0]} twice"))
+        seen: list[tuple[str, ipaddress.IPv4Network]] = []
+        for kind in ("public_subnets", "private_subnets"):
+            for i, cidr in enumerate(getattr(self, kind)):
+                key = f"network.{kind}[{i}]"
+                net = _cidr(cidr, key, out)
+                if net is None:
+                    continue
+                if vpc is not None and not net.subnet_of(vpc):
+                    out.append((key, f"{net} is outside the VPC {vpc}"))
+                out += [(key, f"{net} overlaps {k} ({o})") for k, o in seen if net.overlaps(o)]
+                seen.append((key, net))
+        rules(out)
+        return self
+
+
+def _cidr(text: str, key: str, out: list[tuple[str, str]]) -> ipaddress.IPv4Network | None:
+    """Parse an IPv4 CIDR of /16 to /28 (the VPC and subnet sizes AWS allows), or record why not."""
+    try:
+        net = ipaddress.IPv4Network(text, strict=True)
+    except ValueError as exc:
+        if "host bits set" in str(exc):
+            out.append((key, f"{text} has host bits set; the network is {ipaddress.IPv4Network(text, strict=False)}"))
+        else:
+            out.append((key, f"{text[:60]!r} is not an IPv4 CIDR such as 10.0.0.0/24"))
+        return None
+    # Amazon VPC: "The allowed block size is between a /16 netmask and /28 netmask" (VPCs and subnets).
+    if not 16 <= net.prefixlen <= 28:
+        what = "a VPC" if key == "network.vpc_cidr" else "a subnet"
+        out.append((key, f"{what} prefix must be /16 to /28, got /{net.prefixlen}"))
+        return None
+    return net

@@ -1,0 +1,142 @@
+"""The Fargate service: task size, counts, capacity providers, autoscaling, the container's
+environment and secrets, and the S3 bucket and prefixes the application may use."""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from typing import Annotated
+
+from pydantic import AfterValidator, Field, model_validator
+from pydantic_core import PydanticCustomError
+
+from enrollcfn.config import environment as env
+from enrollcfn.config._base import INT32_MAX, Int, Section, Text, check, int_range, rules
+
+# Fargate task sizes (Amazon ECS Developer Guide, "Task CPU and memory", up to 16 vCPU; 32 vCPU
+# is not offered in every region). cpu units -> the memory sizes allowed with it, in MiB.
+FARGATE_MEMORY: dict[int, tuple[int, ...]] = {
+    256: (512, 1024, 2048),
+    512: (1024, 2048, 3072, 4096),
+    1024: tuple(range(2048, 8192 + 1, 1024)),
+    2048: tuple(range(4096, 16384 + 1, 1024)),
+    4096: tuple(range(8192, 30720 + 1, 1024)),
+    8192: tuple(range(16384, 61440 + 1, 4096)),
+    16384: tuple(range(32768, 122880 + 1, 8192)),
+}
+
+# ECS service quotas: "Tasks per service" is 5,000 (the most a desired count may be).
+TASKS_PER_SERVICE = 5000
+
+
+def _bucket(name: str) -> str:
+    """An S3 general purpose bucket name (Amazon S3 User Guide, "Bucket naming rules")."""
+    problem = None
+    if not 3 <= len(name) <= 63:
+        problem = f"is {len(name)} characters; a bucket name is 3-63"
+    elif not re.fullmatch(r"[a-z0-9][a-z0-9.-]*[a-z0-9]", name):
+        problem = "may hold only lower-case letters, digits, '.' and '-', starting and ending with a letter or digit"
+    elif ".." in name:
+        problem = "may not hold two adjacent periods"
+    elif _is_ip(name):
+        problem = "may not be formatted as an IP address"
+    elif name.startswith(("xn--", "sthree-", "amzn-s3-demo-")) or name.endswith(("-s3alias", "--ol-s3", ".mrap", "--x-s3", "--table-s3")):
+        problem = "uses a prefix or suffix S3 reserves (xn--, sthree-, amzn-s3-demo-, -s3alias, --ol-s3, .mrap, --x-s3, --table-s3)"
+    if problem:
+        raise PydanticCustomError("bad_value", "{message}", {"message": f"{name[:70]!r} is not an S3 bucket name: it {problem}"})
+    return name
+
+
+def _is_ip(name: str) -> bool:
+    try:
+        ipaddress.IPv4Address(name)
+    except ValueError:
+        return False
+    return True
+
+
+# The task role's grant is bucket/<prefix>*: a prefix must name a folder. An empty prefix, or one
+# holding an IAM wildcard, would grant the whole bucket (or more); S3 keys are at most 1024 bytes.
+Prefix = Annotated[
+    Text,
+    check(r"(?!/)[^*?\x00-\x1f]{0,1022}[^*?/\x00-\x1f]/", "is not a folder prefix: use 2-1024 characters ending in '/', without '*' or '?' and not starting with '/'"),
+]
+
+# App Auto Scaling PolicyName is at most 256 characters and the scaling policies are named
+# "<service>-requestcount"; ECS allows 255 (letters, digits, '-', '_').
+ServiceName = Annotated[
+    Text, check(r"[A-Za-z0-9_-]{1,242}", "is not an ECS service name: use 1-242 letters, digits, '-' and '_' (255 less the scaling policies' suffix)")
+]
+
+# ECR image tag: up to 128 characters; letters, digits, '_', '.', '-', not starting with '.' or '-'.
+ImageTag = Annotated[Text, check(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}", "is not an image tag: use 1-128 letters, digits, '_', '.' and '-', not starting with '.' or '-'")]
+
+
+class Capacity(Section):
+    """Capacity-provider strategy of the service (ECS: base 0-100,000, weight 0-1,000)."""
+
+    fargate_base: Annotated[Int, int_range(0, 100_000)] = 2  # seed
+    fargate_weight: Annotated[Int, int_range(0, 1000)] = 1  # seed
+    spot_base: Annotated[Int, int_range(0, 100_000)] = 0  # seed
+    spot_weight: Annotated[Int, int_range(0, 1000)] = 3  # seed
+
+    @model_validator(mode="after")
+    def _strategy(self) -> Capacity:
+        """ECS: some weight above 0, and only one provider of a strategy may have a base."""
+        out = []
+        if self.fargate_weight + self.spot_weight == 0:
+            out.append(("service.capacity", "at least one of fargate_weight and spot_weight must be above 0"))
+        if self.fargate_base and self.spot_base:
+            out.append(("service.capacity.spot_base", "only one capacity provider may have a base; keep the base on FARGATE"))
+        rules(out)
+        return self
+
+
+class Scaling(Section):
+    """Target-tracking autoscaling of the service's desired count."""
+
+    cpu_target: Annotated[Int, int_range(1, 100)] = 70  # seed; a utilisation target in percent
+    memory_target: Annotated[Int, int_range(1, 100)] = 80  # seed; a utilisation target in percent
+    requests_per_target: Annotated[Int, int_range(1, INT32_MAX)] = 1000  # seed
+    scale_in_cooldown: Annotated[Int, int_range(0, INT32_MAX)] = 300  # seed; seconds (Integer)
+    scale_out_cooldown: Annotated[Int, int_range(0, INT32_MAX)] = 60  # seed; seconds (Integer)
+
+
+class Service(Section):
+    """The Fargate service, its task and what the application may call."""
+
+    name: ServiceName = "student-enrollment-service"  # seed
+    cpu: Int = 1024  # seed
+    memory: Int = 2048  # seed
+    container_port: Annotated[Int, int_range(1, 65535)] = 80  # seed
+    min_tasks: Annotated[Int, int_range(1, TASKS_PER_SERVICE)] = 2  # seed
+    max_tasks: Annotated[Int, int_range(1, TASKS_PER_SERVICE)] = 20  # seed
+    image_tag: ImageTag = "latest"  # seed (the redeploy rule follows this tag)
+    # ECS healthCheckGracePeriodSeconds: 0 to 2,147,483,647.
+    health_check_grace_seconds: Annotated[Int, int_range(0, INT32_MAX)] = 120  # fix: the seed had none while migrations run at boot
+    capacity: Capacity = Field(default_factory=Capacity)
+    scaling: Scaling = Field(default_factory=Scaling)
+    environment: dict[Text, env.Value] = Field(default_factory=lambda: dict(env.SEED_ENVIRONMENT))
+    secrets: tuple[Text, ...] = env.SEED_SECRETS
+    # fix: the seed used an IAM user's access keys; the task role grants these instead.
+    app_bucket: Annotated[Text, AfterValidator(_bucket)] = "caringaldevops"
+    app_bucket_prefixes: Annotated[tuple[Prefix, ...], Field(min_length=1, max_length=20)] = ("avatar_images/", "student_files/")
+
+    @model_validator(mode="after")
+    def _task(self) -> Service:
+        """A Fargate size, min below max, distinct prefixes, and the environment's rules."""
+        out = []
+        if self.cpu not in FARGATE_MEMORY:
+            out.append(("service.cpu", f"Fargate offers cpu {', '.join(map(str, FARGATE_MEMORY))}; got {self.cpu}"))
+        elif self.memory not in FARGATE_MEMORY[self.cpu]:
+            allowed = FARGATE_MEMORY[self.cpu]
+            shown = ", ".join(map(str, allowed)) if len(allowed) <= 8 else f"{allowed[0]}-{allowed[-1]} in steps of {allowed[1] - allowed[0]}"
+            out.append(("service.memory", f"Fargate has no {self.cpu} cpu / {self.memory} MiB size; with cpu {self.cpu} use {shown}"))
+        if self.min_tasks > self.max_tasks:
+            out.append(("service.min_tasks", f"min_tasks ({self.min_tasks}) is greater than max_tasks ({self.max_tasks})"))
+        for i, prefix in enumerate(self.app_bucket_prefixes):
+            if prefix in self.app_bucket_prefixes[:i]:
+                out.append((f"service.app_bucket_prefixes[{i}]", f"{prefix} is listed twice"))
+        out += env.problems(self.environment, self.secrets)
+        rules(out)
+        return self
