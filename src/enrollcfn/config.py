@@ -58,9 +58,12 @@ class Registry:
     repository_name: str = "student-enrollment-laravel-api"  # seed
     keep_images: int = 30  # seed lifecycle rule "Keep last 30 images"
     scan_on_push: bool = True  # seed
-    # seed: MUTABLE. Redeploy-on-push follows a moving tag, so immutability would break it;
-    # ECS resolves the tag to a digest per deployment, so one rollout never mixes images.
-    image_tag_mutability: str = "MUTABLE"
+    # fix: seed MUTABLE (ECR.2). A tag, once pushed, always names the same image; releases are
+    # pushed under new tags and the service runs an image digest.
+    image_tag_mutability: str = "IMMUTABLE"
+    # Successful pushes of tags that start with this prefix redeploy the service with the pushed
+    # digest (seed: pushes of `latest` forced a new deployment).
+    redeploy_tag_prefix: str = "release-"
 
 
 @dataclass(frozen=True)
@@ -184,10 +187,17 @@ class Service:
     name: str = "student-enrollment-service"  # seed
     cpu: int = 1024  # seed
     memory: int = 2048  # seed
-    container_port: int = 80  # seed
+    # fix: seed 80. A non-root process cannot bind below 1024 on Fargate, which adds no
+    # capability but SYS_PTRACE (ECS KernelCapabilities); the ALB still listens on 80 and 443.
+    container_port: int = 8080
     min_tasks: int = 2  # seed
     max_tasks: int = 20  # seed
-    image_tag: str = "latest"  # seed (the redeploy rule follows this tag)
+    image_tag: str = "latest"  # seed: the tag the first deploy runs; later releases push redeploy_tag_prefix tags
+    # fix: the seed ran as root (ECS.20). A user name the image defines, or uid[:gid].
+    container_user: str = "www-data"
+    # Writable ephemeral volumes under a read-only root file system (ECS.5): Laravel's storage/
+    # and bootstrap/cache (the seed image's app root /var/www/html) and /tmp.
+    writable_paths: tuple[str, ...] = ("/var/www/html/storage", "/var/www/html/bootstrap/cache", "/tmp")
     health_check_grace_seconds: int = 120  # fix: the seed had none while migrations run at boot
     capacity: Capacity = field(default_factory=Capacity)
     scaling: Scaling = field(default_factory=Scaling)
@@ -413,6 +423,8 @@ _NAME = re.compile(r"^[a-z][a-z0-9-]{0,30}[a-z0-9]$")
 _ECR_NAME = re.compile(r"^[a-z0-9]+(?:[._-][a-z0-9]+)*(?:/[a-z0-9]+(?:[._-][a-z0-9]+)*)*$")
 _ZONE_ID = re.compile(r"^[A-Z0-9]{1,32}$")  # the id, not "/hostedzone/ID"
 _IMAGE_TAG = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
+_USER = re.compile(r"^([a-z_][a-z0-9_-]{0,31}|[0-9]{1,10})(:([a-z_][a-z0-9_-]{0,31}|[0-9]{1,10}))?$")
+_ABS_PATH = re.compile(r"^(/[A-Za-z0-9._-]+)+$")
 
 
 @functools.cache
@@ -450,6 +462,8 @@ def _check_names(cfg: Config) -> list[ConfigError]:
         out.append(ConfigError("registry.keep_images", f"must be 1-1000, got {cfg.registry.keep_images}"))
     if cfg.registry.image_tag_mutability not in IMAGE_TAG_MUTABILITY:
         out.append(ConfigError("registry.image_tag_mutability", f"must be one of {', '.join(IMAGE_TAG_MUTABILITY)}"))
+    if not _IMAGE_TAG.match(cfg.registry.redeploy_tag_prefix):
+        out.append(ConfigError("registry.redeploy_tag_prefix", "the start of an image tag: 1-128 letters, digits, '_', '.' and '-', not starting with '.' or '-'"))
     if not re.match(r"^[A-Za-z0-9_-]{1,255}$", cfg.cluster.name):
         out.append(ConfigError("cluster.name", "use 1-255 letters, digits, hyphens and underscores"))
     if cfg.logs.retention_days not in LOG_RETENTION_DAYS:
@@ -541,6 +555,16 @@ def _check_dns(cfg: Config) -> list[ConfigError]:
     return out
 
 
+def _check_container_user(s: Service) -> list[ConfigError]:
+    if not _USER.match(s.container_user):
+        return [ConfigError("service.container_user", "a user name or uid, optionally :group or :gid, e.g. www-data or 33:33")]
+    root = s.container_user.split(":")[0] in ("root", "0")
+    if not root and s.container_port < 1024:
+        # Fargate lets a container add only SYS_PTRACE, so a non-root user cannot get NET_BIND_SERVICE.
+        return [ConfigError("service.container_port", f"{s.container_port} is below 1024, which the non-root user {s.container_user!r} cannot bind on Fargate; use 1024-65535 (e.g. 8080)")]
+    return []
+
+
 def _check_service(cfg: Config) -> list[ConfigError]:
     out = []
     s = cfg.service
@@ -558,6 +582,9 @@ def _check_service(cfg: Config) -> list[ConfigError]:
         out.append(ConfigError("service.min_tasks", f"min_tasks ({s.min_tasks}) is greater than max_tasks ({s.max_tasks})"))
     if not _IMAGE_TAG.match(s.image_tag):
         out.append(ConfigError("service.image_tag", "an image tag is 1-128 letters, digits, '_', '.' and '-', not starting with '.' or '-'"))
+    out += _check_container_user(s)
+    if not s.writable_paths or len(set(s.writable_paths)) != len(s.writable_paths) or not all(_ABS_PATH.match(p) for p in s.writable_paths):
+        out.append(ConfigError("service.writable_paths", "list distinct absolute paths such as /var/www/html/storage (letters, digits, '.', '_', '-')"))
     if not 0 <= s.health_check_grace_seconds <= 2147483647:
         out.append(ConfigError("service.health_check_grace_seconds", "must be 0 or more"))
     for name in ("cpu_target", "memory_target"):
