@@ -262,6 +262,8 @@ RESOURCE_ACTIONS: dict[str, tuple[str, ...]] = {
         "iam:PassRole",
     ),
     "AWS::Lambda::Permission": ("lambda:AddPermission", "lambda:RemovePermission", "lambda:GetPolicy"),
+    # CloudFormation invokes a Lambda-backed custom resource with the caller's credentials.
+    "Custom::DefaultSecurityGroupRules": ("lambda:InvokeFunction",),
     "AWS::Logs::LogGroup": (
         "logs:CreateLogGroup",
         "logs:DeleteLogGroup",

@@ -20,8 +20,7 @@ from troposphere.logs import LogGroup
 from troposphere.sqs import Queue, QueuePolicy
 
 from enrollcfn.config import Config
-from enrollcfn.errors import CompileError
-from templates._helpers import output, param, scanner_skips, service_role_trust
+from templates._helpers import inline_code as _inline_code, output, param, scanner_skips, service_role_trust
 from templates.cluster import CLUSTER_NAME
 from templates.service import IMAGE_TAG, SERVICE_ARN, SERVICE_NAME
 
@@ -30,22 +29,11 @@ REDEPLOY_DEAD_LETTER_QUEUE_ARN = "RedeployDeadLetterQueueArn"
 
 SOURCE = Path(__file__).resolve().parents[1] / "lambda" / "redeploy" / "index.py"
 RUNTIME = "python3.13"
-# CloudFormation documented 4096 characters for Code.ZipFile until 2022 and has since raised it;
-# keeping to the old bound keeps the function small enough to review in the template itself.
-INLINE_LIMIT = 4096
 
 
 def inline_code(source: str) -> Code:
-    """The function's code inline in the template, or CompileError when it no longer fits.
-
-    Inline keeps build/ templates-only: the Service Catalog product and the deploy need no zip
-    in a bucket before the stack exists, and the reviewed source is the deployed source, byte for
-    byte (CloudFormation writes it to index.py and zips it, so the hash follows the source). Past
-    the limit the source must be packaged instead.
-    """
-    if len(source) > INLINE_LIMIT:
-        raise CompileError("redeploy", f"{SOURCE.name} has {len(source)} characters; Code.ZipFile allows {INLINE_LIMIT}: shorten it or package it as a zip")
-    return Code(ZipFile=source)
+    """The redeploy function's code inline (see `_helpers.inline_code`)."""
+    return _inline_code("redeploy", SOURCE.name, source)
 
 
 def build(cfg: Config) -> Template:

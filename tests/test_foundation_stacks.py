@@ -222,3 +222,35 @@ def test_root_uses_local_template_urls_in_build(rendered):
     for key, stack in resources_of(rendered["root"], "AWS::CloudFormation::Stack").items():
         assert re.fullmatch(r"[a-z_]+\.yaml", stack["Properties"]["TemplateURL"]), key
 
+
+
+# ---- EC2.2: the default security group ----------------------------------------------------------
+
+
+def test_default_security_group_is_closed_by_a_custom_resource_on_the_vpcs_own_group(rendered):
+    """EC2.2 wants the VPC's default group to have no rules; the custom resource revokes them
+    on the group CloudFormation reports as the VPC's DefaultSecurityGroup."""
+    net = rendered["network"]
+    (custom,) = resources_of(net, "Custom::DefaultSecurityGroupRules").values()
+    p = custom["Properties"]
+    assert p["GroupId"] == {"Fn::GetAtt": ["Vpc", "DefaultSecurityGroup"]}
+    assert p["Account"] == {"Ref": "AWS::AccountId"}
+    assert p["ServiceToken"] == {"Fn::GetAtt": ["DefaultSecurityGroupFunction", "Arn"]}
+    assert 1 <= p["ServiceTimeout"] <= 3600  # CloudFormation's documented range for ServiceTimeout
+
+
+def test_default_security_group_function_may_only_revoke_rules_of_that_group(rendered):
+    net = rendered["network"]
+    fn = net["Resources"]["DefaultSecurityGroupFunction"]["Properties"]
+    role = net["Resources"][fn["Role"]["Fn::GetAtt"][0]]["Properties"]
+    statements = [s for pol in role["Policies"] for s in pol["PolicyDocument"]["Statement"]]
+    ec2 = [s for s in statements if any(a.startswith("ec2:") for a in s["Action"])]
+    (only,) = ec2
+    assert sorted(only["Action"]) == ["ec2:RevokeSecurityGroupEgress", "ec2:RevokeSecurityGroupIngress"]
+    (arn,) = only["Resource"]
+    assert arn["Fn::Sub"].endswith(":security-group/${Vpc.DefaultSecurityGroup}")
+    assert all("*" not in json.dumps(s["Resource"]) for s in statements)
+    assert fn["Runtime"] == "python3.13" and "ReservedConcurrentExecutions" not in fn
+    logs = fn["LoggingConfig"]["LogGroup"]["Ref"]
+    assert net["Resources"][logs]["Properties"]["RetentionInDays"] == 30
+    assert "urllib.request" in fn["Code"]["ZipFile"] and "cfnresponse" not in fn["Code"]["ZipFile"]
