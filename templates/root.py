@@ -48,6 +48,14 @@ def root_parameter_specs(cfg: Config) -> dict[str, dict]:
             ConstraintDescription="an ECR image tag: 1-128 letters, digits, '_', '.' and '-'",
             Description="Tag of the application image in the ECR repository",
         ),
+        "ImageDigest": dict(
+            Type="String",
+            Default="",
+            # An ECR image digest; the deploy resolves it from the tag so tasks run exact bytes.
+            AllowedPattern=r"^(sha256:[a-f0-9]{64})?$",
+            ConstraintDescription="empty, or an image digest: sha256: and 64 lower-case hex digits",
+            Description="Digest of the application image to run (sha256:...); empty runs ImageTag",
+        ),
         "ApiDomain": dict(
             Type="String",
             Default=cfg.dns.api_domain,
