@@ -29,7 +29,7 @@ from troposphere.iam import Policy, Role
 from troposphere.logs import LogGroup
 
 from enrollcfn.config import Config
-from templates._default_security_group import restrict as restrict_default_security_group
+from templates._custom_resources import restrict_default_security_group
 from templates._helpers import name_tags, output, scanner_skips, service_role_trust
 
 VPC_ID = "VpcId"

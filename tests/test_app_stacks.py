@@ -54,6 +54,39 @@ def test_database_password_is_managed_by_rds_and_never_in_the_template(rendered,
     assert all("NoEcho" not in p for t in rendered.values() for p in t.get("Parameters", {}).values())
 
 
+def test_database_exports_every_mysql_log_rds9_names_with_what_each_needs(rendered):
+    """RDS.9 for MySQL lists audit, error, general and slowquery. RDS writes general and slow
+    query logs only when general_log / slow_query_log are 1 and exports them only from files
+    (log_output FILE); audit comes from the MARIADB_AUDIT_PLUGIN option (all MySQL 8.4 versions)."""
+    t = rendered["database"]
+    db = props(t, "AWS::RDS::DBInstance")
+    assert sorted(db["EnableCloudwatchLogsExports"]) == ["audit", "error", "general", "slowquery"]
+    parameters = props(t, "AWS::RDS::DBParameterGroup")["Parameters"]
+    assert (parameters["general_log"], parameters["slow_query_log"], parameters["log_output"]) == ("1", "1", "FILE")
+    options = props(t, "AWS::RDS::OptionGroup")
+    assert db["OptionGroupName"] == {"Ref": "DatabaseOptionGroup"}
+    assert (options["EngineName"], options["MajorEngineVersion"]) == ("mysql", "8.4")
+    (plugin,) = options["OptionConfigurations"]
+    assert plugin["OptionName"] == "MARIADB_AUDIT_PLUGIN"
+    events = {s["Name"]: s["Value"] for s in plugin["OptionSettings"]}["SERVER_AUDIT_EVENTS"].split(",")
+    assert "CONNECT" in events and "QUERY_DML" not in events and "QUERY" not in events  # logins, not the app's data
+
+
+def test_rds_log_groups_get_the_configured_retention(rendered):
+    """RDS exports to /aws/rds/instance/<instance id>/<log> (RDS user guide, publishing MySQL
+    logs); the custom resource names exactly those groups."""
+    t = rendered["database"]
+    (retention,) = resources_of(t, "Custom::LogRetention").values()
+    p = retention["Properties"]
+    assert p["RetentionInDays"] == 30
+    assert sorted(n["Fn::Sub"] for n in p["LogGroupNames"]) == [f"/aws/rds/instance/${{Database}}/{log}" for log in ("audit", "error", "general", "slowquery")]
+    fn = t["Resources"][p["ServiceToken"]["Fn::GetAtt"][0]]["Properties"]
+    role = t["Resources"][fn["Role"]["Fn::GetAtt"][0]]["Properties"]
+    (manage, _logs) = role["Policies"][0]["PolicyDocument"]["Statement"]
+    assert sorted(manage["Action"]) == ["logs:CreateLogGroup", "logs:PutRetentionPolicy"]
+    assert manage["Resource"] == [{"Fn::Sub": "arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:/aws/rds/instance/${Database}/*"}]
+
+
 def test_database_requires_tls(rendered):
     group = props(rendered["database"], "AWS::RDS::DBParameterGroup")
     assert group["Parameters"]["require_secure_transport"] == "1"

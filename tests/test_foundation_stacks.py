@@ -149,7 +149,7 @@ def test_vpc_flow_logs_go_to_a_retained_log_group_with_a_scoped_role(rendered):
     t = rendered["network"]
     (flow,) = resources_of(t, "AWS::EC2::FlowLog").values()
     assert flow["Properties"]["ResourceType"] == "VPC" and flow["Properties"]["TrafficType"] == "REJECT"
-    (role,) = resources_of(t, "AWS::IAM::Role").values()
+    role = t["Resources"][flow["Properties"]["DeliverLogsPermissionArn"]["Fn::GetAtt"][0]]
     for policy in role["Properties"]["Policies"]:
         for statement in policy["PolicyDocument"]["Statement"]:
             assert statement["Resource"] == [{"Fn::GetAtt": ["FlowLogGroup", "Arn"]}]
@@ -183,7 +183,7 @@ def test_only_the_alb_is_open_to_the_internet_and_only_on_80_and_443(rendered):
 def test_service_takes_the_container_port_from_the_alb_only(rendered):
     ingress = [r for r in _rules(rendered["security"]) if r["group"] == "ServiceSecurityGroup" and r["direction"] == "SecurityGroupIngress"]
     assert len(ingress) == 1
-    assert ingress[0]["FromPort"] == ingress[0]["ToPort"] == 80
+    assert ingress[0]["FromPort"] == ingress[0]["ToPort"] == Config().service.container_port == 8080  # non-root: above 1023
     assert ingress[0]["SourceSecurityGroupId"] == {"Fn::GetAtt": ["AlbSecurityGroup", "GroupId"]}
 
 

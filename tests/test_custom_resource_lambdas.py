@@ -1,6 +1,6 @@
-"""The default-security-group custom resource's Lambda, called directly with boto3 pointed at a
-moto server over real HTTP, and CloudFormation's ResponseURL played by a local HTTP server that
-records what the function PUTs."""
+"""The custom resources' Lambdas (default security group, log retention), called directly with
+boto3 pointed at a moto server over real HTTP, and CloudFormation's ResponseURL played by a local
+HTTP server that records what the function PUTs."""
 
 from __future__ import annotations
 
@@ -16,17 +16,15 @@ from moto.server import ThreadedMotoServer
 
 from enrollcfn.compiler import PROJECT_ROOT
 
-SOURCE = PROJECT_ROOT / "lambda" / "default_security_group" / "index.py"
-
-
-def _load():
-    spec = importlib.util.spec_from_file_location("default_sg_index", SOURCE)
+def _load(name: str):
+    spec = importlib.util.spec_from_file_location(f"{name}_index", PROJECT_ROOT / "lambda" / name / "index.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
 
 
-lam = _load()
+lam = _load("default_security_group")
+retention = _load("log_retention")
 
 
 @pytest.fixture(scope="module")
@@ -142,3 +140,52 @@ def test_an_ec2_error_is_answered_as_failed_never_raised(ec2, answers):
     assert result["status"] == "FAILED"
     (answer,) = received
     assert answer["Status"] == "FAILED" and "InvalidGroup" in answer["Reason"]
+
+
+# ---- log retention ------------------------------------------------------------------------------
+
+GROUPS = ["/aws/rds/instance/db-1/audit", "/aws/rds/instance/db-1/error"]
+
+
+def retention_event(request: str, url: str, **extra) -> dict:
+    return {
+        "RequestType": request, "ResponseURL": url, "StackId": "arn:aws:cloudformation:ap-southeast-2:123456789012:stack/s/1",
+        "RequestId": "r-2", "LogicalResourceId": "DatabaseLogRetention",
+        "ResourceProperties": {"ServiceToken": "arn:fn", "LogGroupNames": GROUPS, "RetentionInDays": "30"}, **extra,
+    }  # fmt: skip
+
+
+def retentions(logs) -> dict:
+    return {g["logGroupName"]: g.get("retentionInDays") for g in logs.describe_log_groups(logGroupNamePrefix="/aws/rds/")["logGroups"]}
+
+
+def test_create_makes_missing_groups_and_sets_retention_on_existing_ones(ec2, answers):
+    url, received = answers
+    logs = boto3.client("logs")
+    logs.create_log_group(logGroupName=GROUPS[1])  # RDS already wrote the error log
+    result = retention.handler(retention_event("Create", url), None)
+    assert retentions(logs) == {GROUPS[0]: 30, GROUPS[1]: 30}
+    assert result["created"] == [GROUPS[0]]
+    (answer,) = received
+    assert answer["Status"] == "SUCCESS" and answer["LogicalResourceId"] == "DatabaseLogRetention"
+
+
+def test_update_sets_the_new_retention_and_delete_keeps_the_groups(ec2, answers):
+    url, received = answers
+    logs = boto3.client("logs")
+    retention.handler(retention_event("Create", url), None)
+    physical = received[0]["PhysicalResourceId"]
+    update = retention_event("Update", url, PhysicalResourceId=physical)
+    update["ResourceProperties"]["RetentionInDays"] = "7"
+    retention.handler(update, None)
+    retention.handler(retention_event("Delete", url, PhysicalResourceId=physical), None)
+    assert retentions(logs) == {GROUPS[0]: 7, GROUPS[1]: 7}
+    assert [a["Status"] for a in received] == ["SUCCESS"] * 3 and {a["PhysicalResourceId"] for a in received} == {physical}
+
+
+def test_a_failure_is_answered_as_failed_never_raised(ec2, answers):
+    url, received = answers
+    bad = retention_event("Create", url)
+    del bad["ResourceProperties"]["RetentionInDays"]
+    assert retention.handler(bad, None)["status"] == "FAILED"
+    assert received[0]["Status"] == "FAILED" and "RetentionInDays" in received[0]["Reason"]
