@@ -129,8 +129,9 @@ def _app_secret(cfg: Config) -> Secret:
         UpdateReplacePolicy="Retain",
         Metadata=scanner_skips(
             checkov={
-                "CKV_AWS_149": "Encrypted with the Secrets Manager service key as in the seed; no customer key chosen",
-                "CKV2_AWS_57": "Application keys set by the operator; rotating APP_KEY would invalidate encrypted data and sessions",
+                "CKV_AWS_149": "The aws/secretsmanager key, as in the seed, decrypts only through Secrets Manager in this account; a customer key would add kms:Decrypt for the execution role and a key policy to keep",
+                "CKV2_AWS_57": "Holds credentials only their providers issue (mail, Pusher, Redis), which no rotation function can reissue, and APP_KEY, "
+                "whose rotation needs the app to keep the old key for existing data and sessions and a redeploy (ECS reads secrets at task start)",
             }
         ),
     )
