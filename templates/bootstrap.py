@@ -64,7 +64,7 @@ def _artifact_bucket(t: Template) -> Bucket:
             ),
             Metadata=scanner_skips(
                 checkov={
-                    "CKV_AWS_18": "Holds only packaged templates under content-hash keys, versioned: every object ever written stays readable for 90 days; "
+                    "CKV_AWS_18": "Holds only packaged templates under content-hash keys, versioned (a replaced version is kept 90 days); "
                     "who wrote one is recorded only if the account's CloudTrail logs S3 data events, which this stack does not turn on"
                 }
             ),

@@ -254,3 +254,34 @@ def test_default_security_group_function_may_only_revoke_rules_of_that_group(ren
     logs = fn["LoggingConfig"]["LogGroup"]["Ref"]
     assert net["Resources"][logs]["Properties"]["RetentionInDays"] == 30
     assert "urllib.request" in fn["Code"]["ZipFile"] and "cfnresponse" not in fn["Code"]["ZipFile"]
+
+
+# ---- the README's table of controls --------------------------------------------------------------
+
+
+def _readme_controls() -> tuple[set[str], set[str]]:
+    """(held, not held) FSBP control ids as the README's security section states them."""
+    from enrollcfn.compiler import PROJECT_ROOT
+
+    text = (PROJECT_ROOT / "README.md").read_text(encoding="utf-8")
+    section = text[text.index("## Security controls") : text.index("## Cost")]
+    held_text = section[section.index("controls the templates hold:") : section.index("Not held, and why:")]
+    table = section[section.index("Not held, and why:") :].split("\n\n")[1]
+    ids = re.compile(r"\b([A-Z][A-Za-z0-9]+\.\d+)\b")
+
+    def expand(chunk: str) -> set[str]:
+        found = set(ids.findall(chunk))
+        for service, rest in re.findall(r"\b([A-Z][A-Za-z0-9]+)\.(\d+(?:/\d+)+)", chunk):  # S3.2/3/8
+            found |= {f"{service}.{n}" for n in rest.split("/")}
+        return found
+
+    not_held = set().union(*(expand(row.split("|")[1]) for row in table.splitlines() if row.startswith("| ") and "---" not in row))
+    return expand(held_text) - {"S3.2/3/8"}, not_held
+
+
+def test_readme_never_claims_a_control_both_held_and_not_held():
+    held, not_held = _readme_controls()
+    assert held and not_held
+    assert held & not_held == set()
+    assert {"EC2.2", "ECS.5", "ECS.20", "ECR.2", "RDS.9"} <= held
+    assert {"SecretsManager.1", "RDS.5"} <= not_held
