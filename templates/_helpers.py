@@ -10,6 +10,7 @@ from awacs import s3 as awacs_s3
 from awacs.aws import Allow, Bool, Condition, Deny, PolicyDocument, Principal, Statement, StringEquals
 from awacs.sts import AssumeRole
 from troposphere import AccountId, Join, Output, Parameter, Tags, Template
+from troposphere.awslambda import Code
 from troposphere.s3 import (
     BucketEncryption,
     OwnershipControls,
@@ -20,6 +21,11 @@ from troposphere.s3 import (
 )
 
 from enrollcfn.config import Config
+from enrollcfn.errors import CompileError
+
+# CloudFormation documented 4096 characters for Code.ZipFile until 2022 and has since raised it;
+# keeping to the old bound keeps each function small enough to review in the template itself.
+INLINE_LIMIT = 4096
 
 
 def param(t: Template, name: str, type_: str, description: str, **kwargs) -> Parameter:
@@ -96,3 +102,16 @@ def private_bucket_properties() -> dict:
             BlockPublicAcls=True, BlockPublicPolicy=True, IgnorePublicAcls=True, RestrictPublicBuckets=True
         ),
     )
+
+
+def inline_code(stack: str, filename: str, source: str) -> Code:
+    """A function's code inline in the template, or CompileError when it no longer fits.
+
+    Inline keeps build/ templates-only: the Service Catalog product and the deploy need no zip
+    in a bucket before the stack exists, and the reviewed source is the deployed source, byte for
+    byte (CloudFormation writes it to index.py and zips it, so the hash follows the source). Past
+    the limit the source must be packaged instead.
+    """
+    if len(source) > INLINE_LIMIT:
+        raise CompileError(stack, f"{filename} has {len(source)} characters; Code.ZipFile allows {INLINE_LIMIT}: shorten it or package it as a zip")
+    return Code(ZipFile=source)

@@ -262,6 +262,9 @@ RESOURCE_ACTIONS: dict[str, tuple[str, ...]] = {
         "iam:PassRole",
     ),
     "AWS::Lambda::Permission": ("lambda:AddPermission", "lambda:RemovePermission", "lambda:GetPolicy"),
+    # CloudFormation invokes a Lambda-backed custom resource with the caller's credentials.
+    "Custom::DefaultSecurityGroupRules": ("lambda:InvokeFunction",),
+    "Custom::LogRetention": ("lambda:InvokeFunction",),
     "AWS::Logs::LogGroup": (
         "logs:CreateLogGroup",
         "logs:DeleteLogGroup",
@@ -292,6 +295,13 @@ RESOURCE_ACTIONS: dict[str, tuple[str, ...]] = {
         "rds:DeleteDBParameterGroup",
         "rds:DescribeDBParameterGroups",
         "rds:DescribeDBParameters",
+        *_TAGS_RDS,
+    ),
+    "AWS::RDS::OptionGroup": (
+        "rds:CreateOptionGroup",
+        "rds:ModifyOptionGroup",
+        "rds:DeleteOptionGroup",
+        "rds:DescribeOptionGroups",
         *_TAGS_RDS,
     ),
     "AWS::RDS::DBSubnetGroup": (

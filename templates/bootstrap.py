@@ -63,7 +63,10 @@ def _artifact_bucket(t: Template) -> Bucket:
                 ]
             ),
             Metadata=scanner_skips(
-                checkov={"CKV_AWS_18": "Holds only build artifacts written by the deploy tool; CloudTrail records who wrote them"}
+                checkov={
+                    "CKV_AWS_18": "Holds only packaged templates under content-hash keys, versioned (a replaced version is kept 90 days); "
+                    "who wrote one is recorded only if the account's CloudTrail logs S3 data events, which this stack does not turn on"
+                }
             ),
             **private_bucket_properties(),
         )
@@ -85,9 +88,13 @@ def _repository(t: Template, cfg: Config) -> Repository:
         "selection": {"tagStatus": "any", "countType": "imageCountMoreThan", "countNumber": cfg.registry.keep_images},
         "action": {"type": "expire"},
     }
-    skips = {"CKV_AWS_136": "AES256 as in the seed; a customer key adds cost and key management for public-code images"}
+    skips = {
+        "CKV_AWS_136": "AES256 as in the seed: images hold application code and no secrets (those come from Secrets Manager at run time), "
+        "so a customer key would add a key policy and cost without guarding a secret"
+    }
     if cfg.registry.image_tag_mutability == "MUTABLE":
-        skips["CKV_AWS_51"] = "Redeploy-on-push follows a moving tag; ECS pins the digest per deployment"
+        # Chosen in config; the service still runs digests, but a tag may then name other bytes later.
+        skips["CKV_AWS_51"] = "registry.image_tag_mutability is MUTABLE by choice: a tag can be moved to other bytes; tasks still run the digest they were deployed with"
     return t.add_resource(
         Repository(
             "Repository",

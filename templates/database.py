@@ -1,5 +1,7 @@
 """Database stack: RDS MySQL in the private subnets, with a parameter group that enforces TLS
-and a master password that RDS generates, stores in Secrets Manager and rotates itself.
+and turns on the general and slow-query logs, an option group with the MariaDB audit plugin, the
+four MySQL logs exported to CloudWatch with a retention, and a master password that RDS
+generates, stores in Secrets Manager and rotates itself.
 
 Inputs: PrivateSubnetIds, DatabaseSecurityGroupId. Outputs: the constants below.
 Seed values: db.t3.micro, 20 GB, database `collage`, 7-day backups 03:00-04:00, maintenance
@@ -10,9 +12,10 @@ from __future__ import annotations
 
 from troposphere import GetAtt, Ref, Sub, Template
 from troposphere.iam import Role
-from troposphere.rds import DBInstance, DBParameterGroup, DBSubnetGroup
+from troposphere.rds import DBInstance, DBParameterGroup, DBSubnetGroup, OptionConfiguration, OptionGroup, OptionSetting
 
 from enrollcfn.config import Config
+from templates._custom_resources import retain_log_groups
 from templates._helpers import output, param, scanner_skips, service_role_trust
 from templates.network import PRIVATE_SUBNET_IDS
 from templates.security import DATABASE_SECURITY_GROUP_ID
@@ -22,9 +25,13 @@ DATABASE_ENDPOINT_PORT = "DatabaseEndpointPort"
 DATABASE_SECRET_ARN = "DatabaseSecretArn"
 DATABASE_INSTANCE_ID = "DatabaseInstanceId"
 
-# MySQL logs exported to CloudWatch (RDS.9). `audit` needs an option group with the MariaDB audit
-# plugin and `general` logs every statement (volume, cost, personal data): both left off.
-LOG_EXPORTS = ["error", "slowquery"]
+# fix: the seed exported no logs. Every MySQL log RDS.9 names: `audit` comes from the MariaDB
+# audit plugin (an option group; RDS supports it on all MySQL 8.4 versions), `general` and
+# `slowquery` need their parameters on and log_output=FILE, `error` is always written.
+LOG_EXPORTS = ["audit", "error", "general", "slowquery"]
+# Logins, schema changes and grants; not every row read or written (QUERY_DML), which would
+# copy the application's data into the audit log.
+AUDIT_EVENTS = "CONNECT,QUERY_DDL,QUERY_DCL"
 
 
 def build(cfg: Config) -> Template:
@@ -41,10 +48,22 @@ def build(cfg: Config) -> Template:
     parameters = t.add_resource(
         DBParameterGroup(
             "DatabaseParameterGroup",
-            Description=f"{cfg.project} MySQL: TLS required, slow query log",
+            Description=f"{cfg.project} MySQL: TLS required, general and slow query logs",
             Family=parameter_group_family(db.engine_version),
             # fix: the seed used the default group, so clients could connect without TLS (RDS.39).
-            Parameters={"require_secure_transport": "1", "slow_query_log": "1", "long_query_time": "2", "log_output": "FILE"},
+            # RDS exports the general and slow-query logs only from files (log_output=FILE).
+            Parameters={"require_secure_transport": "1", "general_log": "1", "slow_query_log": "1", "long_query_time": "2", "log_output": "FILE"},
+        )
+    )
+    options = t.add_resource(
+        OptionGroup(
+            "DatabaseOptionGroup",
+            EngineName="mysql",
+            MajorEngineVersion=".".join(db.engine_version.split(".")[:2]),
+            OptionGroupDescription=f"{cfg.project} MySQL: MariaDB audit plugin",
+            OptionConfigurations=[
+                OptionConfiguration(OptionName="MARIADB_AUDIT_PLUGIN", OptionSettings=[OptionSetting(Name="SERVER_AUDIT_EVENTS", Value=AUDIT_EVENTS)])
+            ],
         )
     )
     monitoring = t.add_resource(
@@ -54,7 +73,10 @@ def build(cfg: Config) -> Template:
             ManagedPolicyArns=[Sub("arn:${AWS::Partition}:iam::aws:policy/service-role/AmazonRDSEnhancedMonitoringRole")],
         )
     )
-    instance = t.add_resource(_instance(cfg, subnet_group, parameters, monitoring, sg))
+    instance = t.add_resource(_instance(cfg, subnet_group, parameters, options, monitoring, sg))
+    # RDS writes the exports to groups it creates and never expires; give them the retention.
+    prefix = Sub("/aws/rds/instance/${Database}/")
+    retain_log_groups(t, cfg, "database", "DatabaseLogRetention", prefix, [Sub(f"/aws/rds/instance/${{Database}}/{log}") for log in LOG_EXPORTS])
 
     output(t, DATABASE_ENDPOINT_ADDRESS, GetAtt(instance, "Endpoint.Address"), "Host name of the MySQL endpoint (DB_HOST)")
     output(t, DATABASE_ENDPOINT_PORT, GetAtt(instance, "Endpoint.Port"), "Port of the MySQL endpoint")
@@ -69,7 +91,7 @@ def parameter_group_family(engine_version: str) -> str:
     return f"mysql{major}.{minor}"
 
 
-def _instance(cfg: Config, subnet_group, parameters, monitoring, sg) -> DBInstance:
+def _instance(cfg: Config, subnet_group, parameters, options, monitoring, sg) -> DBInstance:
     db = cfg.database
     extra = {}
     if not db.multi_az:
@@ -95,6 +117,7 @@ def _instance(cfg: Config, subnet_group, parameters, monitoring, sg) -> DBInstan
         Port="3306",
         DBSubnetGroupName=Ref(subnet_group),
         DBParameterGroupName=Ref(parameters),
+        OptionGroupName=Ref(options),
         VPCSecurityGroups=[Ref(sg)],
         PubliclyAccessible=False,
         MultiAZ=db.multi_az,

@@ -1,5 +1,6 @@
 """Network stack: the VPC across two AZs, public and private subnets, the internet gateway,
-NAT gateway(s), route tables, the S3 gateway endpoint and VPC flow logs.
+NAT gateway(s), route tables, the S3 gateway endpoint, VPC flow logs, and the custom resource
+that revokes the rules of the VPC's default security group.
 
 Inputs: none. Outputs: the constants below.
 `network.nat_gateways: single` reproduces the seed (one NAT in the first AZ, one private route
@@ -28,6 +29,7 @@ from troposphere.iam import Policy, Role
 from troposphere.logs import LogGroup
 
 from enrollcfn.config import Config
+from templates._custom_resources import restrict_default_security_group
 from templates._helpers import name_tags, output, scanner_skips, service_role_trust
 
 VPC_ID = "VpcId"
@@ -63,6 +65,7 @@ def build(cfg: Config) -> Template:
             )
         )
     _flow_logs(t, cfg, vpc)
+    restrict_default_security_group(t, cfg, vpc)  # fix: the seed left the default group open (EC2.2)
 
     output(t, VPC_ID, Ref(vpc), "The VPC")
     output(t, VPC_CIDR, GetAtt(vpc, "CidrBlock"), "The VPC's IPv4 CIDR block")

@@ -24,7 +24,7 @@ from templates.database import DATABASE_ENDPOINT_ADDRESS, DATABASE_SECRET_ARN
 from templates.load_balancer import API_DOMAIN, API_URL, LOAD_BALANCER_DNS_NAME
 from templates.monitoring import ALARM_TOPIC_ARN, MONTHLY_BUDGET
 from templates.network import VPC_ID
-from templates.service import APP_SECRET_ARN, IMAGE_TAG, SERVICE_NAME
+from templates.service import APP_SECRET_ARN, IMAGE_DIGEST, IMAGE_TAG, SERVICE_NAME
 
 # Outputs of children that the root re-surfaces for people and for Service Catalog.
 ROOT_OUTPUTS: dict[str, str] = {
@@ -55,6 +55,14 @@ def root_parameter_specs(cfg: Config, defaults: Mapping[str, object]) -> dict[st
             AllowedPattern=r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$",
             ConstraintDescription="an ECR image tag: 1-128 letters, digits, '_', '.' and '-'",
             Description="Tag of the application image in the ECR repository",
+        ),
+        IMAGE_DIGEST: dict(
+            Type="String",
+            Default="",
+            # An ECR image digest; the deploy resolves it from the tag so tasks run exact bytes.
+            AllowedPattern=r"^(sha256:[a-f0-9]{64})?$",
+            ConstraintDescription="empty, or an image digest: sha256: and 64 lower-case hex digits",
+            Description="Digest of the application image to run (sha256:...); empty runs ImageTag",
         ),
         API_DOMAIN: dict(
             Type="String",

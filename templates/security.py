@@ -74,10 +74,8 @@ def build(cfg: Config) -> Template:
     )
     _link(t, "AlbToService", alb, service, port, "ALB to the container port")
     _link(t, "ServiceToDatabase", service, database, MYSQL_PORT, "Service to MySQL")
-
-    output(t, ALB_SECURITY_GROUP_ID, GetAtt(alb, "GroupId"), "Security group of the load balancer")
-    output(t, SERVICE_SECURITY_GROUP_ID, GetAtt(service, "GroupId"), "Security group of the Fargate tasks")
-    output(t, DATABASE_SECURITY_GROUP_ID, GetAtt(database, "GroupId"), "Security group of the database")
+    for name, group, what in ((ALB_SECURITY_GROUP_ID, alb, "the load balancer"), (SERVICE_SECURITY_GROUP_ID, service, "the Fargate tasks"), (DATABASE_SECURITY_GROUP_ID, database, "the database")):
+        output(t, name, GetAtt(group, "GroupId"), f"Security group of {what}")
     return t
 
 

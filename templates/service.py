@@ -2,16 +2,21 @@
 definition, the ECS service behind the ALB, and its autoscaling on CPU, memory and requests.
 
 Inputs: outputs of network, security, database, cluster and load_balancer, and the root
-Parameters ImageTag and ApiDomain. Outputs: the constants below.
+Parameters ImageTag, ImageDigest and ApiDomain. Outputs: the constants below.
+The container runs as `service.container_user` on a read-only root file system, with an
+ephemeral volume on each of `service.writable_paths`. It runs the image by digest when
+ImageDigest is given (the deploy resolves it), else by ImageTag, which an IMMUTABLE repository
+ties to one digest as well.
 """
 
 from __future__ import annotations
 
 import json
+import re
 
 from awacs import ecr, logs, rekognition, s3, secretsmanager
 from awacs.aws import Allow, Condition, PolicyDocument, Statement, StringLike
-from troposphere import GetAtt, Join, Ref, Sub, Template
+from troposphere import Equals, GetAtt, If, Join, Not, Ref, Sub, Template
 from troposphere.applicationautoscaling import (
     PredefinedMetricSpecification,
     ScalableTarget,
@@ -27,12 +32,14 @@ from troposphere.ecs import (
     Environment,
     LoadBalancer,
     LogConfiguration,
+    MountPoint,
     NetworkConfiguration,
     PortMapping,
     RuntimePlatform,
     Secret as EcsSecret,
     Service,
     TaskDefinition,
+    Volume,
 )
 from troposphere.iam import Policy, Role
 from troposphere.secretsmanager import GenerateSecretString, Secret
@@ -49,7 +56,10 @@ SERVICE_NAME = "ServiceName"
 SERVICE_ARN = "ServiceArn"
 APP_SECRET_ARN = "AppSecretArn"
 TASK_DEFINITION_ARN = "TaskDefinitionArn"
+EXECUTION_ROLE_ARN = "ExecutionRoleArn"
+TASK_ROLE_ARN = "TaskRoleArn"
 IMAGE_TAG = "ImageTag"  # a root Parameter
+IMAGE_DIGEST = "ImageDigest"  # a root Parameter; empty: run ImageTag
 
 _STRING_INPUTS = {
     CLUSTER_NAME: "ECS cluster the service runs in",
@@ -70,6 +80,15 @@ def repository_arn(cfg: Config) -> Sub:
     return Sub(f"arn:${{AWS::Partition}}:ecr:${{AWS::Region}}:${{AWS::AccountId}}:repository/{cfg.registry.repository_name}")
 
 
+def repository_uri(cfg: Config) -> Sub:
+    """The repository's registry address, without tag or digest."""
+    return Sub(_repository_address(cfg))
+
+
+def _repository_address(cfg: Config) -> str:
+    return f"${{AWS::AccountId}}.dkr.ecr.${{AWS::Region}}.${{AWS::URLSuffix}}/{cfg.registry.repository_name}"
+
+
 def build(cfg: Config) -> Template:
     """The service template for `cfg`."""
     t = Template(Description=f"{cfg.project} {cfg.environment}: Fargate service {cfg.service.name} with autoscaling")
@@ -77,6 +96,8 @@ def build(cfg: Config) -> Template:
     subnets = param(t, PRIVATE_SUBNET_IDS, "List<AWS::EC2::Subnet::Id>", "Private subnets the tasks run in")
     sg = param(t, SERVICE_SECURITY_GROUP_ID, "AWS::EC2::SecurityGroup::Id", "Security group of the tasks")
     p = {name: param(t, name, "String", description) for name, description in _STRING_INPUTS.items()}
+    p[IMAGE_DIGEST] = param(t, IMAGE_DIGEST, "String", "Digest (sha256:...) of the image to run; empty runs ImageTag", Default="")
+    t.add_condition("PinDigest", Not(Equals(Ref(p[IMAGE_DIGEST]), "")))
 
     secret = t.add_resource(_app_secret(cfg))
     execution, task = _roles(t, cfg, secret, p)
@@ -88,6 +109,8 @@ def build(cfg: Config) -> Template:
     output(t, SERVICE_ARN, Ref(service), "ECS service ARN")
     output(t, APP_SECRET_ARN, Ref(secret), "Secrets Manager secret of the application (set MAIL_PASSWORD etc. here)")
     output(t, TASK_DEFINITION_ARN, Ref(taskdef), "Task definition revision the service runs")
+    output(t, EXECUTION_ROLE_ARN, GetAtt(execution, "Arn"), "Task execution role (the redeploy function passes it to new revisions)")
+    output(t, TASK_ROLE_ARN, GetAtt(task, "Arn"), "Task role (the redeploy function passes it to new revisions)")
     return t
 
 
@@ -106,8 +129,9 @@ def _app_secret(cfg: Config) -> Secret:
         UpdateReplacePolicy="Retain",
         Metadata=scanner_skips(
             checkov={
-                "CKV_AWS_149": "Encrypted with the Secrets Manager service key as in the seed; no customer key chosen",
-                "CKV2_AWS_57": "Application keys set by the operator; rotating APP_KEY would invalidate encrypted data and sessions",
+                "CKV_AWS_149": "The aws/secretsmanager key, as in the seed, decrypts only through Secrets Manager in this account; a customer key would add kms:Decrypt for the execution role and a key policy to keep",
+                "CKV2_AWS_57": "Holds credentials only their providers issue (mail, Pusher, Redis), which no rotation function can reissue, and APP_KEY, "
+                "whose rotation needs the app to keep the old key for existing data and sessions and a redeploy (ECS reads secrets at task start)",
             }
         ),
     )
@@ -163,10 +187,16 @@ def _container(cfg: Config, p: dict) -> ContainerDefinition:
     secrets = [EcsSecret(Name=name, ValueFrom=Sub(f"${{AppSecret}}:{name}::")) for name in sorted(cfg.service.secrets)]
     secrets += [EcsSecret(Name=f"DB_{key.upper()}", ValueFrom=Sub(f"${{DatabaseSecretArn}}:{key}::")) for key in ("password", "username")]
     name = cfg.registry.repository_name
+    repository = _repository_address(cfg)
     return ContainerDefinition(
         Name=name,
-        Image=Sub(f"${{AWS::AccountId}}.dkr.ecr.${{AWS::Region}}.${{AWS::URLSuffix}}/{name}:${{ImageTag}}"),
+        # fix: the seed ran a moving tag. By digest, every task of every deployment runs the same bytes.
+        Image=If("PinDigest", Sub(f"{repository}@${{ImageDigest}}"), Sub(f"{repository}:${{ImageTag}}")),
         Essential=True,
+        # fix: the seed ran as root with a writable root file system (ECS.20, ECS.5).
+        User=cfg.service.container_user,
+        ReadonlyRootFilesystem=True,
+        MountPoints=[MountPoint(SourceVolume=volume_name(path), ContainerPath=path, ReadOnly=False) for path in cfg.service.writable_paths],
         PortMappings=[PortMapping(ContainerPort=cfg.service.container_port, Protocol="tcp")],
         Environment=environment,
         Secrets=sorted(secrets, key=lambda s: s.properties["Name"]),
@@ -190,10 +220,15 @@ def _task_definition(cfg: Config, execution: Role, task: Role, p: dict) -> TaskD
         ExecutionRoleArn=GetAtt(execution, "Arn"),
         TaskRoleArn=GetAtt(task, "Arn"),
         ContainerDefinitions=[_container(cfg, p)],
-        Metadata=scanner_skips(
-            checkov={"CKV_AWS_336": "The seed image writes to storage/, bootstrap/cache, nginx and php-fpm paths at run time; a read-only root needs image changes first"}
-        ),
+        # A volume without Host is a Fargate bind mount on the task's ephemeral storage: empty
+        # (unless the image declares VOLUME at that path), writable, gone when the task stops.
+        Volumes=[Volume(Name=volume_name(path)) for path in cfg.service.writable_paths],
     )
+
+
+def volume_name(path: str) -> str:
+    """`/var/www/html/storage` -> `var-www-html-storage` (volume names: letters, digits, '-', '_')."""
+    return re.sub(r"[^A-Za-z0-9_]+", "-", path.strip("/"))
 
 
 def _service(cfg: Config, taskdef: TaskDefinition, subnets, sg, p: dict) -> Service:

@@ -4,6 +4,7 @@ in build/, and each hardening is pinned (these tests fail if it is reverted)."""
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 from cfn_flip import load_yaml
@@ -51,6 +52,39 @@ def test_database_password_is_managed_by_rds_and_never_in_the_template(rendered,
     assert "MasterUserPassword" not in db
     assert db["MasterUsername"] != "admin"
     assert all("NoEcho" not in p for t in rendered.values() for p in t.get("Parameters", {}).values())
+
+
+def test_database_exports_every_mysql_log_rds9_names_with_what_each_needs(rendered):
+    """RDS.9 for MySQL lists audit, error, general and slowquery. RDS writes general and slow
+    query logs only when general_log / slow_query_log are 1 and exports them only from files
+    (log_output FILE); audit comes from the MARIADB_AUDIT_PLUGIN option (all MySQL 8.4 versions)."""
+    t = rendered["database"]
+    db = props(t, "AWS::RDS::DBInstance")
+    assert sorted(db["EnableCloudwatchLogsExports"]) == ["audit", "error", "general", "slowquery"]
+    parameters = props(t, "AWS::RDS::DBParameterGroup")["Parameters"]
+    assert (parameters["general_log"], parameters["slow_query_log"], parameters["log_output"]) == ("1", "1", "FILE")
+    options = props(t, "AWS::RDS::OptionGroup")
+    assert db["OptionGroupName"] == {"Ref": "DatabaseOptionGroup"}
+    assert (options["EngineName"], options["MajorEngineVersion"]) == ("mysql", "8.4")
+    (plugin,) = options["OptionConfigurations"]
+    assert plugin["OptionName"] == "MARIADB_AUDIT_PLUGIN"
+    events = {s["Name"]: s["Value"] for s in plugin["OptionSettings"]}["SERVER_AUDIT_EVENTS"].split(",")
+    assert "CONNECT" in events and "QUERY_DML" not in events and "QUERY" not in events  # logins, not the app's data
+
+
+def test_rds_log_groups_get_the_configured_retention(rendered):
+    """RDS exports to /aws/rds/instance/<instance id>/<log> (RDS user guide, publishing MySQL
+    logs); the custom resource names exactly those groups."""
+    t = rendered["database"]
+    (retention,) = resources_of(t, "Custom::LogRetention").values()
+    p = retention["Properties"]
+    assert p["RetentionInDays"] == 30
+    assert sorted(n["Fn::Sub"] for n in p["LogGroupNames"]) == [f"/aws/rds/instance/${{Database}}/{log}" for log in ("audit", "error", "general", "slowquery")]
+    fn = t["Resources"][p["ServiceToken"]["Fn::GetAtt"][0]]["Properties"]
+    role = t["Resources"][fn["Role"]["Fn::GetAtt"][0]]["Properties"]
+    (manage, _logs) = role["Policies"][0]["PolicyDocument"]["Statement"]
+    assert sorted(manage["Action"]) == ["logs:CreateLogGroup", "logs:PutRetentionPolicy"]
+    assert manage["Resource"] == [{"Fn::Sub": "arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:/aws/rds/instance/${Database}/*"}]
 
 
 def test_database_requires_tls(rendered):
@@ -107,7 +141,7 @@ def test_access_log_bucket_admits_only_elb_log_delivery_over_tls(rendered):
 
 def test_target_group_has_the_seeds_health_check_and_stickiness(rendered):
     tg = props(rendered["load_balancer"], "AWS::ElasticLoadBalancingV2::TargetGroup")
-    assert (tg["TargetType"], tg["Port"], tg["Protocol"]) == ("ip", 80, "HTTP")
+    assert (tg["TargetType"], tg["Port"], tg["Protocol"]) == ("ip", 8080, "HTTP")  # the container port: a non-root user cannot bind the seed's 80
     assert (tg["HealthCheckPath"], tg["HealthCheckIntervalSeconds"], tg["HealthCheckTimeoutSeconds"]) == ("/", 15, 5)
     assert (tg["HealthyThresholdCount"], tg["UnhealthyThresholdCount"], tg["Matcher"]) == (2, 2, {"HttpCode": "200"})
     assert _attributes(tg, "TargetGroupAttributes") == {
@@ -160,9 +194,60 @@ def test_task_definition_is_the_seeds_on_fargate_only(rendered):
     assert task["RequiresCompatibilities"] == ["FARGATE"]
     container = _container(rendered)
     assert container["Name"] == "student-enrollment-laravel-api"
-    assert container["PortMappings"] == [{"ContainerPort": 80, "Protocol": "tcp"}]
+    # Not the seed's 80: a non-root process cannot bind below 1024 on Fargate.
+    assert container["PortMappings"] == [{"ContainerPort": 8080, "Protocol": "tcp"}]
     assert container["LogConfiguration"]["LogDriver"] == "awslogs"
     assert container["Privileged"] is False
+
+
+def test_root_file_system_is_read_only_with_laravels_writable_paths_on_task_volumes(rendered):
+    """ECS.5: readonlyRootFilesystem true. Laravel writes storage/ and bootstrap/cache under its
+    app root (/var/www/html in the seed image) and PHP writes /tmp; each is a task volume
+    without Host (a Fargate bind mount on ephemeral storage) mounted writable."""
+    task = props(rendered["service"], "AWS::ECS::TaskDefinition")
+    container = _container(rendered)
+    assert container["ReadonlyRootFilesystem"] is True
+    mounts = {m["ContainerPath"]: m for m in container["MountPoints"]}
+    assert set(mounts) == {"/var/www/html/storage", "/var/www/html/bootstrap/cache", "/tmp"}
+    volumes = {v["Name"]: v for v in task["Volumes"]}
+    for m in mounts.values():
+        assert m["ReadOnly"] is False
+        assert volumes[m["SourceVolume"]] == {"Name": m["SourceVolume"]}  # no Host, no EFS: ephemeral
+
+
+def test_container_runs_as_a_non_root_user(rendered):
+    """ECS.20 (Config rule ecs-task-definition-linux-user-non-root): every Linux container
+    names a user, and not root (name or uid 0)."""
+    user = _container(rendered)["User"]
+    assert user and user.split(":")[0] not in ("root", "0")
+
+
+@pytest.mark.parametrize("user, port, ok", [("www-data", 80, False), ("33:33", 443, False), ("www-data", 1024, True), ("root", 80, True), ("0:0", 80, True)])
+def test_a_non_root_user_below_port_1024_is_refused(user, port, ok):
+    # Fargate adds no Linux capability but SYS_PTRACE (ECS KernelCapabilities), so no NET_BIND_SERVICE.
+    try:
+        Config(service={"container_user": user, "container_port": port})
+        problems = []
+    except ConfigErrors as exc:
+        problems = exc.problems
+    assert ([p.key for p in problems] == []) == ok
+    if not ok:
+        assert [p.key for p in problems] == ["service.container_port"]
+
+
+def test_image_runs_by_digest_when_given_and_the_repository_is_immutable(rendered):
+    """ECR.2: ImageTagMutability IMMUTABLE. Tasks run repository@digest when the deploy passes
+    ImageDigest (an ECR digest is sha256: and 64 hex digits), else the immutable tag."""
+    repo = props(rendered["bootstrap"], "AWS::ECR::Repository")
+    assert repo["ImageTagMutability"] == "IMMUTABLE"
+    assert "CKV_AWS_51" not in json.dumps(rendered["bootstrap"]["Resources"]["Repository"].get("Metadata", {}))
+    condition, by_digest, by_tag = _container(rendered)["Image"]["Fn::If"]
+    assert rendered["service"]["Conditions"][condition] == {"Fn::Not": [{"Fn::Equals": [{"Ref": "ImageDigest"}, ""]}]}
+    assert by_digest["Fn::Sub"].endswith("/student-enrollment-laravel-api@${ImageDigest}")
+    assert by_tag["Fn::Sub"].endswith("/student-enrollment-laravel-api:${ImageTag}")
+    pattern = rendered["root"]["Parameters"]["ImageDigest"]["AllowedPattern"]
+    assert re.match(pattern, "sha256:" + "0123456789abcdef" * 4) and re.match(pattern, "")
+    assert not re.match(pattern, "latest") and not re.match(pattern, "sha256:" + "a" * 63)
 
 
 def test_plain_environment_is_the_seeds_and_holds_no_secret(rendered):
@@ -232,7 +317,8 @@ def _statements(rendered):
 
 
 def test_no_policy_grants_wildcard_actions_or_unscoped_resources(rendered):
-    unscopable = {"ecr:GetAuthorizationToken", "rekognition:DetectFaces"}
+    unscopable = {"ecr:GetAuthorizationToken", "rekognition:DetectFaces", "ecs:DescribeTaskDefinition", "ecs:RegisterTaskDefinition"}
+    assert all(unscoped(a) for a in unscopable if a.startswith("ecs:"))  # the table of IAM-unscopable actions agrees
     for name, key, statement in _statements(rendered):
         for action in statement["Action"]:
             assert action != "*" and not action.endswith(":*"), (name, key, action)

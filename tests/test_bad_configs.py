@@ -9,7 +9,6 @@ window; CloudFormation Integer properties are 32-bit; MySQL reserved words and s
 
 from __future__ import annotations
 
-import time
 
 import pytest
 import yaml
@@ -145,13 +144,12 @@ def test_bad_config_is_refused_naming_its_key(what, data, key):
 
 
 @pytest.mark.parametrize("what, raw, key", BAD_FILES, ids=[c[0] for c in BAD_FILES])
-def test_bad_file_is_refused_quickly_naming_its_key(tmp_path, what, raw, key):
+def test_bad_file_is_refused_naming_its_key(tmp_path, what, raw, key):
+    # How long refusing takes is measured by `make bench` (the worst of these files), not here.
     path = tmp_path / "cfg.yaml"
     path.write_bytes(raw)
-    start = time.perf_counter()
     with pytest.raises(ConfigErrors) as err:
         load(path)
-    assert time.perf_counter() - start < 1.0, what  # the cap, not the parser, bounds the time
     keys = [p.key for p in err.value.problems]
     assert key in keys, f"{what}: expected {key}, got {keys}"
     assert all("\n" not in p.message for p in err.value.problems)

@@ -148,7 +148,7 @@ def test_vpc_flow_logs_go_to_a_retained_log_group_with_a_scoped_role(rendered):
     t = rendered["network"]
     (flow,) = resources_of(t, "AWS::EC2::FlowLog").values()
     assert flow["Properties"]["ResourceType"] == "VPC" and flow["Properties"]["TrafficType"] == "REJECT"
-    (role,) = resources_of(t, "AWS::IAM::Role").values()
+    role = t["Resources"][flow["Properties"]["DeliverLogsPermissionArn"]["Fn::GetAtt"][0]]
     for policy in role["Properties"]["Policies"]:
         for statement in policy["PolicyDocument"]["Statement"]:
             assert statement["Resource"] == [{"Fn::GetAtt": ["FlowLogGroup", "Arn"]}]
@@ -182,7 +182,7 @@ def test_only_the_alb_is_open_to_the_internet_and_only_on_80_and_443(rendered):
 def test_service_takes_the_container_port_from_the_alb_only(rendered):
     ingress = [r for r in _rules(rendered["security"]) if r["group"] == "ServiceSecurityGroup" and r["direction"] == "SecurityGroupIngress"]
     assert len(ingress) == 1
-    assert ingress[0]["FromPort"] == ingress[0]["ToPort"] == 80
+    assert ingress[0]["FromPort"] == ingress[0]["ToPort"] == Config().service.container_port == 8080  # non-root: above 1023
     assert ingress[0]["SourceSecurityGroupId"] == {"Fn::GetAtt": ["AlbSecurityGroup", "GroupId"]}
 
 
@@ -221,3 +221,66 @@ def test_root_uses_local_template_urls_in_build(rendered):
     for key, stack in resources_of(rendered["root"], "AWS::CloudFormation::Stack").items():
         assert re.fullmatch(r"[a-z_]+\.yaml", stack["Properties"]["TemplateURL"]), key
 
+
+
+# ---- EC2.2: the default security group ----------------------------------------------------------
+
+
+def test_default_security_group_is_closed_by_a_custom_resource_on_the_vpcs_own_group(rendered):
+    """EC2.2 wants the VPC's default group to have no rules; the custom resource revokes them
+    on the group CloudFormation reports as the VPC's DefaultSecurityGroup."""
+    net = rendered["network"]
+    (custom,) = resources_of(net, "Custom::DefaultSecurityGroupRules").values()
+    p = custom["Properties"]
+    assert p["GroupId"] == {"Fn::GetAtt": ["Vpc", "DefaultSecurityGroup"]}
+    assert p["Account"] == {"Ref": "AWS::AccountId"}
+    assert p["ServiceToken"] == {"Fn::GetAtt": ["DefaultSecurityGroupFunction", "Arn"]}
+    assert 1 <= p["ServiceTimeout"] <= 3600  # CloudFormation's documented range for ServiceTimeout
+
+
+def test_default_security_group_function_may_only_revoke_rules_of_that_group(rendered):
+    net = rendered["network"]
+    fn = net["Resources"]["DefaultSecurityGroupFunction"]["Properties"]
+    role = net["Resources"][fn["Role"]["Fn::GetAtt"][0]]["Properties"]
+    statements = [s for pol in role["Policies"] for s in pol["PolicyDocument"]["Statement"]]
+    ec2 = [s for s in statements if any(a.startswith("ec2:") for a in s["Action"])]
+    (only,) = ec2
+    assert sorted(only["Action"]) == ["ec2:RevokeSecurityGroupEgress", "ec2:RevokeSecurityGroupIngress"]
+    (arn,) = only["Resource"]
+    assert arn["Fn::Sub"].endswith(":security-group/${Vpc.DefaultSecurityGroup}")
+    assert all("*" not in json.dumps(s["Resource"]) for s in statements)
+    assert fn["Runtime"] == "python3.13" and "ReservedConcurrentExecutions" not in fn
+    logs = fn["LoggingConfig"]["LogGroup"]["Ref"]
+    assert net["Resources"][logs]["Properties"]["RetentionInDays"] == 30
+    assert "urllib.request" in fn["Code"]["ZipFile"] and "cfnresponse" not in fn["Code"]["ZipFile"]
+
+
+# ---- the README's table of controls --------------------------------------------------------------
+
+
+def _readme_controls() -> tuple[set[str], set[str]]:
+    """(held, not held) FSBP control ids as the README's security section states them."""
+    from enrollcfn.compiler import PROJECT_ROOT
+
+    text = (PROJECT_ROOT / "README.md").read_text(encoding="utf-8")
+    section = text[text.index("## Security controls") : text.index("## Cost")]
+    held_text = section[section.index("controls the templates hold:") : section.index("Not held, and why:")]
+    table = section[section.index("Not held, and why:") :].split("\n\n")[1]
+    ids = re.compile(r"\b([A-Z][A-Za-z0-9]+\.\d+)\b")
+
+    def expand(chunk: str) -> set[str]:
+        found = set(ids.findall(chunk))
+        for service, rest in re.findall(r"\b([A-Z][A-Za-z0-9]+)\.(\d+(?:/\d+)+)", chunk):  # S3.2/3/8
+            found |= {f"{service}.{n}" for n in rest.split("/")}
+        return found
+
+    not_held = set().union(*(expand(row.split("|")[1]) for row in table.splitlines() if row.startswith("| ") and "---" not in row))
+    return expand(held_text) - {"S3.2/3/8"}, not_held
+
+
+def test_readme_never_claims_a_control_both_held_and_not_held():
+    held, not_held = _readme_controls()
+    assert held and not_held
+    assert held & not_held == set()
+    assert {"EC2.2", "ECS.5", "ECS.20", "ECR.2", "RDS.9"} <= held
+    assert {"SecretsManager.1", "RDS.5"} <= not_held

@@ -25,13 +25,14 @@ def one(template: dict, type_: str) -> dict:
 # ---- redeploy -------------------------------------------------------------------------------
 
 
-def test_rule_matches_only_successful_pushes_of_the_repository_and_tag(rendered):
+def test_rule_matches_only_successful_pushes_of_release_tags_of_the_repository(rendered):
     pattern = one(rendered["redeploy"], "AWS::Events::Rule")["EventPattern"]
     assert pattern["source"] == ["aws.ecr"] and pattern["detail-type"] == ["ECR Image Action"]
     detail = pattern["detail"]
     assert detail["action-type"] == ["PUSH"] and detail["result"] == ["SUCCESS"]
     assert detail["repository-name"] == ["student-enrollment-laravel-api"]
-    assert detail["image-tag"] == [{"Ref": "ImageTag"}]
+    # EventBridge content filtering: {"prefix": ...} matches the start of the value.
+    assert detail["image-tag"] == [{"prefix": "release-"}]
 
 
 def test_rule_target_retries_and_dead_letters(rendered):
@@ -60,12 +61,30 @@ def test_source_over_the_inline_limit_is_a_compile_error():
         redeploy.inline_code("#" * 4097)
 
 
-def test_role_may_only_update_and_describe_the_one_service(rendered):
+def test_role_may_only_update_the_one_service_and_pass_its_two_roles_to_ecs_tasks(rendered):
     role = one(rendered["redeploy"], "AWS::IAM::Role")
     statements = [s for p in role["Policies"] for s in p["PolicyDocument"]["Statement"]]
     ecs = [s for s in statements if any(a.startswith("ecs:") for a in s["Action"])]
-    assert ecs == [{"Action": ["ecs:UpdateService", "ecs:DescribeServices"], "Effect": "Allow", "Resource": [{"Ref": "ServiceArn"}]}]
-    assert all("*" not in str(s["Resource"]) for s in statements)
+    assert ecs == [
+        {"Action": ["ecs:UpdateService", "ecs:DescribeServices"], "Effect": "Allow", "Resource": [{"Ref": "ServiceArn"}]},
+        {"Action": ["ecs:DescribeTaskDefinition", "ecs:RegisterTaskDefinition"], "Effect": "Allow", "Resource": ["*"]},
+    ]
+    (passing,) = [s for s in statements if "iam:PassRole" in s["Action"]]
+    assert passing["Action"] == ["iam:PassRole"]
+    assert passing["Resource"] == [{"Ref": "ExecutionRoleArn"}, {"Ref": "TaskRoleArn"}]
+    assert passing["Condition"] == {"StringEquals": {"iam:PassedToService": "ecs-tasks.amazonaws.com"}}
+    # Only the task-definition calls, which IAM cannot scope, use "*".
+    assert all(s in ecs[1:] or "*" not in str(s["Resource"]) for s in statements)
+
+
+def test_function_knows_the_repository_container_and_prefix(rendered):
+    variables = one(rendered["redeploy"], "AWS::Lambda::Function")["Environment"]["Variables"]
+    task = one(rendered["service"], "AWS::ECS::TaskDefinition")
+    (container,) = task["ContainerDefinitions"]
+    assert variables["CONTAINER_NAME"] == container["Name"]
+    assert variables["TAG_PREFIX"] == "release-" and variables["REPOSITORY_NAME"] == "student-enrollment-laravel-api"
+    digest_form = container["Image"]["Fn::If"][1]["Fn::Sub"]
+    assert digest_form == variables["REPOSITORY_URI"]["Fn::Sub"] + "@${ImageDigest}"
 
 
 def test_only_the_rule_may_invoke_the_function(rendered):

@@ -1,5 +1,6 @@
-"""The redeploy Lambda: its event filter as a pure function, and its handler called directly with
-boto3 pointed at a moto server over real HTTP (an ECS cluster and service created there first)."""
+"""The redeploy Lambda: its event filter and revision builder as pure functions, and its handler
+called directly with boto3 pointed at a moto server over real HTTP (an ECS cluster and a service
+on a digest-pinned task definition created there first)."""
 
 from __future__ import annotations
 
@@ -19,8 +20,12 @@ ENV = {
     "CLUSTER_NAME": "laravel-node",
     "SERVICE_NAME": "student-enrollment-service",
     "REPOSITORY_NAME": "student-enrollment-laravel-api",
-    "IMAGE_TAG": "latest",
+    "REPOSITORY_URI": "123456789012.dkr.ecr.ap-southeast-2.amazonaws.com/student-enrollment-laravel-api",
+    "CONTAINER_NAME": "student-enrollment-laravel-api",
+    "TAG_PREFIX": "release-",
 }
+OLD = "sha256:" + "0" * 64
+NEW = "sha256:" + "a" * 64
 
 
 def _load():
@@ -39,8 +44,8 @@ def push(**detail) -> dict:
         "action-type": "PUSH",
         "result": "SUCCESS",
         "repository-name": ENV["REPOSITORY_NAME"],
-        "image-tag": ENV["IMAGE_TAG"],
-        "image-digest": "sha256:" + "a" * 64,
+        "image-tag": "release-42",
+        "image-digest": NEW,
     }
     return {"source": "aws.ecr", "detail-type": "ECR Image Action", "detail": {**base, **detail}}
 
@@ -48,26 +53,41 @@ def push(**detail) -> dict:
 # ---- the filter -----------------------------------------------------------------------------
 
 
-def test_filter_accepts_a_successful_push_of_the_tag():
-    assert redeploy.skip_reason(push(), ENV["REPOSITORY_NAME"], "latest") is None
+def test_filter_accepts_a_successful_push_of_a_prefix_tag():
+    assert redeploy.skip_reason(push(), ENV["REPOSITORY_NAME"], "release-") is None
 
 
 @pytest.mark.parametrize(
     "detail, key",
     [
-        ({"image-tag": "v2"}, "image-tag"),
+        ({"image-tag": "latest"}, "image-tag"),
+        ({"image-tag": None}, "image-tag"),
+        ({"image-digest": None}, "image-digest"),
         ({"repository-name": "other"}, "repository-name"),
         ({"result": "FAILURE"}, "result"),
         ({"action-type": "DELETE"}, "action-type"),
     ],
 )
 def test_filter_names_the_field_that_does_not_match(detail, key):
-    reason = redeploy.skip_reason(push(**detail), ENV["REPOSITORY_NAME"], "latest")
+    reason = redeploy.skip_reason(push(**detail), ENV["REPOSITORY_NAME"], "release-")
     assert reason and reason.startswith(key)
 
 
 def test_filter_rejects_an_event_without_detail():
-    assert redeploy.skip_reason({}, ENV["REPOSITORY_NAME"], "latest").startswith("action-type")
+    assert redeploy.skip_reason({}, ENV["REPOSITORY_NAME"], "release-").startswith("action-type")
+
+
+def test_new_revision_changes_only_the_named_containers_image():
+    current = {
+        "taskDefinitionArn": "arn:td:1", "revision": 1, "status": "ACTIVE", "family": "f", "cpu": "1024",
+        "executionRoleArn": "arn:exec", "taskRoleArn": "arn:task", "volumes": [{"name": "tmp"}], "registeredBy": "x",
+        "containerDefinitions": [{"name": "app", "image": "repo@old", "user": "www-data"}, {"name": "side", "image": "s:1"}],
+    }  # fmt: skip
+    args = redeploy.with_image(current, "app", "repo@new")
+    assert args["containerDefinitions"] == [{"name": "app", "image": "repo@new", "user": "www-data"}, {"name": "side", "image": "s:1"}]
+    assert (args["family"], args["executionRoleArn"], args["taskRoleArn"], args["volumes"]) == ("f", "arn:exec", "arn:task", [{"name": "tmp"}])
+    # Read-only fields of DescribeTaskDefinition are not RegisterTaskDefinition parameters.
+    assert not {"taskDefinitionArn", "revision", "status", "registeredBy"} & args.keys()
 
 
 # ---- the handler against moto -----------------------------------------------------------------
@@ -93,41 +113,58 @@ def ecs(moto_url, monkeypatch):
     client = boto3.client("ecs")
     client.create_cluster(clusterName=ENV["CLUSTER_NAME"])
     client.register_task_definition(
-        family="app", containerDefinitions=[{"name": "app", "image": "app:latest", "memory": 512}]
-    )
+        family="app", executionRoleArn="arn:aws:iam::123456789012:role/exec",
+        containerDefinitions=[{"name": ENV["CONTAINER_NAME"], "image": f"{ENV['REPOSITORY_URI']}@{OLD}", "memory": 512, "user": "www-data",
+                               "readonlyRootFilesystem": True}],
+    )  # fmt: skip
     client.create_service(cluster=ENV["CLUSTER_NAME"], serviceName=ENV["SERVICE_NAME"], taskDefinition="app", desiredCount=1)
     return client
 
 
-def deployments(ecs) -> list[str]:
+def running(ecs) -> dict:
+    """The task definition the service points at."""
     (service,) = ecs.describe_services(cluster=ENV["CLUSTER_NAME"], services=[ENV["SERVICE_NAME"]])["services"]
-    return [d["id"] for d in service["deployments"]]
+    return ecs.describe_task_definition(taskDefinition=service["taskDefinition"])["taskDefinition"]
 
 
 def log_lines(capsys) -> list[dict]:
     return [json.loads(line) for line in capsys.readouterr().out.splitlines()]
 
 
-def test_matching_push_forces_a_new_deployment(ecs, capsys):
-    before = deployments(ecs)
+def test_matching_push_points_the_service_at_a_revision_running_the_pushed_digest(ecs, capsys):
+    before = running(ecs)
     result = redeploy.handler(push(), None)
     assert result["redeployed"] is True
-    assert result["deployment"] in deployments(ecs) and result["deployment"] not in before
+    after = running(ecs)
+    assert after["taskDefinitionArn"] == result["task_definition"] and after["revision"] == before["revision"] + 1
+    (container,) = after["containerDefinitions"]
+    assert container["image"] == f"{ENV['REPOSITORY_URI']}@{NEW}"
+    assert container["user"] == "www-data" and container["readonlyRootFilesystem"] is True  # the rest is copied
     (line,) = log_lines(capsys)
     assert line["decision"] == "redeployed" and line["service"] == ENV["SERVICE_NAME"]
-    assert line["digest"] == "sha256:" + "a" * 64
+    assert line["image-digest"] == NEW and line["previous"] == before["taskDefinitionArn"]
+
+
+def test_a_retried_push_of_the_running_digest_changes_nothing(ecs, capsys):
+    redeploy.handler(push(), None)
+    first = running(ecs)["taskDefinitionArn"]
+    capsys.readouterr()
+    result = redeploy.handler(push(), None)
+    assert result["redeployed"] is False and running(ecs)["taskDefinitionArn"] == first
+    (line,) = log_lines(capsys)
+    assert line["decision"] == "unchanged"
 
 
 @pytest.mark.parametrize(
     "detail",
-    [{"image-tag": "v2"}, {"repository-name": "someone-else"}, {"result": "FAILURE"}],
-    ids=["other tag", "other repository", "failed push"],
+    [{"image-tag": "latest"}, {"repository-name": "someone-else"}, {"result": "FAILURE"}],
+    ids=["tag without the prefix", "other repository", "failed push"],
 )
 def test_other_events_are_ignored_with_a_log_line(ecs, capsys, detail):
-    before = deployments(ecs)
+    before = running(ecs)["taskDefinitionArn"]
     result = redeploy.handler(push(**detail), None)
     assert result["redeployed"] is False
-    assert deployments(ecs) == before
+    assert running(ecs)["taskDefinitionArn"] == before
     (line,) = log_lines(capsys)
     assert line["decision"] == "ignored" and line["reason"] == result["reason"]
 

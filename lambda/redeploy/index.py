@@ -1,9 +1,10 @@
-"""Force a new deployment of one ECS service when its image tag is pushed to ECR.
+"""Deploy a pushed image to one ECS service by digest when its tag starts with TAG_PREFIX.
 
-EventBridge sends "ECR Image Action" events. Only a successful PUSH of REPOSITORY_NAME:IMAGE_TAG
-acts; any other event is logged and ignored. The service re-resolves the tag to the new digest.
-Each decision is one JSON log line. Errors raise, so EventBridge retries and then dead-letters.
-Environment: CLUSTER_NAME, SERVICE_NAME, REPOSITORY_NAME, IMAGE_TAG.
+Only a successful PUSH to REPOSITORY_NAME of such a tag acts; other events are logged and
+ignored. It registers a copy of the service's task definition whose CONTAINER_NAME image is
+REPOSITORY_URI@digest and points the service at it (the circuit breaker rolls back to the
+previous revision). A service already on that digest is left alone, so a retry changes nothing.
+One JSON log line per decision. Errors raise: EventBridge retries, then dead-letters.
 """
 
 import json
@@ -11,20 +12,32 @@ import os
 
 import boto3
 
+# What RegisterTaskDefinition accepts of what DescribeTaskDefinition returns.
+COPIED = (
+    "family", "taskRoleArn", "executionRoleArn", "networkMode", "containerDefinitions", "volumes",
+    "placementConstraints", "requiresCompatibilities", "cpu", "memory", "pidMode", "ipcMode",
+    "proxyConfiguration", "inferenceAccelerators", "ephemeralStorage", "runtimePlatform",
+)  # fmt: skip
 
-def skip_reason(event, repository, tag):
-    """Why `event` must not redeploy, or None for a successful push of repository:tag."""
+
+def skip_reason(event, repository, prefix):
+    """Why `event` must not redeploy, or None for a successful push of a prefix tag."""
     detail = event.get("detail") or {}
-    wanted = (
-        ("action-type", "PUSH"),
-        ("result", "SUCCESS"),
-        ("repository-name", repository),
-        ("image-tag", tag),
-    )
-    for key, value in wanted:
+    for key, value in (("action-type", "PUSH"), ("result", "SUCCESS"), ("repository-name", repository)):
         if detail.get(key) != value:
             return f"{key} is {detail.get(key)!r}, not {value!r}"
+    if not str(detail.get("image-tag") or "").startswith(prefix):
+        return f"image-tag is {detail.get('image-tag')!r}, not {prefix}*"
+    if not str(detail.get("image-digest") or "").startswith("sha256:"):
+        return f"image-digest is {detail.get('image-digest')!r}, not sha256:..."
     return None
+
+
+def with_image(taskdef, container, image):
+    """RegisterTaskDefinition arguments: `taskdef` with `container` running `image`."""
+    args = {k: taskdef[k] for k in COPIED if taskdef.get(k)}
+    args["containerDefinitions"] = [{**c, "image": image} if c["name"] == container else c for c in taskdef["containerDefinitions"]]
+    return args
 
 
 def log(decision, **fields):
@@ -37,26 +50,26 @@ def handler(event, context):
     env = os.environ
     cluster, service = env["CLUSTER_NAME"], env["SERVICE_NAME"]
     detail = event.get("detail") or {}
-    image = {
-        "repository": detail.get("repository-name"),
-        "tag": detail.get("image-tag"),
-        "digest": detail.get("image-digest"),
-    }
-    reason = skip_reason(event, env["REPOSITORY_NAME"], env["IMAGE_TAG"])
+    image = {k: detail.get(k) for k in ("repository-name", "image-tag", "image-digest")}
+    reason = skip_reason(event, env["REPOSITORY_NAME"], env["TAG_PREFIX"])
     if reason:
         log("ignored", reason=reason, **image)
         return {"redeployed": False, "reason": reason}
+    wanted = f"{env['REPOSITORY_URI']}@{image['image-digest']}"
     ecs = boto3.client("ecs")
     try:
         found = ecs.describe_services(cluster=cluster, services=[service])
         active = [s for s in found["services"] if s["status"] == "ACTIVE"]
         if not active:
             raise RuntimeError(f"service {service} is not active in cluster {cluster}: {found['failures']}")
-        rolling = [d["id"] for d in active[0]["deployments"] if d.get("rolloutState") == "IN_PROGRESS"]
-        updated = ecs.update_service(cluster=cluster, service=service, forceNewDeployment=True)
+        current = ecs.describe_task_definition(taskDefinition=active[0]["taskDefinition"])["taskDefinition"]
+        if any(c["name"] == env["CONTAINER_NAME"] and c["image"] == wanted for c in current["containerDefinitions"]):
+            log("unchanged", service=service, task_definition=current["taskDefinitionArn"], **image)
+            return {"redeployed": False, "reason": "already running this digest"}
+        new = ecs.register_task_definition(**with_image(current, env["CONTAINER_NAME"], wanted))["taskDefinition"]["taskDefinitionArn"]
+        ecs.update_service(cluster=cluster, service=service, taskDefinition=new)
     except Exception as exc:
         log("failed", cluster=cluster, service=service, error=repr(exc), **image)
         raise
-    deployment = updated["service"]["deployments"][0]["id"]
-    log("redeployed", cluster=cluster, service=service, deployment=deployment, superseded=rolling, **image)
-    return {"redeployed": True, "deployment": deployment}
+    log("redeployed", cluster=cluster, service=service, task_definition=new, previous=current["taskDefinitionArn"], **image)
+    return {"redeployed": True, "task_definition": new}

@@ -25,9 +25,15 @@ class Registry(Section):
     # a repository may hold (Amazon ECR service quotas).
     keep_images: Annotated[Int, int_range(1, 1000)] = 30  # seed lifecycle rule "Keep last 30 images"
     scan_on_push: Bool = True  # seed
-    # seed: MUTABLE. Redeploy-on-push follows a moving tag, so immutability would break it;
-    # ECS resolves the tag to a digest per deployment, so one rollout never mixes images.
-    image_tag_mutability: Literal["MUTABLE", "IMMUTABLE"] = "MUTABLE"
+    # fix: seed MUTABLE (ECR.2). A tag, once pushed, always names the same image; releases are
+    # pushed under new tags and the service runs an image digest.
+    image_tag_mutability: Literal["MUTABLE", "IMMUTABLE"] = "IMMUTABLE"
+    # Successful pushes of tags that start with this prefix redeploy the service with the pushed
+    # digest (seed: pushes of `latest` forced a new deployment). ECR tags: 1-128 characters.
+    redeploy_tag_prefix: Annotated[
+        Text,
+        check(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}", "is not the start of an image tag: use 1-128 letters, digits, '_', '.' and '-', not starting with '.' or '-'"),
+    ] = "release-"
 
 
 class Cluster(Section):

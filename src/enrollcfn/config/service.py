@@ -72,6 +72,15 @@ ServiceName = Annotated[
 ImageTag = Annotated[Text, check(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}", "is not an image tag: use 1-128 letters, digits, '_', '.' and '-', not starting with '.' or '-'")]
 
 
+# A Linux user name (at most 32 characters) or a numeric uid, optionally with :group or :gid.
+ContainerUser = Annotated[
+    Text,
+    check(r"([a-z_][a-z0-9_-]{0,31}|[0-9]{1,10})(:([a-z_][a-z0-9_-]{0,31}|[0-9]{1,10}))?",
+          "is not a user: use a user name or uid, optionally :group or :gid, e.g. www-data or 33:33"),
+]
+AbsolutePath = Annotated[Text, check(r"(/[A-Za-z0-9._-]+)+", "is not an absolute path such as /var/www/html/storage (letters, digits, '.', '_', '-')")]
+
+
 class Capacity(Section):
     """Capacity-provider strategy of the service (ECS: base 0-100,000, weight 0-1,000)."""
 
@@ -108,10 +117,19 @@ class Service(Section):
     name: ServiceName = "student-enrollment-service"  # seed
     cpu: Int = 1024  # seed
     memory: Int = 2048  # seed
-    container_port: Annotated[Int, int_range(1, 65535)] = 80  # seed
+    # fix: seed 80. A non-root process cannot bind below 1024 on Fargate, which adds no
+    # capability but SYS_PTRACE (ECS KernelCapabilities); the ALB still listens on 80 and 443.
+    container_port: Annotated[Int, int_range(1, 65535)] = 8080
     min_tasks: Annotated[Int, int_range(1, TASKS_PER_SERVICE)] = 2  # seed
     max_tasks: Annotated[Int, int_range(1, TASKS_PER_SERVICE)] = 20  # seed
-    image_tag: ImageTag = "latest"  # seed (the redeploy rule follows this tag)
+    image_tag: ImageTag = "latest"  # seed: the tag the first deploy runs; later releases push redeploy_tag_prefix tags
+    # fix: the seed ran as root (ECS.20). A user name the image defines, or uid[:gid].
+    container_user: ContainerUser = "www-data"
+    # Writable ephemeral volumes under a read-only root file system (ECS.5): Laravel's storage/
+    # and bootstrap/cache (the seed image's app root /var/www/html) and /tmp.
+    writable_paths: Annotated[tuple[AbsolutePath, ...], Field(min_length=1, max_length=20)] = (
+        "/var/www/html/storage", "/var/www/html/bootstrap/cache", "/tmp",
+    )
     # ECS healthCheckGracePeriodSeconds: 0 to 2,147,483,647.
     health_check_grace_seconds: Annotated[Int, int_range(0, INT32_MAX)] = 120  # fix: the seed had none while migrations run at boot
     capacity: Capacity = Field(default_factory=Capacity)
@@ -134,6 +152,13 @@ class Service(Section):
             out.append(("service.memory", f"Fargate has no {self.cpu} cpu / {self.memory} MiB size; with cpu {self.cpu} use {shown}"))
         if self.min_tasks > self.max_tasks:
             out.append(("service.min_tasks", f"min_tasks ({self.min_tasks}) is greater than max_tasks ({self.max_tasks})"))
+        if self.container_user.split(":")[0] not in ("root", "0") and self.container_port < 1024:
+            # Fargate lets a container add only SYS_PTRACE, so a non-root user cannot get NET_BIND_SERVICE.
+            out.append(("service.container_port", f"{self.container_port} is below 1024, which the non-root user "
+                        f"{self.container_user!r} cannot bind on Fargate; use 1024-65535 (e.g. 8080)"))
+        for i, path in enumerate(self.writable_paths):
+            if path in self.writable_paths[:i]:
+                out.append((f"service.writable_paths[{i}]", f"{path} is listed twice"))
         for i, prefix in enumerate(self.app_bucket_prefixes):
             if prefix in self.app_bucket_prefixes[:i]:
                 out.append((f"service.app_bucket_prefixes[{i}]", f"{prefix} is listed twice"))
