@@ -22,6 +22,7 @@ from troposphere.sqs import Queue, QueuePolicy
 from enrollcfn.config import Config
 from enrollcfn.errors import CompileError
 from templates._helpers import output, param, scanner_skips, service_role_trust
+from templates.bootstrap import product_role
 from templates.cluster import CLUSTER_NAME
 from templates.service import IMAGE_TAG, SERVICE_ARN, SERVICE_NAME
 
@@ -75,7 +76,7 @@ def build(cfg: Config) -> Template:
             Metadata=scanner_skips(checkov={"CKV_AWS_158": "Encrypted with the CloudWatch Logs service key; the lines hold no secrets"}),
         )
     )
-    role = t.add_resource(_role(log_group, queue, service_arn))
+    role = t.add_resource(_role(cfg, log_group, queue, service_arn))
     function = t.add_resource(_function(cfg, role, log_group, queue, cluster, service, tag))
     rule = t.add_resource(_rule(cfg, function, queue, tag))
     t.add_resource(
@@ -93,7 +94,7 @@ def build(cfg: Config) -> Template:
     return t
 
 
-def _role(log_group: LogGroup, queue: Queue, service_arn) -> Role:
+def _role(cfg: Config, log_group: LogGroup, queue: Queue, service_arn) -> Role:
     policy = PolicyDocument(
         Version="2012-10-17",
         Statement=[
@@ -107,6 +108,7 @@ def _role(log_group: LogGroup, queue: Queue, service_arn) -> Role:
         "FunctionRole",
         AssumeRolePolicyDocument=service_role_trust("lambda.amazonaws.com"),
         Policies=[Policy(PolicyName="redeploy-one-service", PolicyDocument=policy)],
+        **product_role(cfg),
     )
 
 
