@@ -79,6 +79,12 @@ _UNSCOPED = {
 }
 
 
+def unscoped(action: str) -> bool:
+    """True when `action` is one IAM accepts only on Resource "*" (see _UNSCOPED)."""
+    service, verb = action.split(":", 1)
+    return any(fnmatchcase(verb, p) for p in _UNSCOPED.get(service, ()))
+
+
 def _ec2(cfg: Config) -> list[Scope]:
     # Each create is granted on the ARN of the resource it makes; the VPC, subnet or route table
     # it is made in must be this product's (shared into the tagged scope).
