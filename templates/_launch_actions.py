@@ -223,7 +223,6 @@ NOT_NEEDED: dict[str, dict[str, str]] = {
     "AWS::Lambda::Function": {
         **_same("only with KmsKeyArn; the environment is encrypted with Lambda's service key",
                 "kms:CreateGrant", "kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey"),
-        **_same("only with Code.S3Bucket; the code is inline (ZipFile)", "s3:GetObject", "s3:GetObjectVersion"),
         **_same("only with FileSystemConfigs; the function mounts no file system",
                 "elasticfilesystem:DescribeMountTargets", "s3files:ListMountTargets"),
         "lambda:GetLayerVersion": "only with Layers; the function has none",
