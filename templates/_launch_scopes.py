@@ -118,7 +118,10 @@ def _acm(cfg: Config) -> list[Scope]:
 
 def _kms(cfg: Config) -> list[Scope]:
     keys = (regional("kms", "key/*"),)
-    return [Scope("KmsRead", ("DescribeKey", "GetKey*", "ListResourceTags"), keys), *_tagged(cfg, "Kms", keys, ("TagResource",))]
+    # CreateKey's Tags are authorised as kms:TagResource before the key has an ARN, so the
+    # tag-on-create scope also names "*" (it still needs this product's Name in the request).
+    fresh, product = _tagged(cfg, "Kms", (*keys, "*"), ("TagResource",))
+    return [Scope("KmsRead", ("DescribeKey", "GetKey*", "ListResourceTags"), keys), fresh, Scope(product.sid, product.verbs, keys, product.condition)]
 
 
 def _secrets(cfg: Config) -> list[Scope]:

@@ -112,6 +112,7 @@ THEIRS_DENIED = [
     ("s3:DeleteBucket", "arn:aws:s3:::billing-staging-uploads", {}),
     ("kms:PutKeyPolicy", f"arn:aws:kms:{A}:key/1234abcd-12ab-34cd-56ef-1234567890ab", {"aws:ResourceTag/Name": "billing-staging-key"}),
     ("kms:ScheduleKeyDeletion", f"arn:aws:kms:{A}:key/1234abcd-12ab-34cd-56ef-1234567890ab", {}),
+    ("kms:TagResource", "*", {"aws:RequestTag/Name": "billing-staging-key"}),
     ("secretsmanager:GetSecretValue", f"arn:aws:secretsmanager:{A}:secret:BillingSecret-AbCdEf", {"aws:ResourceTag/Name": "billing-staging-secret"}),
     ("secretsmanager:DeleteSecret", f"arn:aws:secretsmanager:{A}:secret:BillingSecret-AbCdEf", {}),
     ("ec2:DeleteVpc", f"arn:aws:ec2:{A}:vpc/vpc-0abc", THEIRS),
@@ -166,6 +167,7 @@ OURS_ALLOWED = [
     ("ec2:AuthorizeSecurityGroupIngress", [f"arn:aws:ec2:{A}:security-group/sg-0ours", f"arn:aws:ec2:{A}:security-group-rule/sgr-0new"], OURS),
     ("ec2:DeleteVpc", f"arn:aws:ec2:{A}:vpc/vpc-0ours", OURS),
     ("kms:CreateKey", "*", {}),
+    ("kms:TagResource", "*", {"aws:RequestTag/Name": "student-enrollment-production-alarm-topic-key"}),  # CreateKey's Tags
     ("kms:EnableKeyRotation", f"arn:aws:kms:{A}:key/1234abcd-12ab-34cd-56ef-1234567890ab", {"aws:ResourceTag/Name": "student-enrollment-production-alarm-topic-key"}),
     ("secretsmanager:UpdateSecret", f"arn:aws:secretsmanager:{A}:secret:AppSecret-AbCdEf", {"aws:ResourceTag/Name": "student-enrollment-production-app-secret"}),
     ("acm:RequestCertificate", "*", {}),
