@@ -218,7 +218,8 @@ NOT_NEEDED: dict[str, dict[str, str]] = {
         "cognito-idp:DescribeUserPoolClient": "only for an authenticate-cognito action; the listeners forward and redirect",
     },
     "AWS::IAM::Role": {
-        "iam:DeleteRolePermissionsBoundary": "removing the boundary is the escalation the boundary exists to stop; explicitly denied",
+        "iam:DeleteRolePermissionsBoundary": "the update handler calls it only when a role drops PermissionsBoundary, which no "
+                                             "product role does; removing it is the escalation the boundary stops (denied)",
     },
     "AWS::Lambda::Function": {
         **_same("only with KmsKeyArn; the environment is encrypted with Lambda's service key",
