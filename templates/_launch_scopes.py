@@ -44,6 +44,7 @@ class Scope:
     share: bool = False
 
     def takes(self, verb: str) -> bool:
+        """True when one of the scope's verb patterns matches `verb`."""
         return any(fnmatchcase(verb, p) for p in self.verbs)
 
 
@@ -59,17 +60,23 @@ def _tagged(cfg: Config, prefix: str, arns: tuple[str, ...], tag_verbs: tuple[st
     return [Scope(f"{prefix}TagNew", tag_verbs, arns, fresh, share=True), Scope(f"{prefix}Product", ("*",), arns, ours)]
 
 
-# Actions with no resource-level permissions (AWS's Service Authorization Reference lists no
-# resource type for them), so IAM accepts them only with Resource "*". All read or create only.
+# Resource "*", and why. Most have no resource type in AWS's Service Authorization Reference, so IAM
+# accepts them only on "*": the EC2, ELB, Application Auto Scaling and Auto Scaling describes,
+# ecs Register/Deregister/DescribeTaskDefinition (the one write here on existing resources: a
+# task definition revision of any family), cloudwatch:GetMetricData, GetRandomPassword, CreateKey,
+# acm:RequestCertificate, route53:ListHostedZones, iam:ListRoles and ValidateTemplate. The rest
+# are reads the handlers make without naming a resource of ours (RDS engine versions, events
+# and clusters; DescribeAlarms, DescribeLogGroups and the log policy lists; GetTemplateSummary
+# before the stack exists).
 _UNSCOPED = {
-    "ec2": ("Describe*",),  # EC2 Describe* calls
+    "ec2": ("Describe*",),
     "elasticloadbalancing": ("Describe*",),
     "application-autoscaling": ("Describe*",),
     "autoscaling": ("DescribeTags",),
-    "rds": ("Describe*",),  # account-wide reads: engine versions, events, clusters
+    "rds": ("Describe*",),
     "cloudwatch": ("GetMetricData", "DescribeAlarms"),
     "logs": ("DescribeLogGroups", "DescribeResourcePolicies", "DescribeIndexPolicies"),
-    "cloudformation": ("GetTemplateSummary", "ValidateTemplate"),  # read a template before any stack exists
+    "cloudformation": ("GetTemplateSummary", "ValidateTemplate"),
     "ecs": ("RegisterTaskDefinition", "DeregisterTaskDefinition", "DescribeTaskDefinition"),
     "secretsmanager": ("GetRandomPassword",),
     "acm": ("RequestCertificate",),
