@@ -25,6 +25,7 @@ from troposphere.logs import LogGroup
 
 from enrollcfn.config import Config
 from templates._helpers import inline_code, scanner_skips, service_role_trust
+from templates.bootstrap import product_role
 
 LAMBDA_DIR = Path(__file__).resolve().parents[1] / "lambda"
 RUNTIME = "python3.13"
@@ -63,6 +64,7 @@ def _function(t: Template, cfg: Config, stack: str, title: str, source: str, des
             f"{title}Role",
             AssumeRolePolicyDocument=service_role_trust("lambda.amazonaws.com"),
             Policies=[Policy(PolicyName=source.replace("_", "-"), PolicyDocument=PolicyDocument(Version="2012-10-17", Statement=[*statements, write_logs]))],
+            **product_role(cfg),
         )
     )
     return t.add_resource(

@@ -1,19 +1,21 @@
 """Bootstrap stack, deployed on its own before the root: the artifact bucket that holds the
-packaged templates and Lambda code, and the ECR repository the service pulls from.
+packaged templates and Lambda code, the ECR repository the service pulls from, and the
+permissions boundary every role of the product carries.
 
 The repository lives here, not in the nested set, so an image can be pushed before the service
-exists (a service created before its image hangs the stack for hours).
-Inputs: none. Outputs: the constants below.
+exists (a service created before its image hangs the stack for hours). The boundary lives here so
+it exists before any product role, and outside the product, so the launch role cannot change it.
+Inputs: the Parameter PublisherArns (optional). Outputs: the constants below.
 """
 
 from __future__ import annotations
 
 import json
 
-from awacs.aws import PolicyDocument
-from troposphere import GetAtt, Ref, Template
+from troposphere import GetAtt, If, Join, Not, Equals, Ref, Sub, Template
 from troposphere.ecr import ImageScanningConfiguration, LifecyclePolicy, Repository
 from troposphere.ecr import EncryptionConfiguration as EcrEncryption
+from troposphere.iam import ManagedPolicy
 from troposphere.s3 import (
     Bucket,
     BucketPolicy,
@@ -24,28 +26,108 @@ from troposphere.s3 import (
 )
 
 from enrollcfn.config import Config
-from templates._helpers import output, private_bucket_properties, scanner_skips, tls_only_statement
+from templates._helpers import output, param, private_bucket_properties, scanner_skips, tls_only_statement
 
 ARTIFACT_BUCKET_NAME = "ArtifactBucketName"
 REPOSITORY_NAME = "RepositoryName"
 REPOSITORY_URI = "RepositoryUri"
 REPOSITORY_ARN = "RepositoryArn"
+PERMISSIONS_BOUNDARY_ARN = "PermissionsBoundaryArn"
+PUBLISHER_ARNS = "PublisherArns"
+_ARN = "arn:${AWS::Partition}"
+
+
+def boundary_name(cfg: Config) -> str:
+    """`<project>-<environment>-boundary`: at most 74 characters (project and environment are at
+    most 32 each), within IAM's 128 for a managed policy name."""
+    return f"{cfg.project}-{cfg.environment}-boundary"
+
+
+def boundary_policy_arn(cfg: Config) -> str:
+    """The boundary's ARN as a Sub string (the name is fixed by the config, so no lookup)."""
+    return f"{_ARN}:iam::${{AWS::AccountId}}:policy/{boundary_name(cfg)}"
+
+
+def boundary_arn(cfg: Config) -> Sub:
+    """The boundary's ARN, for a role's PermissionsBoundary and the launch role's conditions."""
+    return Sub(boundary_policy_arn(cfg))
+
+
+def role_path(cfg: Config) -> str:
+    """`/<project>/<environment>/`: the path of every product role, so its ARNs can be matched."""
+    return f"/{cfg.project}/{cfg.environment}/"
+
+
+def product_role(cfg: Config) -> dict:
+    """The properties every role of the product templates carries: its path and the boundary."""
+    return {"Path": role_path(cfg), "PermissionsBoundary": boundary_arn(cfg)}
+
+
+def publisher_tag(cfg: Config) -> str:
+    """The principal tag key (value `true`) that lets a principal write to the artifact bucket."""
+    return f"{cfg.project}-{cfg.environment}-publisher"
 
 
 def build(cfg: Config) -> Template:
     """The bootstrap template for `cfg`."""
     t = Template(Description=f"{cfg.project} {cfg.environment}: artifact bucket and ECR repository (deployed before the root stack)")
     t.set_version()
-    bucket = _artifact_bucket(t)
+    bucket = _artifact_bucket(t, cfg)
     repo = _repository(t, cfg)
+    boundary = t.add_resource(
+        ManagedPolicy(
+            "PermissionsBoundary",
+            ManagedPolicyName=boundary_name(cfg),
+            Description=f"{cfg.project} {cfg.environment}: the most any role of the product may do",
+            PolicyDocument=boundary_document(cfg),
+        )
+    )
     output(t, ARTIFACT_BUCKET_NAME, Ref(bucket), "Bucket that holds packaged templates and Lambda code")
     output(t, REPOSITORY_NAME, Ref(repo), "ECR repository of the application image")
     output(t, REPOSITORY_URI, GetAtt(repo, "RepositoryUri"), "Push the application image here")
     output(t, REPOSITORY_ARN, GetAtt(repo, "Arn"), "ARN of the ECR repository")
+    output(t, PERMISSIONS_BOUNDARY_ARN, Ref(boundary), "Permissions boundary of every role the product creates")
     return t
 
 
-def _artifact_bucket(t: Template) -> Bucket:
+def boundary_document(cfg: Config) -> dict:
+    """What the product's roles may do at most: the union of what the task, execution, flow-log,
+    redeploy, RDS monitoring and custom-resource roles need; of IAM only passing the service's
+    roles to ECS tasks (the redeploy function registers task-definition revisions)."""
+    def regional(service: str, rest: str) -> str:
+        return f"{_ARN}:{service}:${{AWS::Region}}:${{AWS::AccountId}}:{rest}"
+
+    bucket = cfg.service.app_bucket
+    allow = [
+        ("ImagePull", ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer", "ecr:BatchCheckLayerAvailability"],
+         [regional("ecr", f"repository/{cfg.registry.repository_name}")]),
+        # GetAuthorizationToken and DetectFaces have no resource-level permissions.
+        ("NoResourceLevel", ["ecr:GetAuthorizationToken", "rekognition:DetectFaces"], ["*"]),
+        ("Logs", ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams", "logs:PutRetentionPolicy",
+                  "logs:GetLogEvents"], [regional("logs", "log-group:*")]),
+        ("Secrets", ["secretsmanager:GetSecretValue"], [regional("secretsmanager", "secret:*")]),
+        ("AppBucketObjects", ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"], [f"{_ARN}:s3:::{bucket}/*"]),
+        ("AppBucketList", ["s3:ListBucket"], [f"{_ARN}:s3:::{bucket}"]),
+        ("Redeploy", ["ecs:UpdateService", "ecs:DescribeServices"], [regional("ecs", f"service/{cfg.cluster.name}/{cfg.service.name}")]),
+        # Task-definition reads and registrations have no resource-level permissions in IAM.
+        ("TaskDefinitions", ["ecs:DescribeTaskDefinition", "ecs:RegisterTaskDefinition"], ["*"]),
+        ("PassServiceRoles", ["iam:PassRole"], [f"{_ARN}:iam::${{AWS::AccountId}}:role{role_path(cfg)}*"]),
+        # The custom resource that closes the VPC's default security group (EC2.2).
+        ("DefaultSecurityGroup", ["ec2:RevokeSecurityGroupIngress", "ec2:RevokeSecurityGroupEgress"], [regional("ec2", "security-group/*")]),
+        ("DeadLetters", ["sqs:SendMessage"], [regional("sqs", "*")]),
+    ]  # fmt: skip
+    statements = [{"Sid": sid, "Effect": "Allow", "Action": a, "Resource": [r if r == "*" else Sub(r) for r in res]} for sid, a, res in allow]
+    # Of IAM the roles only pass the service's roles to ECS tasks: an explicit deny keeps a future
+    # allow here from reopening role creation, policy changes or removing this boundary. A
+    # request without iam:PassedToService (every IAM action but PassRole) meets StringNotEquals.
+    to_ecs = {"iam:PassedToService": "ecs-tasks.amazonaws.com"}
+    next(s for s in statements if s["Sid"] == "PassServiceRoles")["Condition"] = {"StringEquals": to_ecs}
+    statements.append({"Sid": "NoIam", "Effect": "Deny", "Action": ["iam:*"], "Resource": ["*"],
+                       "Condition": {"StringNotEquals": to_ecs}})
+    return {"Version": "2012-10-17", "Statement": statements}
+
+
+def _artifact_bucket(t: Template, cfg: Config) -> Bucket:
     bucket = t.add_resource(
         Bucket(
             "ArtifactBucket",
@@ -71,14 +153,36 @@ def _artifact_bucket(t: Template) -> Bucket:
             **private_bucket_properties(),
         )
     )
+    publishers = param(
+        t, PUBLISHER_ARNS, "CommaDelimitedList",
+        f"Role or user ARNs (wildcards allowed) that may write to the artifact bucket, besides principals tagged {publisher_tag(cfg)}=true",
+        Default="",
+    )  # fmt: skip
+    t.add_condition("HasPublisherArns", Not(Equals(Join("", Ref(publishers)), "")))
     t.add_resource(
         BucketPolicy(
             "ArtifactBucketPolicy",
             Bucket=Ref(bucket),
-            PolicyDocument=PolicyDocument(Version="2012-10-17", Statement=[tls_only_statement(GetAtt(bucket, "Arn"))]),
+            PolicyDocument={"Version": "2012-10-17", "Statement": [tls_only_statement(GetAtt(bucket, "Arn")), _publishers_only(cfg, bucket, publishers)]},
         )
     )
     return bucket
+
+
+def _publishers_only(cfg: Config, bucket: Bucket, publishers) -> dict:
+    """Only publishers write: what a provisioned product runs is the object version its URL names,
+    and nobody else may add, replace or delete versions, or stop versioning."""
+    not_tagged = {"StringNotEquals": {f"aws:PrincipalTag/{publisher_tag(cfg)}": "true"}}
+    return {
+        "Sid": "OnlyPublishersWrite",
+        "Effect": "Deny",
+        "Principal": "*",
+        "Action": ["s3:PutObject", "s3:DeleteObject", "s3:DeleteObjectVersion", "s3:PutObjectTagging", "s3:PutObjectVersionTagging",
+                   "s3:DeleteObjectTagging", "s3:DeleteObjectVersionTagging", "s3:PutBucketVersioning", "s3:PutLifecycleConfiguration"],
+        "Resource": [GetAtt(bucket, "Arn"), Join("", [GetAtt(bucket, "Arn"), "/*"])],
+        # Denied unless tagged as a publisher and (when the list is set) not one of the named ARNs.
+        "Condition": If("HasPublisherArns", {**not_tagged, "ArnNotLike": {"aws:PrincipalArn": Ref(publishers)}}, not_tagged),
+    }  # fmt: skip
 
 
 def _repository(t: Template, cfg: Config) -> Repository:

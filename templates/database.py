@@ -17,8 +17,12 @@ from troposphere.rds import DBInstance, DBParameterGroup, DBSubnetGroup, OptionC
 from enrollcfn.config import Config
 from templates._custom_resources import retain_log_groups
 from templates._helpers import output, param, scanner_skips, service_role_trust
+from templates.bootstrap import product_role
 from templates.network import PRIVATE_SUBNET_IDS
 from templates.security import DATABASE_SECURITY_GROUP_ID
+
+# The one managed policy a product role attaches (the launch role may attach only this one).
+ENHANCED_MONITORING_POLICY = "arn:${AWS::Partition}:iam::aws:policy/service-role/AmazonRDSEnhancedMonitoringRole"
 
 DATABASE_ENDPOINT_ADDRESS = "DatabaseEndpointAddress"
 DATABASE_ENDPOINT_PORT = "DatabaseEndpointPort"
@@ -70,7 +74,8 @@ def build(cfg: Config) -> Template:
         Role(
             "DatabaseMonitoringRole",
             AssumeRolePolicyDocument=service_role_trust("monitoring.rds.amazonaws.com"),
-            ManagedPolicyArns=[Sub("arn:${AWS::Partition}:iam::aws:policy/service-role/AmazonRDSEnhancedMonitoringRole")],
+            ManagedPolicyArns=[Sub(ENHANCED_MONITORING_POLICY)],
+            **product_role(cfg),
         )
     )
     instance = t.add_resource(_instance(cfg, subnet_group, parameters, options, monitoring, sg))

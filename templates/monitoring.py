@@ -20,7 +20,7 @@ from troposphere.kms import Key
 from troposphere.sns import SubscriptionResource, Topic, TopicPolicy
 
 from enrollcfn.config import Config
-from templates._helpers import output, param
+from templates._helpers import name_tags, output, param
 from templates.cluster import CLUSTER_NAME
 from templates.database import DATABASE_INSTANCE_ID
 from templates.load_balancer import LOAD_BALANCER_FULL_NAME, TARGET_GROUP_FULL_NAME
@@ -48,7 +48,7 @@ def build(cfg: Config) -> Template:
     t = Template(Description=f"{cfg.project} {cfg.environment}: alarms, their SNS topic and the monthly cost budget")
     t.set_version()
     p = {name: param(t, name, "String", description) for name, description in _INPUTS.items()}
-    key = t.add_resource(_key())
+    key = t.add_resource(_key(cfg))
     topic = t.add_resource(Topic("AlarmTopic", KmsMasterKeyId=Ref(key)))
     t.add_resource(_topic_policy(topic))
     if cfg.monitoring.alarm_email:
@@ -61,7 +61,7 @@ def build(cfg: Config) -> Template:
     return t
 
 
-def _key() -> Key:
+def _key(cfg: Config) -> Key:
     # The AWS-managed SNS key cannot be used: its policy does not let CloudWatch or Budgets publish.
     statements = [
         Statement(Sid="Account", Effect=Allow, Principal=Principal("AWS", AccountId), Action=[kms.Action("*")], Resource=["*"]),
@@ -74,7 +74,9 @@ def _key() -> Key:
             Condition=Condition(StringEquals({"aws:SourceAccount": AccountId})),
         ),
     ]
-    return Key("AlarmTopicKey", Description="Encrypts the alarm topic", EnableKeyRotation=True, KeyPolicy=PolicyDocument(Version="2012-10-17", Statement=statements))
+    # Tagged: the launch role may change only keys named ours (a key is known only by its id).
+    return Key("AlarmTopicKey", Description="Encrypts the alarm topic", EnableKeyRotation=True, Tags=name_tags(cfg, "alarm-topic-key"),
+               KeyPolicy=PolicyDocument(Version="2012-10-17", Statement=statements))
 
 
 def _topic_policy(topic: Topic) -> TopicPolicy:

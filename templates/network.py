@@ -31,6 +31,7 @@ from troposphere.logs import LogGroup
 from enrollcfn.config import Config
 from templates._custom_resources import restrict_default_security_group
 from templates._helpers import name_tags, output, scanner_skips, service_role_trust
+from templates.bootstrap import product_role
 
 VPC_ID = "VpcId"
 VPC_CIDR = "VpcCidr"
@@ -62,6 +63,7 @@ def build(cfg: Config) -> Template:
                 ServiceName=Sub("com.amazonaws.${AWS::Region}.s3"),  # fix: the seed hard-coded the region
                 VpcEndpointType="Gateway",
                 RouteTableIds=[Ref(public_rt)] + [Ref(rt) for rt in private_rts],
+                Tags=name_tags(cfg, "s3-endpoint"),  # the launch role may change only resources named ours
             )
         )
     _flow_logs(t, cfg, vpc)
@@ -168,7 +170,7 @@ def _flow_logs(t: Template, cfg: Config, vpc: VPC) -> None:
         ],
     )
     role = t.add_resource(
-        Role("FlowLogRole", AssumeRolePolicyDocument=service_role_trust("vpc-flow-logs.amazonaws.com"), Policies=[Policy(PolicyName="write-flow-logs", PolicyDocument=write)])
+        Role("FlowLogRole", AssumeRolePolicyDocument=service_role_trust("vpc-flow-logs.amazonaws.com"), Policies=[Policy(PolicyName="write-flow-logs", PolicyDocument=write)], **product_role(cfg))
     )
     t.add_resource(
         FlowLog(

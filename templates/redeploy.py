@@ -22,6 +22,7 @@ from troposphere.sqs import Queue, QueuePolicy
 
 from enrollcfn.config import Config
 from templates._helpers import inline_code as _inline_code, output, param, scanner_skips, service_role_trust
+from templates.bootstrap import product_role
 from templates.cluster import CLUSTER_NAME
 from templates.service import EXECUTION_ROLE_ARN, SERVICE_ARN, SERVICE_NAME, TASK_ROLE_ARN, repository_uri
 
@@ -64,7 +65,7 @@ def build(cfg: Config) -> Template:
             Metadata=scanner_skips(checkov={"CKV_AWS_158": "Encrypted with the CloudWatch Logs service key; the lines hold no secrets"}),
         )
     )
-    role = t.add_resource(_role(log_group, queue, service_arn, roles))
+    role = t.add_resource(_role(cfg, log_group, queue, service_arn, roles))
     function = t.add_resource(_function(cfg, role, log_group, queue, cluster, service))
     rule = t.add_resource(_rule(cfg, function, queue))
     t.add_resource(
@@ -82,7 +83,7 @@ def build(cfg: Config) -> Template:
     return t
 
 
-def _role(log_group: LogGroup, queue: Queue, service_arn, roles: list) -> Role:
+def _role(cfg: Config, log_group: LogGroup, queue: Queue, service_arn, roles: list) -> Role:
     policy = PolicyDocument(
         Version="2012-10-17",
         Statement=[
@@ -106,6 +107,7 @@ def _role(log_group: LogGroup, queue: Queue, service_arn, roles: list) -> Role:
         AssumeRolePolicyDocument=service_role_trust("lambda.amazonaws.com"),
         Policies=[Policy(PolicyName="redeploy-one-service", PolicyDocument=policy)],
         Metadata=scanner_skips(checkov={"CKV_AWS_111": "ecs:RegisterTaskDefinition has no resource-level permissions; the roles it may pass are the service's two"}),
+        **product_role(cfg),
     )
 
 

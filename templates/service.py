@@ -45,7 +45,8 @@ from troposphere.iam import Policy, Role
 from troposphere.secretsmanager import GenerateSecretString, Secret
 
 from enrollcfn.config import Config
-from templates._helpers import output, param, scanner_skips, service_role_trust
+from templates._helpers import name_tags, output, param, scanner_skips, service_role_trust
+from templates.bootstrap import product_role
 from templates.cluster import APP_LOG_GROUP_ARN, APP_LOG_GROUP_NAME, CLUSTER_NAME
 from templates.database import DATABASE_ENDPOINT_ADDRESS, DATABASE_SECRET_ARN
 from templates.load_balancer import API_DOMAIN, LOAD_BALANCER_FULL_NAME, TARGET_GROUP_ARN, TARGET_GROUP_FULL_NAME
@@ -121,6 +122,7 @@ def _app_secret(cfg: Config) -> Secret:
     return Secret(
         "AppSecret",
         Description=f"{cfg.project} {cfg.environment}: Laravel application secrets",
+        Tags=name_tags(cfg, "app-secret"),  # the launch role may change only resources named ours
         # Laravel uses a key without the base64: prefix as raw bytes; AES-256-CBC needs exactly 32.
         GenerateSecretString=GenerateSecretString(
             SecretStringTemplate=json.dumps(template, sort_keys=True), GenerateStringKey="APP_KEY", PasswordLength=32, ExcludePunctuation=True
@@ -155,6 +157,7 @@ def _roles(t: Template, cfg: Config, secret: Secret, p: dict) -> tuple[Role, Rol
             AssumeRolePolicyDocument=ecs_trust,
             Policies=[Policy(PolicyName="pull-image-write-logs-read-secrets", PolicyDocument=pull_and_log)],
             Metadata=scanner_skips(checkov={"CKV_AWS_111": "ecr:GetAuthorizationToken has no resource-level permissions"}),
+            **product_role(cfg),
         )
     )
     bucket = cfg.service.app_bucket
@@ -175,7 +178,7 @@ def _roles(t: Template, cfg: Config, secret: Secret, p: dict) -> tuple[Role, Rol
     )
     # fix: the seed's task role could only write logs, so the app used an IAM user's static keys.
     task = t.add_resource(
-        Role("TaskRole", AssumeRolePolicyDocument=ecs_trust, Policies=[Policy(PolicyName="app-bucket-and-face-detection", PolicyDocument=app)])
+        Role("TaskRole", AssumeRolePolicyDocument=ecs_trust, Policies=[Policy(PolicyName="app-bucket-and-face-detection", PolicyDocument=app)], **product_role(cfg))
     )
     return execution, task
 

@@ -73,7 +73,7 @@ def test_artifact_bucket_is_private_versioned_encrypted_and_tls_only(rendered):
     assert all(props["PublicAccessBlockConfiguration"].values()) and len(props["PublicAccessBlockConfiguration"]) == 4
     assert props["OwnershipControls"]["Rules"][0]["ObjectOwnership"] == "BucketOwnerEnforced"
     (policy,) = resources_of(t, "AWS::S3::BucketPolicy").values()
-    (statement,) = policy["Properties"]["PolicyDocument"]["Statement"]
+    (statement,) = [s for s in policy["Properties"]["PolicyDocument"]["Statement"] if s["Sid"] == "DenyInsecureTransport"]
     assert statement["Effect"] == "Deny"
     assert statement["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
 

@@ -23,6 +23,7 @@ from moto.cloudformation.models import CloudFormationBackend, Stack
 from moto.core.common_models import CloudFormationModel
 from moto.core.responses import ActionResult
 from moto.elbv2.models import FakeLoadBalancer, FakeTargetGroup
+from moto.kms.models import Key as KmsKey
 from moto.rds import utils as rds_utils
 from moto.rds.models import DBInstance
 from moto.server import ThreadedMotoServer
@@ -203,6 +204,18 @@ def _update_termination_protection(self):
     return ActionResult({"StackId": stack.stack_id})
 
 
+# 9. AWS::KMS::Key Tags: CloudFormation's Key/Value pairs reach moto's KMS, which reads
+# TagKey/TagValue (the KMS API's shape) and fails with KeyError.
+_original_key_create = KmsKey.create_from_cloudformation_json.__func__
+
+
+def _key_create(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs):
+    props = cloudformation_json["Properties"]
+    tags = [{"TagKey": t["Key"], "TagValue": t["Value"]} for t in props.get("Tags", [])]
+    json_ = {**cloudformation_json, "Properties": {**props, "Tags": tags}}
+    return _original_key_create(cls, resource_name, json_, account_id, region_name, **kwargs)
+
+
 def apply_patches() -> None:
     """Patch moto's classes in this process (idempotent)."""
     if moto.__version__ != MOTO_VERSION:
@@ -218,6 +231,7 @@ def apply_patches() -> None:
     FakeTargetGroup.get_cfn_attribute = _tg_get
     FakeTargetGroup.has_cfn_attr = classmethod(lambda cls, a: a == "TargetGroupFullName")
     cfn_responses.CloudFormationResponse.update_termination_protection = _update_termination_protection
+    KmsKey.create_from_cloudformation_json = classmethod(_key_create)
     for cached in (parsing.get_model_list, parsing.get_model_map, parsing.get_name_type_map):
         cached.cache_clear()
 

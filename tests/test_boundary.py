@@ -1,0 +1,115 @@
+"""The bootstrap stack's permissions boundary and artifact bucket policy, evaluated as IAM would
+(tests/policy_eval.py): every product role carries the boundary, the boundary allows what the
+roles do and no IAM, and only publishers write what Service Catalog launches."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.conftest import resources_of
+from tests.policy_eval import ACCOUNT, REGION, Policy, resolve
+
+PRODUCT = ("network", "security", "database", "cluster", "load_balancer", "service", "redeploy", "monitoring")
+BOUNDARY_NAME = "student-enrollment-production-boundary"  # <project>-<environment>-boundary of the seed
+BOUNDARY = f"arn:aws:iam::{ACCOUNT}:policy/{BOUNDARY_NAME}"
+# AWS's managed AmazonRDSEnhancedMonitoringRole policy (its documented version 1 statements).
+RDS_MONITORING_ACTIONS = ("logs:CreateLogGroup", "logs:PutRetentionPolicy", "logs:CreateLogStream", "logs:PutLogEvents",
+                          "logs:DescribeLogStreams", "logs:GetLogEvents")  # fmt: skip
+
+
+def _product_roles(rendered):
+    for name in PRODUCT:
+        for key, role in resources_of(rendered[name], "AWS::IAM::Role").items():
+            yield f"{name}.{key}", role["Properties"]
+
+
+@pytest.fixture(scope="module")
+def boundary(rendered) -> Policy:
+    (policy,) = resources_of(rendered["bootstrap"], "AWS::IAM::ManagedPolicy").values()
+    assert policy["Properties"]["ManagedPolicyName"] == BOUNDARY_NAME and len(BOUNDARY_NAME) <= 128  # IAM's name limit
+    return Policy([resolve(s, {}) for s in policy["Properties"]["PolicyDocument"]["Statement"]])
+
+
+def test_every_product_role_carries_the_boundary_and_the_product_path(rendered):
+    roles = dict(_product_roles(rendered))
+    # execution, task, flow log, redeploy, RDS monitoring, and the two custom-resource functions
+    assert len(roles) == 7
+    for key, props in roles.items():
+        assert resolve(props["PermissionsBoundary"], {}) == BOUNDARY, key
+        assert props["Path"] == "/student-enrollment/production/", key
+
+
+def test_the_boundary_allows_every_action_the_product_roles_are_given(rendered, boundary):
+    needed = []
+    for key, props in _product_roles(rendered):
+        for policy in props.get("Policies", []):
+            for s in policy["PolicyDocument"]["Statement"]:
+                # the request the role's own condition describes (PassRole: passed to ECS tasks)
+                ctx = {k: v for op, kv in s.get("Condition", {}).items() if op == "StringEquals" for k, v in kv.items()}
+                needed += [(key, a, r, ctx) for a in s["Action"] for r in resolve(s["Resource"], {
+                    "AppLogGroupArn": f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:/ecs/app", "FunctionLogGroup.Arn": f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:fn",
+                    "AppSecret": f"arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:AppSecret-a", "DatabaseSecretArn": f"arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:rds!db-1",
+                    "ServiceArn": f"arn:aws:ecs:{REGION}:{ACCOUNT}:service/laravel-node/student-enrollment-service",
+                    "DeadLetterQueue.Arn": f"arn:aws:sqs:{REGION}:{ACCOUNT}:dlq", "FlowLogGroup.Arn": f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:flow",
+                    "Vpc.DefaultSecurityGroup": "sg-0123456789abcdef0", "Database": "se-database-1",
+                    "ExecutionRoleArn": f"arn:aws:iam::{ACCOUNT}:role/student-enrollment/production/se-ExecutionRole-1",
+                    "TaskRoleArn": f"arn:aws:iam::{ACCOUNT}:role/student-enrollment/production/se-TaskRole-1",
+                    **{f"{lg}.Arn": f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:{lg}" for lg in (
+                        "DefaultSecurityGroupFunctionLogGroup", "DatabaseLogRetentionFunctionLogGroup")},
+                })]  # fmt: skip
+        if props.get("ManagedPolicyArns"):
+            needed += [(key, a, f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:RDSOSMetrics", {}) for a in RDS_MONITORING_ACTIONS]
+    assert len(needed) > 15
+    refused = [(k, a, r) for k, a, r, ctx in needed if not boundary.allows(a, r, ctx)]
+    assert not refused
+
+
+def test_the_boundary_allows_no_iam_and_nothing_beyond_the_roles_needs(boundary):
+    role = f"arn:aws:iam::{ACCOUNT}:role/student-enrollment/production/x"
+    for action in ("iam:CreateRole", "iam:PassRole", "iam:AttachRolePolicy", "iam:PutRolePolicy", "iam:DeleteRolePermissionsBoundary", "iam:CreatePolicyVersion"):
+        assert boundary.decide(action, role) == "deny", action
+    # passing the product's own roles to ECS tasks (a new task-definition revision) is all of IAM
+    assert boundary.allows("iam:PassRole", role, {"iam:PassedToService": "ecs-tasks.amazonaws.com"})
+    assert boundary.decide("iam:PassRole", role, {"iam:PassedToService": "lambda.amazonaws.com"}) == "deny"
+    other = f"arn:aws:iam::{ACCOUNT}:role/Admin"
+    assert not boundary.allows("iam:PassRole", other, {"iam:PassedToService": "ecs-tasks.amazonaws.com"})
+    assert not boundary.allows("s3:GetObject", "arn:aws:s3:::some-other-bucket/key")
+    assert not boundary.allows("ecs:UpdateService", f"arn:aws:ecs:{REGION}:{ACCOUNT}:service/other-cluster/other")
+    assert not boundary.allows("ec2:RunInstances", "*") and not boundary.allows("sts:AssumeRole", role)
+
+
+# ---- the artifact bucket: only publishers write ----------------------------------------------
+
+
+def _bucket_policy(rendered, publishers: str) -> Policy:
+    (policy,) = resources_of(rendered["bootstrap"], "AWS::S3::BucketPolicy").values()
+    refs = {"ArtifactBucket.Arn": "arn:aws:s3:::artifacts", "PublisherArns": [p for p in publishers.split(",") if p] or [""]}
+    doc = resolve(policy["Properties"]["PolicyDocument"], refs, {"HasPublisherArns": bool(publishers)})
+    return Policy(doc["Statement"])
+
+
+TAG = "aws:PrincipalTag/student-enrollment-production-publisher"
+KEY = "arn:aws:s3:::artifacts/templates/root-0123456789abcdef.yaml"
+TLS = {"aws:SecureTransport": "true"}
+
+
+@pytest.mark.parametrize("action", ["s3:PutObject", "s3:DeleteObject", "s3:DeleteObjectVersion", "s3:PutBucketVersioning"])
+def test_only_tagged_publishers_change_artifacts(rendered, action):
+    policy = _bucket_policy(rendered, "")
+    resource = "arn:aws:s3:::artifacts" if action == "s3:PutBucketVersioning" else KEY
+    assert policy.decide(action, resource, {**TLS, "aws:PrincipalArn": f"arn:aws:iam::{ACCOUNT}:role/Developer"}) == "deny"
+    assert policy.decide(action, resource, {**TLS, TAG: "false"}) == "deny"
+    assert policy.decide(action, resource, {**TLS, TAG: "true"}) != "deny"
+
+
+def test_named_publishers_write_when_listed(rendered):
+    publisher = f"arn:aws:iam::{ACCOUNT}:role/release-pipeline"
+    policy = _bucket_policy(rendered, publisher)
+    assert policy.decide("s3:PutObject", KEY, {**TLS, "aws:PrincipalArn": publisher}) != "deny"
+    assert policy.decide("s3:PutObject", KEY, {**TLS, "aws:PrincipalArn": f"arn:aws:iam::{ACCOUNT}:role/Developer"}) == "deny"
+
+
+def test_reading_a_pinned_version_is_not_restricted_but_insecure_transport_is(rendered):
+    policy = _bucket_policy(rendered, "")
+    assert policy.decide("s3:GetObjectVersion", KEY, TLS) != "deny"
+    assert policy.decide("s3:GetObjectVersion", KEY, {"aws:SecureTransport": "false", TAG: "true"}) == "deny"
