@@ -170,10 +170,12 @@ def _local_commands(sub) -> None:
 def _stack_commands(sub) -> None:
     p = _command(sub, "plan", c.cmd_plan, "preview the changes a deploy would make (exit 2 when changes are pending)")
     _stack_args(p, from_build=True)
+    _image_arg(p)
     p.add_argument("--json", action="store_true", help="machine-readable plan on stdout (progress goes to stderr)")
 
     p = _command(sub, "deploy", c.cmd_deploy, "deploy through change sets, with preview, data-loss guard and live progress")
     _stack_args(p, from_build=True)
+    _image_arg(p)
     p.add_argument("--yes", action="store_true", help="execute without asking (for CI)")
     p.add_argument("--allow-data-loss", action="store_true",
                    help="allow removing or replacing the database, a bucket, the repository, a secret or a log group")
@@ -211,6 +213,11 @@ def _stack_args(p: argparse.ArgumentParser, from_build: bool = False) -> None:
     if from_build:
         p.add_argument("--build", type=Path, default=None, metavar="DIR",
                        help="use the templates of a previous `enrollcfn build --out DIR` instead of compiling")
+
+
+def _image_arg(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--image-tag", default=None, metavar="TAG",
+                   help="run this tag's image (by its digest); default: the digest the service runs now, else service.image_tag's")
 
 
 def _config_arg(p: argparse.ArgumentParser) -> None:

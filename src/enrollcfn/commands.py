@@ -119,7 +119,7 @@ def _pipeline(args: argparse.Namespace, execute: bool) -> int:
     opts = pipeline.Options(
         stack=args.stack, execute=execute, yes=getattr(args, "yes", False),
         allow_data_loss=getattr(args, "allow_data_loss", False), recreate_failed=getattr(args, "recreate_failed", False),
-        timeout_minutes=getattr(args, "timeout", 60.0), as_json=args.json,
+        timeout_minutes=getattr(args, "timeout", 60.0), as_json=args.json, image_tag=args.image_tag,
     )
     console = _console(args.json)
     result = pipeline.run(pipeline.Run(clients, opts, console), cfg, build)

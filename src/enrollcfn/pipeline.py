@@ -25,12 +25,14 @@ from enrollcfn.compiler import Build, Stack
 from enrollcfn.config import Config
 from enrollcfn.deploy import Clock, DeployError, Sleep, Target
 from enrollcfn.errors import Interrupted, Problems
+from enrollcfn.images import digest_to_deploy
 from enrollcfn.package import package_templates
 from enrollcfn.preflight import preflight
 from enrollcfn.stacks import bootstrap_stack_name, describe, output, output_map
 from templates import ROOT
 from templates.bootstrap import ARTIFACT_BUCKET_NAME, REPOSITORY_URI
 from templates.catalog import ARTIFACT_PREFIX  # the launch role may read only below it
+from templates.service import IMAGE_DIGEST
 
 
 @dataclass(frozen=True)
@@ -55,6 +57,7 @@ class Options:
     recreate_failed: bool = False
     timeout_minutes: float = 60.0
     as_json: bool = False
+    image_tag: str | None = None  # deploy this tag's digest (default: the running one, else service.image_tag's)
 
 
 @dataclass
@@ -123,7 +126,10 @@ def run(r: Run, cfg: Config, build: Build) -> Result:
     for problem in problems:
         r.console.report(f"warning: {problem.key}: {problem.message}")
     product = build.product()
-    root = Target(r.opts.stack, template_url=package.root.url, parameters=product[ROOT].contract.defaults(),
+    parameters = product[ROOT].contract.defaults()
+    if not problems:  # the image is there: run it by digest (ECR.2), never by a tag that could move
+        parameters[IMAGE_DIGEST] = digest_to_deploy(r.clients.ecr, r.clients.ecs, cfg, r.opts.image_tag)
+    root = Target(r.opts.stack, template_url=package.root.url, parameters=parameters,
                   capabilities=cs.capabilities([s.doc for s in product.values()]))
     children = {name: s.doc for name, s in product.items()}
 
