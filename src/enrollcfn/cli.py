@@ -10,7 +10,6 @@ import argparse
 import json
 import os
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -96,11 +95,13 @@ def _parser() -> argparse.ArgumentParser:
     p = sub.add_parser("build", help="compile + lint (+ quota checks) into a directory", description=_doc(cmd_build))
     _config_arg(p)
     p.add_argument("--out", type=Path, default=None, metavar="DIR", help="output directory (default: build/)")
+    _no_cache_arg(p)
     p.set_defaults(func=cmd_build)
 
     p = sub.add_parser("lint", help="cfn-lint every template in a directory, in one process", description=_doc(cmd_lint))
     p.add_argument("dir", nargs="?", type=Path, default=None, metavar="DIR", help="directory of templates (default: build/)")
     _config_arg(p)
+    _no_cache_arg(p)
     p.set_defaults(func=cmd_lint)
 
     p = sub.add_parser("cost", help="offline monthly estimate, line by line", description=_doc(cmd_cost))
@@ -184,6 +185,11 @@ def _doc(func) -> str:
     return (func.__doc__ or "").strip()
 
 
+def _no_cache_arg(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--no-cache", action="store_true",
+                   help="lint every template again, ignoring cached results (also: ENROLLCFN_NO_CACHE=1)")
+
+
 def _config_arg(p: argparse.ArgumentParser) -> None:
     p.add_argument("--config", type=Path, default=None, metavar="FILE", help="YAML overrides of the defaults (e.g. config/production.yaml)")
 
@@ -206,7 +212,7 @@ def cmd_build(args: argparse.Namespace) -> int:
 
     started = time.perf_counter()
     cfg = load_config(args.config)
-    compiled = compile_checked(cfg)
+    compiled = compile_checked(cfg, cache=not args.no_cache)
     out = args.out or BUILD_DIR
     changed = set(write(compiled.templates, out))
     for name, text in compiled.templates.items():
@@ -222,16 +228,16 @@ def cmd_build(args: argparse.Namespace) -> int:
     return 0
 
 
-def compile_checked(cfg: Config, skip: tuple[str, ...] = ()):
-    """Compile and lint in a staging directory; LintError on any finding. No AWS call.
+def compile_checked(cfg: Config, skip: tuple[str, ...] = (), cache: bool = True):
+    """Compile and lint in memory (results cached by content); LintError on any finding. No AWS call.
 
     `skip` names templates the command does not use (deploy never sends the catalog stack)."""
-    from enrollcfn.compiler import compile_all, write
+    from enrollcfn.compiler import LINT_CONFIG, compile_all
+    from enrollcfn.lint import lint
 
     compiled = compile_all(cfg)
-    with tempfile.TemporaryDirectory(prefix="enrollcfn-") as staging:
-        write(compiled.templates, Path(staging))
-        findings = _linter(cfg).lint_files(Path(staging) / f"{n}.yaml" for n in compiled.templates if n not in skip)
+    used = {n: text for n, text in compiled.templates.items() if n not in skip}
+    findings = lint(used, [cfg.region], LINT_CONFIG, cache=cache)
     if findings:
         for f in findings:
             print(f"  {f}", file=sys.stderr)
@@ -240,14 +246,16 @@ def compile_checked(cfg: Config, skip: tuple[str, ...] = ()):
 
 
 def cmd_lint(args: argparse.Namespace) -> int:
-    """Lint every template in a directory with cfn-lint, in one process, honouring .cfnlintrc."""
-    from enrollcfn.compiler import BUILD_DIR
+    """Lint every template in a directory with cfn-lint, honouring .cfnlintrc; unchanged
+    templates are answered from the cache (--no-cache lints them all again)."""
+    from enrollcfn.compiler import BUILD_DIR, LINT_CONFIG
+    from enrollcfn.lint import lint_dir
 
     directory = args.dir or BUILD_DIR
     if not directory.is_dir():
         raise EnrollcfnError(str(directory), "is not a directory of templates")
     cfg = load_config(args.config)
-    findings = _linter(cfg).lint_dir(directory)
+    findings = lint_dir(directory, [cfg.region], LINT_CONFIG, cache=not args.no_cache)
     for f in findings:
         print(f)
     count = len(list(directory.glob("*.yaml")))
@@ -266,13 +274,6 @@ def cmd_cost(args: argparse.Namespace) -> int:
     estimate = cost.of_compiled(compile_all(cfg).objects, cfg.region, cost.load_usage(args.usage))
     print(json.dumps(estimate.to_dict(), indent=2) if args.json else cost.render(estimate))
     return 0
-
-
-def _linter(cfg: Config):
-    from enrollcfn.compiler import LINT_CONFIG
-    from enrollcfn.lint import Linter
-
-    return Linter([cfg.region], LINT_CONFIG)
 
 
 def _clients(cfg: Config, profile: str | None, *services: str):
