@@ -137,6 +137,24 @@ def test_the_root_is_linted_again_when_a_child_changes(compiled, cache, linted):
     assert all("Outputs.VpcId" in f.message for f in findings)
 
 
+def test_a_child_change_outside_its_parameters_and_outputs_re_lints_the_child_only(compiled, cache, linted):
+    """E3043 reads a nested template's Parameters, E6101/E1010 its Output names; nothing else."""
+    templates = dict(compiled.templates)
+    templates["load_balancer"] = templates["load_balancer"].replace("HealthCheckIntervalSeconds: 15", "HealthCheckIntervalSeconds: 20")
+    assert templates["load_balancer"] != compiled.templates["load_balancer"]
+    assert lint(templates, REGIONS, LINT_CONFIG, cache=cache) == ()
+    assert linted == [{"load_balancer"}]
+
+
+def test_the_root_is_linted_again_when_a_child_parameter_changes(compiled, cache, linted):
+    templates = dict(compiled.templates)
+    first = re.search(r"\nParameters:\n  (\w+):\n", templates["database"]).group(1)
+    templates["database"] = templates["database"].replace(f"\nParameters:\n  {first}:\n", f"\nParameters:\n  {first}Renamed:\n", 1)
+    rules = {f.rule for f in lint(templates, REGIONS, LINT_CONFIG, cache=cache) if f.file == "root.yaml"}
+    assert linted == [{"database", "root"}]
+    assert "E3043" in rules
+
+
 def test_a_corrupt_entry_is_ignored_and_rewritten(compiled, cache, linted):
     entries = sorted(cache.glob("*.json"))
     assert len(entries) == len(compiled.templates)

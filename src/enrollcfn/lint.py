@@ -23,6 +23,7 @@ import hashlib
 import json
 import multiprocessing
 import os
+import re
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -99,11 +100,17 @@ def cache_dir() -> Path:
 
 def cache_keys(templates: Mapping[str, str], regions: Iterable[str], rc_file: Path | None) -> dict[str, str]:
     """Stack name -> cache key: sha256 of the template bytes, cfn-lint's version, the `.cfnlintrc`
-    bytes and the regions, and for a template that names siblings (the root's TemplateURLs) each
-    sibling's name and key, because E3043/E6101/E1010 read the child.
+    bytes and the regions, and for a template that names siblings (the root's TemplateURLs) what
+    it reads of each: E3043 reads the child's Parameters, E6101/E1010 its Output names, and no
+    other rule opens a nested template. So a parent's key takes each child's top-level
+    `Parameters:` and `Outputs:` sections (`_interface`), or the child's whole key when the text is
+    not block YAML; a child change elsewhere re-lints the child alone.
 
     A sibling counts as nested when `<name>.yaml` occurs anywhere in the text: broader than the
-    TemplateURLs themselves, which only ever costs a needless re-lint, never a stale result."""
+    TemplateURLs themselves, which only ever costs a needless re-lint, never a stale result. One
+    approximation: cfn-lint skips the nested checks when the child no longer parses, so a parent
+    with nested findings keeps them from the cache while the child's own parse error fails the
+    lint anyway."""
     from importlib.metadata import version  # cfn-lint's own __init__ would pull in the whole linter
 
     rc = rc_file.read_bytes() if rc_file and rc_file.is_file() else b""
@@ -117,13 +124,32 @@ def cache_keys(templates: Mapping[str, str], regions: Iterable[str], rc_file: Pa
             h.update(hashlib.sha256(templates[name].encode("utf-8")).digest())
             for child in sorted(templates):
                 if child not in seen and child != name and f"{child}.yaml" in templates[name]:
-                    h.update(f"\0{child}\0{key(child, (*seen, name))}".encode())
+                    read = _interface(templates[child])
+                    h.update(f"\0{child}\0{key(child, (*seen, name)) if read is None else read}".encode())
             keys[name] = h.hexdigest()
         return keys[name]
 
     for name in templates:
         key(name, ())
     return keys
+
+
+def _interface(text: str) -> str | None:
+    """sha256 of a template's top-level Parameters and Outputs sections, or None unless the text is
+    block YAML with top-level keys at column 0 (how troposphere renders every template)."""
+    sections: dict[str, list[str]] = {}
+    current: list[str] = []
+    for line in text.splitlines():
+        head = re.match(r"([A-Za-z][A-Za-z0-9]*):", line)
+        if head:
+            current = sections.setdefault(head.group(1), [])
+        elif line.strip() and not line.startswith((" ", "#")):
+            return None  # flow style, JSON, a document marker: read it all
+        current.append(line)
+    if "Resources" not in sections:
+        return None
+    picked = "\n".join(sections.get("Parameters", [])) + "\0" + "\n".join(sections.get("Outputs", []))
+    return hashlib.sha256(picked.encode("utf-8")).hexdigest()
 
 
 class _Store:
