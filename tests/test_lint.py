@@ -6,6 +6,7 @@ change."""
 from __future__ import annotations
 
 import json
+import multiprocessing
 import os
 import re
 import shutil
@@ -179,6 +180,12 @@ def test_the_environment_variable_turns_the_cache_off(compiled, cache, linted, m
     assert linted == [set(compiled.templates)]
 
 
+def test_the_cfn_lint_version_is_the_installed_distribution_s():
+    from importlib.metadata import version
+
+    assert lint_module.cfn_lint_version() == version("cfn-lint")
+
+
 def test_the_default_cache_is_in_xdg_cache_home(tmp_path, monkeypatch):
     assert cache_dir() == tmp_path / "xdg" / "enrollcfn" / "lint"
     monkeypatch.setenv("XDG_CACHE_HOME", "relative/dir")  # XDG: a relative path is ignored
@@ -208,6 +215,6 @@ def test_a_cache_hit_does_not_import_cfn_lint(compiled, cache):
 
 def test_one_allowed_cpu_lints_in_this_process(compiled, monkeypatch):
     monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0}, raising=False)
-    monkeypatch.setattr(lint_module.multiprocessing, "get_context", lambda *a: pytest.fail("forked on one CPU"))
+    monkeypatch.setattr(multiprocessing, "get_context", lambda *a: pytest.fail("forked on one CPU"))
     assert lint_module.allowed_cpus() == 1
     assert lint(compiled.templates, REGIONS, LINT_CONFIG, cache=False) == ()

