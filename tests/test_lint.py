@@ -12,6 +12,7 @@ import re
 import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -19,7 +20,9 @@ from enrollcfn import cli
 from enrollcfn import lint as lint_module
 from enrollcfn.compiler import BUILD_DIR, LINT_CONFIG
 from enrollcfn.config import Config
-from enrollcfn.lint import NO_CACHE_ENV, cache_dir, ignored_checks, lint, lint_dir
+from enrollcfn import lintcache
+from enrollcfn.lint import ignored_checks, lint, lint_dir
+from enrollcfn.lintcache import NO_CACHE_ENV, cache_dir
 from tests.conftest import intrinsics
 
 REGIONS = [Config().region]
@@ -161,7 +164,7 @@ def test_a_corrupt_entry_is_ignored_and_rewritten(compiled, cache, linted):
     assert len(entries) == len(compiled.templates)
     entries[0].write_text("{not json")
     entries[1].write_bytes(b"\xff\xfe")
-    entries[2].write_text(json.dumps({"format": lint_module.CACHE_FORMAT, "findings": [["x"]]}))
+    entries[2].write_text(json.dumps({"format": lintcache.CACHE_FORMAT, "findings": [["x"]]}))
     assert lint(compiled.templates, REGIONS, LINT_CONFIG, cache=cache) == ()
     assert len(linted[0]) == 3
     assert all(json.loads(e.read_text())["findings"] == [] for e in entries)
@@ -183,13 +186,13 @@ def test_the_environment_variable_turns_the_cache_off(compiled, cache, linted, m
 def test_the_cfn_lint_version_is_the_installed_distribution_s():
     from importlib.metadata import version
 
-    assert lint_module.cfn_lint_version() == version("cfn-lint")
+    assert lintcache.cfn_lint_version() == version("cfn-lint")
 
 
 def test_the_default_cache_is_in_xdg_cache_home(tmp_path, monkeypatch):
     assert cache_dir() == tmp_path / "xdg" / "enrollcfn" / "lint"
     monkeypatch.setenv("XDG_CACHE_HOME", "relative/dir")  # XDG: a relative path is ignored
-    assert cache_dir() == lint_module.Path.home() / ".cache" / "enrollcfn" / "lint"
+    assert cache_dir() == Path.home() / ".cache" / "enrollcfn" / "lint"
 
 
 @pytest.mark.parametrize("command", [["build", "--out", "{out}"], ["lint", str(BUILD_DIR)]])
