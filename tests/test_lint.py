@@ -221,3 +221,36 @@ def test_one_allowed_cpu_lints_in_this_process(compiled, monkeypatch):
     monkeypatch.setattr(multiprocessing, "get_context", lambda *a: pytest.fail("forked on one CPU"))
     assert lint_module.allowed_cpus() == 1
     assert lint(compiled.templates, REGIONS, LINT_CONFIG, cache=False) == ()
+
+
+EARLY = r"""
+import json, os, sys
+from pathlib import Path
+from enrollcfn import lint, lintearly
+lint.allowed_cpus = lambda: 2  # the early process runs only where more than one CPU is allowed
+templates, rc, cache = json.loads(sys.argv[1]), Path(sys.argv[2]), sys.argv[3]
+lintearly.start(rc)
+assert lintearly._EARLY is not None, "no early process was started"
+found = lint.lint(templates, ["ap-southeast-2"], rc, cache=Path(cache) if cache else False)
+try:
+    os.waitpid(-1, os.WNOHANG)
+    raise SystemExit("a child process is left")
+except ChildProcessError:
+    pass
+assert "cfnlint" not in sys.modules, "linted in this process, not in the early one"
+print(json.dumps([[f.file, f.line, f.rule] for f in found]))
+"""
+
+
+@pytest.mark.parametrize("cached", [False, True], ids=["misses go to the early process", "all cached: it is stopped"])
+def test_the_early_process_lints_the_misses_or_is_stopped(compiled, cache, cached):
+    """cfn-lint loading in a forked process while the caller compiles gives the same findings."""
+    templates = dict(compiled.templates)
+    if not cached:
+        templates["network"] = renamed_output(templates["network"], "VpcId", "VpcIdRenamed")
+    args = [json.dumps(templates), str(LINT_CONFIG), str(cache)]
+    out = subprocess.run([sys.executable, "-c", EARLY, *args], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    found = {tuple(f) for f in json.loads(out.stdout)}
+    expected = {(f.file, f.line, f.rule) for f in lint(templates, REGIONS, LINT_CONFIG, cache=False)}
+    assert found == expected and bool(found) is not cached

@@ -208,9 +208,11 @@ def cmd_build(args: argparse.Namespace) -> int:
 
     Nothing is written unless every template compiles, fits CloudFormation's quotas and lints
     clean (apart from the reasoned ignores in .cfnlintrc)."""
-    from enrollcfn.compiler import BUILD_DIR, write
+    from enrollcfn import lintearly
+    from enrollcfn.compiler import BUILD_DIR, LINT_CONFIG, write
 
     started = time.perf_counter()
+    lintearly.start(LINT_CONFIG)  # cfn-lint loads on another core while the config is read and compiled
     cfg = load_config(args.config)
     compiled = compile_checked(cfg, cache=not args.no_cache)
     out = args.out or BUILD_DIR

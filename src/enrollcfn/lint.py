@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
-from enrollcfn import lintcache
+from enrollcfn import lintcache, lintearly as early
 
 SEVERITY_ORDER = {"error": 0, "warning": 1, "informational": 2}
 VIRTUAL_DIR = ".enrollcfn-lint"  # never created on disk; see _serve
@@ -70,8 +70,11 @@ def lint(
         if hit is not None:
             found[name] = hit
     misses = [name for name in templates if name not in found]
-    if misses:
-        for name, matches in _lint_uncached(templates, misses, regions, rc_file).items():
+    if not misses:
+        early.stop()
+    else:
+        fresh = early.lint(templates, misses, regions, rc_file) or _lint_uncached(templates, misses, regions, rc_file)
+        for name, matches in fresh.items():
             found[name] = matches
             if store:
                 store.put(keys[name], matches)
@@ -127,12 +130,38 @@ def _nests(templates: Mapping[str, str], name: str) -> bool:
 
 
 def _linter(regions: list[str], rc_file: Path | None) -> _Linter:
-    """One loaded rule set per (regions, `.cfnlintrc` content) in this process: loading is 0.4 s."""
-    rc = rc_file.read_bytes() if rc_file and rc_file.is_file() else None
-    key = (tuple(regions), str(rc_file), rc)
+    """One linter per (regions, `.cfnlintrc` content) in this process."""
+    key = (tuple(regions), *_rc_key(rc_file))
     if key not in _LINTERS:
         _LINTERS[key] = _Linter(regions, rc_file)
     return _LINTERS[key]
+
+
+def rules(rc_file: Path | None):
+    """cfn-lint's rules as this `.cfnlintrc` selects them, loaded once per process (about 0.4 s;
+    which rules load does not depend on the regions, which each run takes from its config)."""
+    from cfnlint.config import ConfigMixIn
+    from cfnlint.runner import Runner
+
+    key = _rc_key(rc_file)
+    if key not in _RULES:
+        _RULES[key] = Runner(ConfigMixIn(**_rc_args(rc_file))).rules
+    return _RULES[key]
+
+
+def loaded() -> bool:
+    """Whether this process has cfn-lint's rules loaded already."""
+    return bool(_RULES)
+
+
+def _rc_key(rc_file: Path | None) -> tuple:
+    return str(rc_file), rc_file.read_bytes() if rc_file and rc_file.is_file() else None
+
+
+def _rc_args(rc_file: Path | None) -> dict:
+    # config_file: read this file only, not whatever ~/.cfnlintrc or ./.cfnlintrc exists (the
+    # cache key covers this file's bytes and nothing else).
+    return {"config_file": str(rc_file)} if rc_file and rc_file.is_file() else {}
 
 
 class _Linter:
@@ -140,13 +169,9 @@ class _Linter:
 
     def __init__(self, regions: list[str], rc_file: Path | None):
         from cfnlint.config import ConfigMixIn
-        from cfnlint.runner import Runner
 
-        # config_file: read this file only, not whatever ~/.cfnlintrc or ./.cfnlintrc exists (the
-        # cache key covers this file's bytes and nothing else).
-        extra = {"config_file": str(rc_file)} if rc_file and rc_file.is_file() else {}
-        self._config = ConfigMixIn(regions=regions, **extra)
-        self._rules = Runner(self._config).rules
+        self._config = ConfigMixIn(regions=regions, **_rc_args(rc_file))
+        self._rules = rules(rc_file)
 
     def run(self, path: str) -> list[tuple]:
         """(line, rule, severity, message) of every match in the template served at `path`."""
@@ -158,6 +183,7 @@ class _Linter:
         ]
 
 
+_RULES: dict[tuple, Any] = {}
 _LINTERS: dict[tuple, _Linter] = {}
 _WORK: _Linter | None = None  # the parent's linter, inherited by forked workers
 _SOURCES: dict[str, str] = {}  # virtual path -> YAML text
