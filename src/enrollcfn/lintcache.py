@@ -103,6 +103,7 @@ class Store:
         self.directory = directory
 
     def get(self, key: str) -> list[tuple] | None:
+        """The cached (line, rule, severity, message) findings, or None: missing, unreadable, corrupt."""
         try:
             data = json.loads((self.directory / f"{key}.json").read_text(encoding="utf-8"))
             matches = [tuple(m) for m in data["findings"]]

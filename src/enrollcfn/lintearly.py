@@ -75,6 +75,7 @@ class _Early:
 
     @classmethod
     def fork(cls, rc_file: Path | None) -> "_Early":
+        """Fork the process, connected by a request pipe and a reply pipe."""
         request_r, request_w = os.pipe()
         reply_r, reply_w = os.pipe()
         pid = os.fork()
