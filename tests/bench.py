@@ -3,7 +3,8 @@
 Absolute times on a shared machine move by 2x with load, so every figure is a ratio to the floor
 measured in the same run: `cfn-lint` over build/*.yaml (same version, regions and .cfnlintrc).
 Each figure is the median over RUNS (at least 5) fresh processes, on all allowed cores and pinned
-to one (`taskset -c 0`), timed from process start to exit:
+to one (`taskset -c 0`), timed from process start to exit; the runs are interleaved (one of each
+figure per round), so load that comes and goes during the run reaches every figure alike:
 
   cold      an empty lint cache (a new XDG_CACHE_HOME each run)
   warm      nothing changed since the last build
@@ -63,13 +64,16 @@ def run(argv: list[str], env: dict, pinned: bool) -> tuple[float, float | None]:
     return wall, peak
 
 
-def series(argv: list[str], env: dict, pinned: bool, before=None) -> list[tuple[float, float | None]]:
-    """RUNS runs; `before()` (untimed) prepares each one and may return env overrides."""
-    out = []
+def interleaved(plan: dict[str, tuple]) -> dict[str, list]:
+    """RUNS rounds, each running every figure once in turn, so that a change in the machine's
+    load reaches every figure alike (the ratios compare figures measured side by side).
+    `plan`: name -> (argv, env, pinned, before); `before()` (untimed) may return env overrides."""
+    results: dict[str, list] = {name: [] for name in plan}
     for _ in range(RUNS):
-        extra = before() if before else {}
-        out.append(run(argv, {**env, **(extra or {})}, pinned))
-    return out
+        for name, (argv, env, pinned, before) in plan.items():
+            extra = before() if before else {}
+            results[name].append(run(argv, {**env, **(extra or {})}, pinned))
+    return results
 
 
 def scenarios(tmp: Path, region: str) -> dict[str, list]:
@@ -94,16 +98,16 @@ def scenarios(tmp: Path, region: str) -> dict[str, list]:
         return {"XDG_CACHE_HOME": str(home)}
 
     envs = [str(ROOT / "config/dev.yaml"), str(tmp / "e1"), str(ROOT / "config/production.yaml"), str(tmp / "e2"), str(staging), str(tmp / "e3")]
-    results = {}
+    plan = {}
     for pinned, where in ((False, "all cores"), (True, "one core")):
         if pinned and not PIN:
             continue
-        results[f"floor, {where}"] = series(floor, env, pinned)
-        results[f"cold, {where}"] = series(build, env, pinned, fresh)
-        results[f"warm, {where}"] = series(build, {**env, "XDG_CACHE_HOME": str(warm_home)}, pinned)
-        results[f"changed, {where}"] = series([*build, "--config", str(changed_cfg)], env, pinned, warm_copy)
-    results["3 envs, all cores"] = series([sys.executable, "-c", THREE_ENVS, *envs], env, False, fresh)
-    return results
+        plan[f"floor, {where}"] = (floor, env, pinned, None)
+        plan[f"cold, {where}"] = (build, env, pinned, fresh)
+        plan[f"warm, {where}"] = (build, {**env, "XDG_CACHE_HOME": str(warm_home)}, pinned, None)
+        plan[f"changed, {where}"] = ([*build, "--config", str(changed_cfg)], env, pinned, warm_copy)
+    plan["3 envs, all cores"] = ([sys.executable, "-c", THREE_ENVS, *envs], env, False, fresh)
+    return interleaved(plan)
 
 
 def verdict(ok: bool) -> str:

@@ -5,7 +5,8 @@ checking the config about as long, and neither needs the other. `start(rc_file)`
 the config is read, forks a process that loads the rules on another core; the next `lint` hands
 it the templates that missed the cache (it lints them, in its own forked workers, and answers
 through a pipe) or, when everything was cached, kills it. Only where this process may use more
-than one CPU: on one, the loading would only take turns with the compile.
+than one CPU, and only while one of them is idle: otherwise the loading only takes turns with
+the compile, and is wasted when everything was cached.
 
 Any failure of the early process (it died, the pipe broke) is not an error: `lint` then lints in
 this process as it would have without it. Nothing here imports cfn-lint in the caller.
@@ -33,7 +34,19 @@ def start(rc_file: Path | None) -> None:
     # import lock, logging's) would never be released in the child.
     if _EARLY is not None or lint.loaded() or lint.allowed_cpus() < 2 or not hasattr(os, "fork") or threading.active_count() > 1:
         return
+    if not _idle_cpu(lint.allowed_cpus()):
+        return
     _EARLY = _Early.fork(rc_file)
+
+
+def _idle_cpu(cpus: int) -> bool:
+    """Whether a CPU is likely free (1-minute load average below cpus - 1). Measured on a shared
+    2-core machine under a load of about 3: loading early took a warm build from 0.95 s to 1.57 s
+    and gained nothing cold; with a core idle it took about 0.8 s off a cold build."""
+    try:
+        return os.getloadavg()[0] < cpus - 1
+    except OSError:  # no load average on this platform
+        return False
 
 
 def stop() -> None:
