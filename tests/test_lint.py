@@ -216,6 +216,14 @@ def test_a_cache_hit_does_not_import_cfn_lint(compiled, cache):
     assert out.strip() == "[]"
 
 
+@pytest.mark.parametrize("load, expected", [(0.0, 2), (1.0, 2), (2.0, 1), (3.5, 1)])
+def test_workers_are_the_allowed_cpus_capped_by_the_free_ones(load, expected, monkeypatch):
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1}, raising=False)
+    monkeypatch.setattr(os, "getloadavg", lambda: (load, load, load))
+    assert lint_module.workers(11) == expected
+    assert lint_module.workers(1) == 1
+
+
 def test_one_allowed_cpu_lints_in_this_process(compiled, monkeypatch):
     monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0}, raising=False)
     monkeypatch.setattr(multiprocessing, "get_context", lambda *a: pytest.fail("forked on one CPU"))
