@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import os
+import tempfile
+
 import pytest
 import yaml
 from cfn_flip import load_yaml
 
 from enrollcfn.compiler import compile
 from enrollcfn.config import Config
+
+
+# The tests' lint cache lives and dies with the run, never in the user's ~/.cache.
+os.environ["XDG_CACHE_HOME"] = tempfile.mkdtemp(prefix="enrollcfn-test-cache-")
 
 
 @pytest.fixture(scope="session")

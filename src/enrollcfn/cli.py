@@ -225,7 +225,7 @@ def _config_arg(p: argparse.ArgumentParser) -> None:
 
 
 def _cache_arg(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--no-cache", action="store_true", help="lint everything again, ignoring cached results (also ENROLLCFN_NO_CACHE=1)")
+    p.add_argument("--no-cache", action="store_true", help="lint every template again, ignoring cached results (also ENROLLCFN_NO_CACHE=1)")
 
 
 def _timeout_arg(p: argparse.ArgumentParser, help_: str) -> None:

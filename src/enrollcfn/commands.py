@@ -29,14 +29,16 @@ Nothing is written unless every template compiles, fits CloudFormation's quotas 
 (apart from the reasoned ignores in .cfnlintrc). DIR must be new, empty, or a previous build
 (it holds a MANIFEST); only files the build wrote are ever replaced or removed, and the files
 are swapped in only once all of them are written."""
-    from enrollcfn.compiler import BUILD_DIR, checked
+    from enrollcfn import lintearly
+    from enrollcfn.compiler import BUILD_DIR, LINT_CONFIG, checked
     from enrollcfn.output import check_target, write_build
 
     started = time.perf_counter()
     out = args.out or BUILD_DIR
     check_target(out)  # refuse a bad --out before spending time on the compile
+    lintearly.start(LINT_CONFIG)  # cfn-lint loads on another core while the config is read and compiled
     cfg = load_config(args.config)
-    build = checked(cfg)
+    build = checked(cfg, cache=not args.no_cache)
     written = write_build(build, out)
     for path in written.files:
         stack = build.stacks.get(path.stem) if path.suffix == ".yaml" else None
@@ -51,16 +53,17 @@ are swapped in only once all of them are written."""
 
 
 def cmd_lint(args: argparse.Namespace) -> int:
-    """Lint every template in a directory with cfn-lint, in one process, honouring .cfnlintrc."""
+    """Lint every template in a directory with cfn-lint, honouring .cfnlintrc; unchanged
+templates are answered from the cache (--no-cache lints them all again)."""
     from enrollcfn.compiler import BUILD_DIR, LINT_CONFIG
     from enrollcfn.errors import LintError
-    from enrollcfn.lint import Linter
+    from enrollcfn.lint import lint_dir
 
     directory = args.dir or BUILD_DIR
     if not directory.is_dir():
         raise EnrollcfnError(str(directory), "is not a directory of templates")
     cfg = load_config(args.config)
-    findings = Linter([cfg.region], LINT_CONFIG).lint_dir(directory)
+    findings = lint_dir(directory, [cfg.region], LINT_CONFIG, cache=not args.no_cache)
     count = len(list(directory.glob("*.yaml")))
     if findings:
         raise LintError("cfn-lint", f"{len(findings)} finding(s) in {count} templates", findings)

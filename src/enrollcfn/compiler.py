@@ -135,20 +135,16 @@ def compile(cfg: Config, usage: Mapping[str, float] | None = None) -> Build:  # 
     return Build(cfg.region, MappingProxyType(stacks), before_root)
 
 
-def checked(cfg: Config, skip: Iterable[str] = ()) -> Build:
-    """`compile(cfg)`, then cfn-lint over every stack but `skip`; LintError on any finding.
+def checked(cfg: Config, skip: Iterable[str] = (), cache: bool = True) -> Build:
+    """`compile(cfg)`, then cfn-lint over every stack but `skip` (in memory, results cached by
+    content unless `cache` is False); LintError on any finding.
 
     No AWS call is made: every local check passes before a deploy or publish asks AWS anything."""
-    import tempfile
-
-    from enrollcfn.lint import Linter
+    from enrollcfn.lint import lint
 
     build = compile(cfg)
-    names = [n for n in build.stacks if n not in set(skip)]
-    with tempfile.TemporaryDirectory(prefix="enrollcfn-") as staging:
-        for stack in build.stacks.values():  # the root's local TemplateURLs resolve to siblings
-            (Path(staging) / stack.filename).write_bytes(stack.body)
-        findings = Linter([cfg.region], LINT_CONFIG).lint_files(Path(staging) / f"{n}.yaml" for n in names)
+    used = {n: s.text for n, s in build.stacks.items() if n not in set(skip)}
+    findings = lint(used, [cfg.region], LINT_CONFIG, cache=cache)
     if findings:
         raise LintError("cfn-lint", f"{len(findings)} finding(s); fix them or add a reasoned ignore to .cfnlintrc", findings)
     return build.with_findings(findings)
