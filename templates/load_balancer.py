@@ -80,19 +80,7 @@ def build(cfg: Config) -> Template:
         )
     )
     tg = t.add_resource(_target_group(cfg, vpc))
-    cert = t.add_resource(
-        Certificate(
-            "Certificate",
-            DomainName=cfg.dns.zone_name,
-            SubjectAlternativeNames=[f"*.{cfg.dns.zone_name}"],
-            ValidationMethod="DNS",
-            # With HostedZoneId, CloudFormation writes the validation record and waits until the
-            # certificate is issued, so the HTTPS listener never races an unvalidated certificate.
-            DomainValidationOptions=[DomainValidationOption(DomainName=cfg.dns.zone_name, HostedZoneId=cfg.dns.hosted_zone_id)],
-            Tags=name_tags(cfg, "certificate"),
-            Metadata=scanner_skips(checkov={"CKV2_AWS_71": "The seed's names (the zone apex and *.zone), so ApiDomain, which may be the apex or any one label under it, can change without a new certificate; this stack's listener is its only user"}),
-        )
-    )
+    cert = t.add_resource(_certificate(cfg))
     _listeners(t, cfg, alb, tg, cert)
     t.add_resource(
         RecordSetType(
@@ -110,6 +98,20 @@ def build(cfg: Config) -> Template:
     output(t, TARGET_GROUP_FULL_NAME, GetAtt(tg, "TargetGroupFullName"), "Target group full name (CloudWatch dimension)")
     output(t, API_URL, Sub(f"https://${{{API_DOMAIN}}}"), "URL of the API")
     return t
+
+
+def _certificate(cfg: Config) -> Certificate:
+    return Certificate(
+        "Certificate",
+        DomainName=cfg.dns.zone_name,
+        SubjectAlternativeNames=[f"*.{cfg.dns.zone_name}"],
+        ValidationMethod="DNS",
+        # With HostedZoneId, CloudFormation writes the validation record and waits until the
+        # certificate is issued, so the HTTPS listener never races an unvalidated certificate.
+        DomainValidationOptions=[DomainValidationOption(DomainName=cfg.dns.zone_name, HostedZoneId=cfg.dns.hosted_zone_id)],
+        Tags=name_tags(cfg, "certificate"),
+        Metadata=scanner_skips(checkov={"CKV2_AWS_71": "The seed's names (the zone apex and *.zone), so ApiDomain, which may be the apex or any one label under it, can change without a new certificate; this stack's listener is its only user"}),
+    )
 
 
 def _alb_attributes(cfg: Config, logs: Bucket) -> list[LoadBalancerAttributes]:

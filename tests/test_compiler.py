@@ -6,6 +6,7 @@ import pytest
 from troposphere import Output, Parameter, Ref, Template
 from troposphere.sqs import Queue
 
+from enrollcfn import compiler
 from enrollcfn.compiler import BODY_LIMIT, URL_LIMIT, check_quotas
 from enrollcfn.config import Config
 from enrollcfn.errors import CompileError
@@ -73,7 +74,6 @@ def test_quota_errors_name_the_template(resources, params, outputs, body, limit,
 
 
 def test_a_builder_over_troposphere_limits_is_a_compile_error_naming_it(monkeypatch):
-    from enrollcfn import compiler
 
     def too_big(cfg):
         t = Template()
@@ -85,3 +85,22 @@ def test_a_builder_over_troposphere_limits_is_a_compile_error_naming_it(monkeypa
     with pytest.raises(CompileError) as err:
         compiler.compile(Config())
     assert err.value.key == "bootstrap" and "resources" in err.value.message
+
+
+def test_rendered_yaml_is_cached_by_content_and_a_bad_entry_is_rendered_again(tmp_path, monkeypatch):
+    from enrollcfn import cache
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    fresh = compiler.compile(Config(), cache=False).bodies()
+    assert not (tmp_path / "enrollcfn" / "yaml").exists()  # cache=False writes nothing
+    assert compiler.compile(Config()).bodies() == fresh
+    entries = sorted((cache.root() / "yaml").glob("*.json"))
+    assert len(entries) == len(fresh)
+    for entry in entries:
+        entry.write_text("{not json")
+    assert compiler.compile(Config()).bodies() == fresh  # corrupt entries are misses, rewritten
+    assert all(cache.read(e) for e in entries)
+    monkeypatch.setenv(cache.NO_CACHE_ENV, "1")
+    for entry in entries:
+        entry.write_text('{"yaml": "stale"}')
+    assert compiler.compile(Config()).bodies() == fresh  # the switch bypasses what is there

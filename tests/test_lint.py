@@ -22,7 +22,8 @@ from enrollcfn.compiler import BUILD_DIR, LINT_CONFIG
 from enrollcfn.config import Config
 from enrollcfn import lintcache
 from enrollcfn.lint import ignored_checks, lint, lint_dir
-from enrollcfn.lintcache import NO_CACHE_ENV, cache_dir
+from enrollcfn.cache import NO_CACHE_ENV
+from enrollcfn.lintcache import cache_dir
 from tests.conftest import intrinsics
 
 REGIONS = [Config().region]

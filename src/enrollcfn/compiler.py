@@ -13,6 +13,7 @@ catalog stack's launch role is derived last from the product's resource types.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import math
@@ -23,6 +24,7 @@ from types import MappingProxyType
 
 from troposphere import Template
 
+from enrollcfn import cache as _cache
 from enrollcfn import cost
 from enrollcfn.config import Config
 from enrollcfn.errors import CompileError, LintError
@@ -115,22 +117,22 @@ class Build:
         return Build(self.region, self.stacks, self.cost, tuple(sorted(findings)))
 
 
-def compile(cfg: Config, usage: Mapping[str, float] | None = None) -> Build:  # noqa: A001 - the verb is the API
+def compile(cfg: Config, usage: Mapping[str, float] | None = None, cache: bool = True) -> Build:  # noqa: A001 - the verb is the API
     """Build, render and cost every template for `cfg`, once. Raises CompileError on bad wiring or
     a template over a CloudFormation quota; CostError when the region has no price data."""
     stacks: dict[str, Stack] = {}
     children: dict[str, Template] = {}
     for spec in STANDALONE + NESTED:
         template = _built(spec.name, lambda: spec.build(cfg))
-        stacks[spec.name] = _render(spec.name, template)
+        stacks[spec.name] = _render(spec.name, template, cache)
         children[spec.name] = template
     usage = dict(usage or cost.load_usage())
     before_root = cost.estimate({n: s.doc for n, s in stacks.items()}, cfg.region, usage)
     defaults = {MONTHLY_BUDGET: budget_amount(cfg, before_root)}
     nested = {s.name: children[s.name] for s in NESTED}
-    stacks[ROOT] = _render(ROOT, _built(ROOT, lambda: root.build(cfg, nested, defaults)))
+    stacks[ROOT] = _render(ROOT, _built(ROOT, lambda: root.build(cfg, nested, defaults)), cache)
     types = {t for n in PRODUCT_NAMES for t in stacks[n].resource_types}
-    stacks[CATALOG] = _render(CATALOG, _built(CATALOG, lambda: catalog.build(cfg, types)))
+    stacks[CATALOG] = _render(CATALOG, _built(CATALOG, lambda: catalog.build(cfg, types)), cache)
     # The root and the catalog stack hold no priced resources, so the estimate is complete.
     return Build(cfg.region, MappingProxyType(stacks), before_root)
 
@@ -142,7 +144,7 @@ def checked(cfg: Config, skip: Iterable[str] = (), cache: bool = True) -> Build:
     No AWS call is made: every local check passes before a deploy or publish asks AWS anything."""
     from enrollcfn.lint import lint
 
-    build = compile(cfg)
+    build = compile(cfg, cache=cache)
     used = {n: s.text for n, s in build.stacks.items() if n not in set(skip)}
     findings = lint(used, [cfg.region], LINT_CONFIG, cache=cache)
     if findings:
@@ -165,15 +167,43 @@ def stack_from_body(name: str, body: bytes) -> Stack:
     return Stack(name, body, doc, hashlib.sha256(body).hexdigest(), Contract.of(doc))
 
 
-def _render(name: str, template: Template) -> Stack:
+def _render(name: str, template: Template, cache: bool = True) -> Stack:
     """One to_dict, one JSON text, one YAML rendering; quotas checked on the result."""
-    import cfn_flip
-
     text = json.dumps(template.to_dict(), indent=1, sort_keys=True, separators=(",", ": "))
-    body = cfn_flip.to_yaml(text, clean_up=False, long_form=False).encode("utf-8")
+    body = _yaml(text, cache).encode("utf-8")
     doc = json.loads(text)
     check_quotas(name, doc, body, BODY_LIMIT if name in STANDALONE_NAMES else URL_LIMIT)
     return Stack(name, body, doc, hashlib.sha256(body).hexdigest(), Contract.of(doc))
+
+
+YAML_FORMAT = 1  # bump when how the YAML is rendered changes (cfn-flip's options below)
+
+
+def _yaml(text: str, use_cache: bool) -> str:
+    """cfn-flip's short-form YAML of the template JSON `text`: half of a warm build's time, so it
+    is kept in the user cache, keyed by the JSON and the versions of cfn-flip and PyYAML that
+    render it (a changed template, or an upgrade, renders again)."""
+    if not use_cache or _cache.disabled():
+        return _flip(text)
+    path = _cache.root() / "yaml" / f"{hashlib.sha256((_renderer() + text).encode('utf-8')).hexdigest()}.json"
+    entry = _cache.read(path)
+    if entry is not None and isinstance(entry.get("yaml"), str):
+        return entry["yaml"]
+    body = _flip(text)
+    _cache.write(path, {"yaml": body})
+    return body
+
+
+def _flip(text: str) -> str:
+    import cfn_flip
+
+    return cfn_flip.to_yaml(text, clean_up=False, long_form=False)
+
+
+@functools.cache
+def _renderer() -> str:
+    """What the YAML depends on besides the JSON: the format and the renderers' versions."""
+    return f"{YAML_FORMAT}|{_cache.dist_version('cfn_flip', 'cfn-flip')}|{_cache.dist_version('yaml', 'PyYAML')}|"
 
 
 def _built(name: str, build: Callable[[], Template]) -> Template:

@@ -1,29 +1,24 @@
 """The lint cache: findings per template, keyed by everything they depend on.
 
-One JSON file per key under `$XDG_CACHE_HOME/enrollcfn/lint` (default `~/.cache/enrollcfn/lint`).
-A missing, unreadable or corrupt entry is a miss and is rewritten; writes are atomic (temp file +
-rename), so a concurrent reader never sees half an entry; a cache directory that cannot be
-written only costs the next run a re-lint. Nothing here imports cfn-lint.
+Entries live in the user cache (cache.py) under `lint/`. Nothing here imports cfn-lint.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import os
 import re
 from pathlib import Path
 from typing import Iterable, Mapping
 
+from enrollcfn import cache
+
 CACHE_FORMAT = 1  # bump when what an entry means changes (e.g. how templates are served to cfn-lint)
-NO_CACHE_ENV = "ENROLLCFN_NO_CACHE"
 
 
 def cache_dir() -> Path:
-    """`$XDG_CACHE_HOME/enrollcfn/lint`, or `~/.cache/enrollcfn/lint` (XDG: a relative value is ignored)."""
-    base = os.environ.get("XDG_CACHE_HOME", "")
-    root = Path(base) if os.path.isabs(base) else Path.home() / ".cache"
-    return root / "enrollcfn" / "lint"
+    """`$XDG_CACHE_HOME/enrollcfn/lint`, or `~/.cache/enrollcfn/lint`."""
+    return cache.root() / "lint"
 
 
 def cache_keys(templates: Mapping[str, str], regions: Iterable[str], rc_file: Path | None) -> dict[str, str]:
@@ -61,21 +56,8 @@ def cache_keys(templates: Mapping[str, str], regions: Iterable[str], rc_file: Pa
 
 
 def cfn_lint_version() -> str:
-    """The installed cfn-lint's version, without importing it (its __init__ loads the whole linter).
-
-    Read from the package's `.dist-info` directory, the record `importlib.metadata` reads; that
-    module itself takes about 40 ms to import, a tenth of a warm build, so it is only the fallback."""
-    from importlib.util import find_spec
-
-    spec = find_spec("cfnlint")
-    site = Path(spec.origin).parent.parent if spec and spec.origin else None
-    for info in sorted(site.glob("cfn_lint-*.dist-info")) if site else ():
-        for line in (info / "METADATA").read_text(encoding="utf-8").splitlines():
-            if line.startswith("Version:"):
-                return line.split(":", 1)[1].strip()
-    from importlib.metadata import version
-
-    return version("cfn-lint")
+    """The installed cfn-lint's version, without importing it (its __init__ loads the whole linter)."""
+    return cache.dist_version("cfnlint", "cfn-lint")
 
 
 def _interface(text: str) -> str | None:
@@ -104,33 +86,22 @@ class Store:
 
     def get(self, key: str) -> list[tuple] | None:
         """The cached (line, rule, severity, message) findings, or None: missing, unreadable, corrupt."""
+        data = cache.read(self.directory / f"{key}.json")
         try:
-            data = json.loads((self.directory / f"{key}.json").read_text(encoding="utf-8"))
-            matches = [tuple(m) for m in data["findings"]]
-        except (OSError, ValueError, KeyError, TypeError):
+            matches = [tuple(m) for m in data["findings"]]  # type: ignore[index]
+        except (KeyError, TypeError):
             return None
         shape_ok = all(len(m) == 4 and isinstance(m[0], int) and all(isinstance(x, str) for x in m[1:]) for m in matches)
         return matches if data.get("format") == CACHE_FORMAT and shape_ok else None
 
     def put(self, key: str, matches: list[tuple]) -> None:
-        """Write atomically (temp file + rename), so a reader never sees half an entry."""
-        import tempfile
-
-        tmp = None
-        try:
-            self.directory.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=self.directory, prefix=".tmp-", suffix=".json")
-            with os.fdopen(fd, "w", encoding="utf-8") as f:
-                json.dump({"format": CACHE_FORMAT, "findings": [list(m) for m in matches]}, f)
-            os.replace(tmp, self.directory / f"{key}.json")
-        except OSError:  # a read-only or full cache directory only costs the next run a re-lint
-            if tmp:
-                Path(tmp).unlink(missing_ok=True)
+        """Write atomically, so a reader never sees half an entry."""
+        cache.write(self.directory / f"{key}.json", {"format": CACHE_FORMAT, "findings": [list(m) for m in matches]})
 
 
-def store(cache: bool | Path) -> Store | None:
+def store(wanted: bool | Path) -> Store | None:
     """The cache `lint(cache=...)` asks for: True the user's, a Path that one, False (or
     ENROLLCFN_NO_CACHE set to anything but "" or "0") none."""
-    if cache is False or os.environ.get(NO_CACHE_ENV, "") not in ("", "0"):
+    if wanted is False or cache.disabled():
         return None
-    return Store(cache_dir() if cache is True else Path(cache))
+    return Store(cache_dir() if wanted is True else Path(wanted))
