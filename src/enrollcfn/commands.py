@@ -113,7 +113,7 @@ A stack busy with another operation is waited for, never overlapped."""
     return _pipeline(args, execute=True)
 
 
-def _pipeline(args: argparse.Namespace, execute: bool) -> int:
+def _pipeline(args: argparse.Namespace, execute: bool, parameters: dict[str, str] | None = None) -> int:
     from enrollcfn import pipeline
 
     cfg, build = _build_for(args, skip_lint=(CATALOG,))  # deploy never sends the catalog stack
@@ -122,7 +122,7 @@ def _pipeline(args: argparse.Namespace, execute: bool) -> int:
     opts = pipeline.Options(
         stack=args.stack, execute=execute, yes=getattr(args, "yes", False),
         allow_data_loss=getattr(args, "allow_data_loss", False), recreate_failed=getattr(args, "recreate_failed", False),
-        timeout_minutes=getattr(args, "timeout", 60.0), as_json=args.json,
+        timeout_minutes=getattr(args, "timeout", 60.0), as_json=args.json, parameters=parameters or {},
     )
     console = _console(args.json)
     result = pipeline.run(pipeline.Run(clients, opts, console), cfg, build)

@@ -55,6 +55,7 @@ class Options:
     recreate_failed: bool = False
     timeout_minutes: float = 60.0
     as_json: bool = False
+    parameters: Mapping[str, str] = field(default_factory=dict)  # root Parameters that override the defaults (rollback: ImageTag)
 
 
 @dataclass
@@ -123,7 +124,7 @@ def run(r: Run, cfg: Config, build: Build) -> Result:
     for problem in problems:
         r.console.report(f"warning: {problem.key}: {problem.message}")
     product = build.product()
-    root = Target(r.opts.stack, template_url=package.root.url, parameters=product[ROOT].contract.defaults(),
+    root = Target(r.opts.stack, template_url=package.root.url, parameters={**product[ROOT].contract.defaults(), **r.opts.parameters},
                   capabilities=cs.capabilities([s.doc for s in product.values()]))
     children = {name: s.doc for name, s in product.items()}
 
