@@ -189,6 +189,8 @@ class Service:
     max_tasks: int = 20  # seed
     image_tag: str = "latest"  # seed (the redeploy rule follows this tag)
     health_check_grace_seconds: int = 120  # fix: the seed had none while migrations run at boot
+    # ECS Exec (`enrollcfn exec`): a shell in production tasks is off unless chosen (config/dev.yaml turns it on).
+    exec_enabled: bool = False
     capacity: Capacity = field(default_factory=Capacity)
     scaling: Scaling = field(default_factory=Scaling)
     environment: dict[str, str] = field(default_factory=lambda: dict(SEED_ENVIRONMENT))
