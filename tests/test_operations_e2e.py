@@ -146,3 +146,25 @@ def test_rollback_returns_to_the_previous_tag_through_a_change_set(aws, capsys):
     [service] = ecs.describe_services(cluster="laravel-node", services=["student-enrollment-service"])["services"]
     image = ecs.describe_task_definition(taskDefinition=service["taskDefinition"])["taskDefinition"]["containerDefinitions"][0]["image"]
     assert image.endswith(f"/{cfg.registry.repository_name}:latest")
+
+
+def test_plan_shows_property_changes_computed_from_templates_and_the_cost_difference(aws, capsys):
+    changed = aws["config"]("load_balancer:\n  idle_timeout_seconds: 120\nservice:\n  max_tasks: 30\n")
+    code, out, err = cli(capsys, "plan", "--stack", STACK, "--config", changed)
+    assert code == 2
+    assert "changes (computed from templates)" in out
+    # the ALB attribute the config feeds (idle_timeout.timeout_seconds, ELBv2 load balancer attributes)
+    line = next(x for x in out.splitlines() if "LoadBalancerStack/LoadBalancer.Properties.LoadBalancerAttributes" in x)
+    assert line.strip().endswith(": 60 -> 120")
+    assert "~ ServiceStack/ScalableTarget.Properties.MaxCapacity: 20 -> 30" in out
+    code, out, err = cli(capsys, "plan", "--stack", STACK, "--config", changed, "--json")
+    computed = json.loads(out)["computed_from_templates"]
+    assert computed["monthly_cost"]["difference"] == round(computed["monthly_cost"]["after"] - computed["monthly_cost"]["before"], 2)
+
+
+def test_plan_of_a_priced_change_shows_its_monthly_cost_difference(aws, capsys):
+    bigger = aws["config"]("database:\n  allocated_storage_gb: 40\n")  # 20 more GB of gp3 storage
+    code, out, err = cli(capsys, "plan", "--stack", STACK, "--config", bigger, "--json")
+    computed = json.loads(out)["computed_from_templates"]
+    assert "~ DatabaseStack/Database.Properties.AllocatedStorage: 20 -> 40" in computed["changes"]
+    assert computed["monthly_cost"]["difference"] > 0

@@ -96,11 +96,13 @@ class Result:
     uploaded: list[str] = field(default_factory=list)
     outputs: dict[str, str] = field(default_factory=dict)
     pending: bool = False  # plan: changes (or an absent stack) waiting to be deployed
+    computed: dict = field(default_factory=dict)  # plan: changes and cost computed from the templates
 
     def to_json(self, console: Console) -> str:
         """The --json document: previews, changed stacks, uploads, outputs."""
         return json.dumps({"plans": console.previews, "changed": self.changed, "uploaded": self.uploaded,
-                           "pending": self.pending, "outputs": self.outputs}, indent=2, sort_keys=True)
+                           "pending": self.pending, "outputs": self.outputs,
+                           "computed_from_templates": self.computed}, indent=2, sort_keys=True)
 
 
 def run(r: Run, cfg: Config, build: Build) -> Result:
@@ -133,6 +135,8 @@ def run(r: Run, cfg: Config, build: Build) -> Result:
 
     if apply(r, root, package.root_doc, stack_tags(cfg, r.opts.stack), probe=_probe(r.clients, cfg), template_check=second_opinion):
         result.changed.append(r.opts.stack)
+        if not r.opts.execute:
+            _computed(r, cfg, build, result)
     _protect(r, result)
     result.pending = not r.opts.execute and bool(result.changed)
     return result
@@ -148,6 +152,20 @@ def _protect(r: Run, result: Result) -> None:
         r.console.report(f"{r.opts.stack}: stack policy on {len(protected)} stacks (no replacing or deleting the "
                          "database), termination protection on")
     result.outputs = output_map(stack)
+
+
+def _computed(r: Run, cfg: Config, build: Build, result: Result) -> None:
+    """plan: the property-level changes and the cost difference, from deployed vs compiled templates."""
+    from enrollcfn import template_diff
+
+    stack = describe(r.cfn, r.opts.stack, r.sleep)
+    if stack is None or stack["StackStatus"] == "REVIEW_IN_PROGRESS":
+        return  # a creation: the change set already lists every resource
+    product, boot = build.product(), describe(r.cfn, bootstrap_stack_name(r.opts.stack), r.sleep)
+    diff = template_diff.compare(r.cfn, stack["StackId"], product[ROOT].doc, {n: s.doc for n, s in product.items()},
+                                 cfg.region, build.cost.total, boot["StackId"] if boot else None)
+    result.computed = diff.to_json()
+    r.console.report(template_diff.render(diff, r.opts.stack))
 
 
 def stack_tags(cfg: Config, stack: str) -> dict[str, str]:
