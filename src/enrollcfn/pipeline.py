@@ -272,9 +272,23 @@ def follow(r: Run, name: str, start: Callable[[], object], cancel_on_timeout: bo
         watcher = progress.Watch(r.cfn, current["StackId"], since, r.console.report, r.sleep, probe(since) if probe else None)
         return progress.watch(r.cfn, watcher, name, r.clock, r.clock() + r.opts.timeout_minutes * 60, cancel_on_timeout)
     except KeyboardInterrupt:
-        raise Interrupted(name, "stopped following; CloudFormation carries on with the operation. Follow it with "
-                          f"`aws cloudformation describe-stack-events --stack-name {name}`; cancel an update with "
-                          f"`aws cloudformation cancel-update-stack --stack-name {name}`") from None
+        raise Interrupted(name, interrupted(r.cfn, name)) from None
+
+
+def interrupted(cfn, name: str) -> str:
+    """What Ctrl-C left: each stack's state now and the commands to follow, cancel or recover."""
+    try:
+        stack = describe(cfn, name)
+        states = {name: stack["StackStatus"]} if stack else {}
+        states.update({n["LogicalResourceId"]: n["ResourceStatus"] for n in cs._nested_stacks(cfn, stack["StackId"])} if stack else {})
+    except Exception:  # noqa: BLE001 - the state is a courtesy; the commands below are what matters
+        states = {}
+    now = f" (now: {', '.join(f'{k} {v}' for k, v in states.items())})" if states else ""
+    text = (f"stopped following; CloudFormation carries on with the operation{now}. Follow it with `enrollcfn status --stack {name}` "
+            f"or `aws cloudformation describe-stack-events --stack-name {name}`")
+    if states.get(name, "UPDATE_IN_PROGRESS") == "UPDATE_IN_PROGRESS":
+        text += f"; cancel the update with `aws cloudformation cancel-update-stack --stack-name {name}`"
+    return text + f"; if it ends UPDATE_ROLLBACK_FAILED, `enrollcfn recover --stack {name}`; once it settles, deploy again to continue"
 
 
 def _recreate(r: Run, stack: dict, name: str) -> None:
