@@ -25,6 +25,11 @@ def _located(args: argparse.Namespace):
     return cfg, client, locate(client("cloudformation"), args.stack)
 
 
+def _command_after_dashes(words: list[str]) -> list[str]:
+    """The command after the `--` separator (argparse keeps it in REMAINDER); later `--` stay."""
+    return words[1:] if words[:1] == ["--"] else list(words)
+
+
 def _emit(args: argparse.Namespace, data, text: str) -> None:
     print(json.dumps(data, indent=2, sort_keys=True, default=str) if args.json else text, flush=True)
 
@@ -74,7 +79,7 @@ with its security group, and exit with the container's exit code (its logs strea
   enrollcfn run --stack se-prod -- php artisan migrate --force"""
     from enrollcfn.operations import logs, run
 
-    command = [c for c in args.command if c != "--"] if args.command[:1] == ["--"] else args.command
+    command = _command_after_dashes(args.command)
     if not command:
         raise EnrollcfnError("run", "name the command after --, for example: enrollcfn run --stack NAME -- php artisan migrate --force")
     _, client, dep = _located(args)
@@ -114,7 +119,7 @@ service.exec_enabled: true in the config (on in config/dev.yaml, off by default 
     if missing:
         raise EnrollcfnError("exec", f"{' and '.join(missing)} not found on PATH: {ecs_exec.INSTALL}")
     cfg, client, dep = _located(args)
-    command = [c for c in args.command if c != "--"] if args.command[:1] == ["--"] else args.command
+    command = _command_after_dashes(args.command)
     line = ecs_exec.argv(client("ecs"), dep, cfg.region, args.task, command, args.profile)
     if args.json:
         _emit(args, {"argv": line}, "")
