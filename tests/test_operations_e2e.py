@@ -168,3 +168,23 @@ def test_plan_of_a_priced_change_shows_its_monthly_cost_difference(aws, capsys):
     computed = json.loads(out)["computed_from_templates"]
     assert "~ DatabaseStack/Database.Properties.AllocatedStorage: 20 -> 40" in computed["changes"]
     assert computed["monthly_cost"]["difference"] > 0
+
+
+def test_follow_yields_each_event_once_and_stops_at_ctrl_c(aws):
+    from enrollcfn.operations import locate, logs
+
+    dep = locate(boto3.client("cloudformation"), STACK)
+    group = logs.log_group(boto3.client("cloudformation"), dep, "service")
+    polls = []
+
+    def sleep(seconds):
+        polls.append(seconds)
+        if len(polls) == 2:
+            raise KeyboardInterrupt
+
+    seen = []
+    with pytest.raises(KeyboardInterrupt):
+        for event in logs.follow(boto3.client("logs"), group, 0, sleep=sleep):
+            seen.append(event["eventId"])
+    assert seen and len(seen) == len(set(seen))  # the second poll found the same events and showed none again
+    assert polls == [logs.FOLLOW_POLL, logs.FOLLOW_POLL]

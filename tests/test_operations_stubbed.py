@@ -27,7 +27,7 @@ def clients(monkeypatch):
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
     monkeypatch.setattr(drift_module, "POLL", 0)
-    made = {s: boto3.client(s, region_name=REGION) for s in ("cloudformation", "ecs")}
+    made = {s: boto3.client(s, region_name=REGION) for s in ("cloudformation", "ecs", "elbv2", "cloudwatch", "rds")}
     stubs = {s: Stubber(c) for s, c in made.items()}
     for stub in stubs.values():
         stub.activate()
@@ -36,15 +36,19 @@ def clients(monkeypatch):
         stub.assert_no_pending_responses()
 
 
-def located(cfn: Stubber) -> None:
-    """The responses `locate` reads: the root stack and its one nested stack."""
+MON_ID = f"arn:aws:cloudformation:{REGION}:123456789012:stack/{STACK}-MonitoringStack-DEF/33333333-3333-3333-3333-333333333333"
+
+
+def located(cfn: Stubber, monitoring: bool = False) -> None:
+    """The responses `locate` reads: the root stack and its nested stack(s)."""
     cfn.add_response("describe_stacks", {"Stacks": [{
         "StackName": STACK, "StackId": ROOT_ID, "CreationTime": NOW, "StackStatus": "UPDATE_COMPLETE",
         "Outputs": [{"OutputKey": "ClusterName", "OutputValue": "laravel-node"},
                     {"OutputKey": "ServiceName", "OutputValue": "student-enrollment-service"}]}]}, {"StackName": STACK})
+    nested = [("LoadBalancerStack", LB_ID)] + ([("MonitoringStack", MON_ID)] if monitoring else [])
     cfn.add_response("list_stack_resources", {"StackResourceSummaries": [{
-        "LogicalResourceId": "LoadBalancerStack", "PhysicalResourceId": LB_ID, "ResourceType": "AWS::CloudFormation::Stack",
-        "LastUpdatedTimestamp": NOW, "ResourceStatus": "UPDATE_COMPLETE"}]}, {"StackName": ROOT_ID})
+        "LogicalResourceId": logical, "PhysicalResourceId": physical, "ResourceType": "AWS::CloudFormation::Stack",
+        "LastUpdatedTimestamp": NOW, "ResourceStatus": "UPDATE_COMPLETE"} for logical, physical in nested]}, {"StackName": ROOT_ID})
 
 
 def status(detection: str, drift: str, state: str = "DETECTION_COMPLETE") -> dict:
@@ -131,3 +135,39 @@ def test_exec_without_the_session_plugin_says_what_to_install_in_one_line(capsys
     assert main(["exec", "--stack", STACK]) == 1
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("error: exec: session-manager-plugin not found on PATH: install")
+
+
+def test_status_lists_every_problem_and_exits_3(clients, capsys):
+    """Half the tasks running, a rollout in progress, an unhealthy target, an alarm firing."""
+    made, stubs = clients
+    cfn, ecs = stubs["cloudformation"], stubs["ecs"]
+    located(cfn, monitoring=True)
+    ecs.add_response("describe_services", {"services": [{
+        "serviceName": "student-enrollment-service", "status": "ACTIVE", "taskDefinition": TASKDEF,
+        "runningCount": 1, "desiredCount": 2, "pendingCount": 1,
+        "deployments": [{"id": "ecs-svc/123", "status": "PRIMARY", "rolloutState": "IN_PROGRESS", "taskDefinition": TASKDEF,
+                         "runningCount": 1, "desiredCount": 2}]}], "failures": []})
+    ecs.add_response("list_tasks", {"taskArns": [TASK]}, None)
+    ecs.add_response("describe_tasks", {"tasks": [{"taskArn": TASK, "lastStatus": "RUNNING", "healthStatus": "HEALTHY",
+                                                   "taskDefinitionArn": TASKDEF, "containers": [{"name": "app", "imageDigest": "sha256:" + "a" * 64}]}]}, None)
+    ecs.add_response("list_tasks", {"taskArns": []}, None)
+    cfn.add_response("describe_stacks", {"Stacks": [{"StackName": "lb", "StackId": LB_ID, "CreationTime": NOW, "StackStatus": "UPDATE_COMPLETE",
+                                                      "Outputs": [{"OutputKey": "TargetGroupArn", "OutputValue": "arn:aws:elasticloadbalancing:tg"}]}]})
+    stubs["elbv2"].add_response("describe_target_health", {"TargetHealthDescriptions": [
+        {"Target": {"Id": "10.0.1.5", "Port": 80}, "TargetHealth": {"State": "unhealthy", "Description": "Health checks failed"}}]},
+        {"TargetGroupArn": "arn:aws:elasticloadbalancing:tg"})
+    alarm = f"{STACK}-MonitoringStack-DEF-UnhealthyHostsAlarm-XYZ"
+    cfn.add_response("list_stack_resources", {"StackResourceSummaries": [
+        {"LogicalResourceId": "UnhealthyHostsAlarm", "PhysicalResourceId": alarm, "ResourceType": "AWS::CloudWatch::Alarm",
+         "LastUpdatedTimestamp": NOW, "ResourceStatus": "UPDATE_COMPLETE"}]}, {"StackName": MON_ID})
+    stubs["cloudwatch"].add_response("describe_alarms", {"MetricAlarms": [{"AlarmName": alarm, "StateValue": "ALARM",
+                                                                          "StateReason": "Threshold crossed"}]},
+                                     {"AlarmNames": [alarm], "StateValue": "ALARM"})
+    # no DatabaseStack in this root: the database is not read
+    code = main(["status", "--stack", STACK], client_factory=made.__getitem__)
+    out = capsys.readouterr().out
+    assert code == 3
+    assert "task 0123456789abcdef0123456789abcdef: RUNNING HEALTHY image sha256:" + "a" * 64 in out
+    problems = [line for line in out.splitlines() if line.startswith("problem: ")]
+    assert problems == ["problem: service runs 1 of 2 tasks", "problem: deployment 123 is IN_PROGRESS",
+                        "problem: target 10.0.1.5 is unhealthy", f"problem: alarm {alarm} is in ALARM"]

@@ -37,9 +37,10 @@ def status(c: StatusClients, dep: Deployed) -> dict:
     report = {"stack": dep.name, "stacks": _stacks(dep)}
     cluster, service = dep.require(CLUSTER_NAME), dep.require(SERVICE_NAME)
     report["service"] = _service(c.ecs, cluster, service)
-    report["tasks"] = _tasks(c.ecs, cluster, service, "RUNNING")
-    report["stopped"] = sorted(_tasks(c.ecs, cluster, service, "STOPPED"), key=lambda t: t.get("stopped_at") or "",
-                               reverse=True)[:STOPPED_SHOWN]
+    present = report["service"] is not None  # ListTasks on a missing service fails
+    report["tasks"] = _tasks(c.ecs, cluster, service, "RUNNING") if present else []
+    report["stopped"] = sorted(_tasks(c.ecs, cluster, service, "STOPPED") if present else [],
+                               key=lambda t: t.get("stopped_at") or "", reverse=True)[:STOPPED_SHOWN]
     tg = dep.nested_outputs(c.cfn, "LoadBalancerStack").get(TARGET_GROUP_ARN)
     report["targets"] = _targets(c.elbv2, tg) if tg else []
     report["alarms"] = _alarms(c.cloudwatch, dep.resources(c.cfn, "MonitoringStack", "AWS::CloudWatch::Alarm"))
