@@ -148,6 +148,18 @@ def test_rollback_returns_to_the_previous_tag_through_a_change_set(aws, capsys):
     assert image.endswith(f"/{cfg.registry.repository_name}:latest")
 
 
+def test_rollback_to_a_named_digest_uses_its_tag_and_a_bad_one_is_one_line(aws, capsys):
+    cfg, cfn = aws["cfg"], boto3.client("cloudformation")
+    v3 = push(cfg, "v3", "third")
+    code, out, err = cli(capsys, "rollback", "--stack", STACK, "--config", aws["config"](), "--to", v3, "--yes")
+    assert code == 0, err
+    params = {p["ParameterKey"]: p["ParameterValue"] for p in cfn.describe_stacks(StackName=STACK)["Stacks"][0]["Parameters"]}
+    assert params["ImageTag"] == "v3"
+    code, out, err = cli(capsys, "rollback", "--stack", STACK, "--config", aws["config"](), "--to", "sha256:nothex", "--yes")
+    assert code == 1 and err.strip().splitlines() == [
+        "error: --to: 'sha256:nothex' is neither a task definition revision number nor an image digest (sha256:<64 hex>)"]
+
+
 def test_plan_shows_property_changes_computed_from_templates_and_the_cost_difference(aws, capsys):
     changed = aws["config"]("load_balancer:\n  idle_timeout_seconds: 120\nservice:\n  max_tasks: 30\n")
     code, out, err = cli(capsys, "plan", "--stack", STACK, "--config", changed)
