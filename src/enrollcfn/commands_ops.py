@@ -112,7 +112,8 @@ with its security group, and exit with the container's exit code (its logs strea
 def cmd_exec(args: argparse.Namespace) -> int:
     """Open a shell (or run COMMAND) in a running task of the service with ECS Exec, through
 `aws ecs execute-command`. Needs the AWS CLI v2 and the Session Manager plugin on PATH, and
-service.exec_enabled: true in the config (on in config/dev.yaml, off by default in production)."""
+service.exec_enabled: true in the config (on in config/dev.yaml, off by default in production).
+--json prints the command line as JSON instead of running it."""
     from enrollcfn.operations import exec as ecs_exec
 
     missing = ecs_exec.missing_tools()
