@@ -160,6 +160,21 @@ def test_rollback_to_a_named_digest_uses_its_tag_and_a_bad_one_is_one_line(aws, 
         "error: --to: 'sha256:nothex' is neither a task definition revision number nor an image digest (sha256:<64 hex>)"]
 
 
+def test_rollback_to_a_revision_uses_that_revisions_tag(aws, capsys):
+    cfn = boto3.client("cloudformation")
+    code, out, err = cli(capsys, "rollback", "--stack", STACK, "--config", aws["config"](), "--to", "1", "--yes")
+    assert code == 0, err
+    assert "task definition student-enrollment-laravel-api:1" in out
+    params = {p["ParameterKey"]: p["ParameterValue"] for p in cfn.describe_stacks(StackName=STACK)["Stacks"][0]["Parameters"]}
+    assert params["ImageTag"] == "latest"  # revision 1 is the first deploy's image
+
+
+def test_logs_of_the_redeploy_function_read_its_own_group(aws, capsys):
+    code, out, err = cli(capsys, "logs", "--stack", STACK, "--config", aws["config"](), "--function", "redeploy")
+    assert code == 0
+    assert out.startswith("no events in ") and "RedeployStack" in out and "since 1h" in out
+
+
 def test_plan_shows_property_changes_computed_from_templates_and_the_cost_difference(aws, capsys):
     changed = aws["config"]("load_balancer:\n  idle_timeout_seconds: 120\nservice:\n  max_tasks: 30\n")
     code, out, err = cli(capsys, "plan", "--stack", STACK, "--config", changed)
