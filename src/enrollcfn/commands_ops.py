@@ -10,7 +10,7 @@ import subprocess
 import sys
 
 from enrollcfn.commands import _clients, _pipeline, load_config
-from enrollcfn.errors import EnrollcfnError
+from enrollcfn.errors import EnrollcfnError, Interrupted
 
 EXIT_DEGRADED = 3  # status: the stack answers but something is unhealthy
 EXIT_DRIFTED = 2  # drift: something drifted (as plan's "changes pending")
@@ -102,7 +102,7 @@ with its security group, and exit with the container's exit code (its logs strea
     try:
         task = run.wait(ecs, started, stream)
     except KeyboardInterrupt:
-        raise EnrollcfnError(started.task_id, "stopped waiting; the task carries on. Stop it with "
+        raise Interrupted(started.task_id, "stopped waiting; the task carries on. Stop it with "
                              f"`aws ecs stop-task --cluster {started.cluster} --task {started.task_id}`") from None
     code = run.exit_code(task, started.container)
     _emit(args, {"task_id": started.task_id, "exit_code": code}, f"task {started.task_id} exited {code}")
