@@ -7,7 +7,14 @@ Inputs: none. Outputs: the constants below.
 from __future__ import annotations
 
 from troposphere import GetAtt, Ref, Template
-from troposphere.ecs import CapacityProviderStrategyItem, Cluster, ClusterSetting
+from troposphere.ecs import (
+    CapacityProviderStrategyItem,
+    Cluster,
+    ClusterConfiguration,
+    ClusterSetting,
+    ExecuteCommandConfiguration,
+    ExecuteCommandLogConfiguration,
+)
 from troposphere.logs import LogGroup
 
 from enrollcfn.config import Config
@@ -36,6 +43,7 @@ def build(cfg: Config) -> Template:
             CapacityProviders=["FARGATE", "FARGATE_SPOT"],
             # seed default strategy; the service states its own (FARGATE base 2 + SPOT weight 3).
             DefaultCapacityProviderStrategy=[CapacityProviderStrategyItem(CapacityProvider="FARGATE", Base=1, Weight=1)],
+            **_exec_logging(cfg),
         )
     )
     # The seed's second group, /ecs/<cluster>, was never written to (Container Insights uses its
@@ -48,8 +56,20 @@ def build(cfg: Config) -> Template:
             Metadata=scanner_skips(checkov={"CKV_AWS_158": "CloudWatch Logs encrypts the group at rest with its service key, as in the seed; a customer key would only add key-policy control, and secrets reach the app through ECS secrets, never its log lines"}),
         )
     )
+    if cfg.service.exec_enabled:
+        cluster.DependsOn = [logs.title]  # the session log group must exist before sessions write to it
     output(t, CLUSTER_NAME, Ref(cluster), "ECS cluster name")
     output(t, CLUSTER_ARN, GetAtt(cluster, "Arn"), "ECS cluster ARN")
     output(t, APP_LOG_GROUP_NAME, Ref(logs), "Log group the application container writes to")
     output(t, APP_LOG_GROUP_ARN, GetAtt(logs, "Arn"), "ARN of the application log group")
     return t
+
+
+def _exec_logging(cfg: Config) -> dict:
+    """ECS Exec sessions (service.exec_enabled) logged to the application log group (OVERRIDE:
+    the group is named here, not taken from the task's awslogs settings)."""
+    if not cfg.service.exec_enabled:
+        return {}
+    return {"Configuration": ClusterConfiguration(ExecuteCommandConfiguration=ExecuteCommandConfiguration(
+        Logging="OVERRIDE", LogConfiguration=ExecuteCommandLogConfiguration(CloudWatchLogGroupName=app_log_group_name(cfg)),
+    ))}

@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import re
 
-from awacs import ecr, logs, rekognition, s3, secretsmanager
+from awacs import ecr, logs, rekognition, s3, secretsmanager, ssmmessages
 from awacs.aws import Allow, Condition, PolicyDocument, Statement, StringLike
 from troposphere import Equals, GetAtt, If, Join, Not, Ref, Sub, Template
 from troposphere.applicationautoscaling import (
@@ -174,6 +174,7 @@ def _roles(t: Template, cfg: Config, secret: Secret, p: dict) -> tuple[Role, Rol
             ),
             # DetectFaces analyses bytes sent in the request; it has no resource to scope to.
             Statement(Effect=Allow, Action=[rekognition.DetectFaces], Resource=["*"]),
+            *_exec_statements(cfg),
         ],
     )
     # fix: the seed's task role could only write logs, so the app used an IAM user's static keys.
@@ -181,6 +182,19 @@ def _roles(t: Template, cfg: Config, secret: Secret, p: dict) -> tuple[Role, Rol
         Role("TaskRole", AssumeRolePolicyDocument=ecs_trust, Policies=[Policy(PolicyName="app-bucket-and-face-detection", PolicyDocument=app)], **product_role(cfg))
     )
     return execution, task
+
+
+def _exec_statements(cfg: Config) -> list[Statement]:
+    """ECS Exec (service.exec_enabled): the SSM agent in the task opens its channels with the task
+    role, and the cluster logs sessions to the application log group. The ssmmessages actions and
+    logs:DescribeLogGroups have no resource-level permissions (ECS developer guide, ECS Exec IAM)."""
+    if not cfg.service.exec_enabled:
+        return []
+    channels = [ssmmessages.CreateControlChannel, ssmmessages.CreateDataChannel, ssmmessages.OpenControlChannel, ssmmessages.OpenDataChannel]
+    return [
+        Statement(Effect=Allow, Action=[*channels, logs.DescribeLogGroups], Resource=["*"]),
+        Statement(Effect=Allow, Action=[logs.CreateLogStream, logs.DescribeLogStreams, logs.PutLogEvents], Resource=[Sub("${AppLogGroupArn}:*")]),
+    ]
 
 
 def _container(cfg: Config, p: dict) -> ContainerDefinition:
@@ -260,6 +274,7 @@ def _service(cfg: Config, taskdef: TaskDefinition, subnets, sg, p: dict) -> Serv
         AvailabilityZoneRebalancing="ENABLED",
         PropagateTags="SERVICE",
         EnableECSManagedTags=True,
+        **({"EnableExecuteCommand": True} if s.exec_enabled else {}),  # absent (off) unless chosen: production unchanged
     )
 
 

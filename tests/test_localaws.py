@@ -32,3 +32,27 @@ def test_adjacent_rds_windows_pass_and_overlapping_ones_still_fail():
     localaws.apply_patches()
     assert rds_utils.valid_preferred_maintenance_window("mon:04:00-mon:05:00", "03:00-04:00") is None
     assert "overlap" in rds_utils.valid_preferred_maintenance_window("mon:03:30-mon:05:00", "03:00-04:00")
+
+
+def test_ecs_and_change_set_patches_land():
+    """The one-off task stand-in (`enrollcfn run`) and the parameter-only change set (rollback)."""
+    from moto.cloudformation.models import ChangeSet
+    from moto.ecs.models import EC2ContainerServiceBackend, Service
+
+    localaws.apply_patches()
+    assert ChangeSet.diff is localaws._change_set_diff
+    assert EC2ContainerServiceBackend.run_task is localaws._run_task
+    assert Service.create_from_cloudformation_json.__func__ is localaws._service_create
+
+
+def test_a_fargate_task_definition_without_container_memory_can_run():
+    """moto sums container memory and fails on None; Fargate sizes the task instead (ECS API:
+    container memory is optional when the task sets it)."""
+    from types import SimpleNamespace
+
+    localaws.apply_patches()
+    from moto.ecs.models import EC2ContainerServiceBackend
+
+    taskdef = SimpleNamespace(container_definitions=[{"name": "app", "image": "x"}])
+    assert EC2ContainerServiceBackend._calculate_task_resource_requirements(taskdef)["MEMORY"] == 0
+    assert taskdef.container_definitions == [{"name": "app", "image": "x"}]  # left as it was

@@ -4,8 +4,9 @@ Command logic lives in the modules named for the job (compiler, output, cost, pi
 publishing); each command here reads its arguments, calls one of them and prints the result.
 
 Exit codes: 0 success; 1 error (one line `error: <key>: <message>` per problem on stderr, never a
-traceback for bad input); 2 `plan` found changes pending; 64 a usage error (a bad flag, as
-argparse reports it); 130 interrupted (Ctrl-C, with what was left and how to go on).
+traceback for bad input); 2 `plan` found changes pending, or `drift` found drift; 3 `status`
+found the stack degraded; 64 a usage error (a bad flag, as argparse reports it); 130 interrupted
+(Ctrl-C, with what was left and how to go on). `run` exits with the container's exit code.
 """
 
 from __future__ import annotations
@@ -15,10 +16,10 @@ import os
 import sys
 from pathlib import Path
 
-from enrollcfn import __version__, commands as c
+from enrollcfn import __version__, commands as c, commands_ops as ops
 from enrollcfn.errors import EnrollcfnError, Interrupted, LintError, Problems
 
-EXIT_OK, EXIT_ERROR, EXIT_PENDING, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 64, 130
+EXIT_OK, EXIT_ERROR, EXIT_PENDING, EXIT_DEGRADED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 3, 64, 130
 
 EPILOG = """\
 examples:
@@ -34,7 +35,16 @@ examples:
   enrollcfn publish --stack se-prod --portfolio Platform --product enrollment-api \\
       --principal arn:aws:iam::123456789012:role/Developers
 
-exit codes: 0 done, 1 error, 2 plan: changes pending, 64 usage error, 130 interrupted.
+day 2:
+  enrollcfn status --stack se-prod             is it healthy? (exit 3 when degraded)
+  enrollcfn logs --stack se-prod --since 15m --follow
+  enrollcfn run --stack se-prod -- php artisan migrate --force
+  enrollcfn exec --stack se-dev                a shell in a running task (ECS Exec)
+  enrollcfn rollback --stack se-prod           back to the previous image, through a change set
+  enrollcfn drift --stack se-prod              what changed outside CloudFormation (exit 2 when drifted)
+
+exit codes: 0 done, 1 error, 2 plan: changes pending / drift: drifted, 3 status: degraded,
+64 usage error, 130 interrupted; run: the container's exit code.
 The region is the config's `region`; credentials follow boto3 (--profile, AWS_* variables);
 AWS_ENDPOINT_URL points every client at a local emulator.
 """
@@ -139,6 +149,7 @@ def _parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(title="commands", metavar="COMMAND", parser_class=_Parser)
     _local_commands(sub)
     _stack_commands(sub)
+    _day2_commands(sub)
     return parser
 
 
@@ -206,13 +217,48 @@ def _stack_commands(sub) -> None:
     p.add_argument("--json", action="store_true", help="print what was created, reused and updated as JSON")
 
 
-def _stack_args(p: argparse.ArgumentParser, from_build: bool = False) -> None:
+def _day2_commands(sub) -> None:
+    p = _command(sub, "status", ops.cmd_status, "is it healthy? stacks, service, tasks, targets, alarms, database (exit 3 degraded)")
+    _stack_args(p, json_=True)
+
+    p = _command(sub, "logs", ops.cmd_logs, "the service's (or the redeploy function's) CloudWatch logs")
+    _stack_args(p, json_=True)
+    p.add_argument("--since", default="1h", metavar="AGE", help="how far back: 30s, 15m, 1h, 2d (default 1h)")
+    p.add_argument("--follow", action="store_true", help="keep printing new events until Ctrl-C")
+    p.add_argument("--filter", default=None, metavar="TEXT", help="only events containing TEXT (a literal, not a pattern)")
+    p.add_argument("--task", default=None, metavar="ID", help="only the events of one task (its id, as `status` shows)")
+    p.add_argument("--function", choices=["redeploy"], default=None, help="read the redeploy function's logs instead")
+
+    p = _command(sub, "run", ops.cmd_run, "a one-off task from the service's task definition; exits with its exit code")
+    _stack_args(p, json_=True)
+    p.add_argument("--detach", action="store_true", help="print the task id and return without waiting")
+    p.add_argument("command", nargs=argparse.REMAINDER, metavar="-- COMMAND", help="the command and its arguments, after --")
+
+    p = _command(sub, "exec", ops.cmd_exec, "a shell or a command in a running task (ECS Exec)")
+    _stack_args(p, json_=True)
+    p.add_argument("--task", default=None, metavar="ID", help="the task to enter (default: the first running one)")
+    p.add_argument("command", nargs=argparse.REMAINDER, metavar="-- COMMAND", help="what to run (default /bin/sh)")
+
+    p = _command(sub, "rollback", ops.cmd_rollback, "back to the previous (or a named) image through a previewed change set")
+    _stack_args(p, from_build=True, json_=True)
+    p.add_argument("--to", default=None, metavar="REVISION|DIGEST", help="a task definition revision number or an image digest (sha256:...)")
+    p.add_argument("--yes", action="store_true", help="execute without asking (for CI)")
+    p.add_argument("--allow-data-loss", action="store_true", help="as for deploy")
+    _timeout_arg(p, "give up after this long; the update is cancelled and rolled back (default 60)")
+
+    p = _command(sub, "drift", ops.cmd_drift, "drift detection on every stack, per resource and property (exit 2 drifted)")
+    _stack_args(p, json_=True)
+
+
+def _stack_args(p: argparse.ArgumentParser, from_build: bool = False, json_: bool = False) -> None:
     p.add_argument("--stack", required=True, metavar="NAME", help="root stack name (its bootstrap stack is NAME-bootstrap)")
     _config_arg(p)
     p.add_argument("--profile", default=None, help="AWS profile (default: boto3's usual lookup)")
     if from_build:
         p.add_argument("--build", type=Path, default=None, metavar="DIR",
                        help="use the templates of a previous `enrollcfn build --out DIR` instead of compiling")
+    if json_:
+        p.add_argument("--json", action="store_true", help="machine-readable output on stdout (progress goes to stderr)")
 
 
 def _image_arg(p: argparse.ArgumentParser) -> None:

@@ -13,6 +13,12 @@ from pathlib import Path
 from enrollcfn.errors import EnrollcfnError
 from templates import CATALOG
 
+# An unreachable endpoint fails within about 5 s: botocore's standard retry mode makes at most
+# MAX_ATTEMPTS tries (the first included) with jittered exponential backoff below 1 s, then 2 s,
+# each connect bounded by CONNECT_TIMEOUT. Throttled reads back off further in stacks.calm.
+CONNECT_TIMEOUT = 1.5
+MAX_ATTEMPTS = 3
+
 
 def load_config(path: Path | None):
     """The validated config, or ConfigErrors with every problem in it (imported here, so `--help`
@@ -113,7 +119,7 @@ A stack busy with another operation is waited for, never overlapped."""
     return _pipeline(args, execute=True)
 
 
-def _pipeline(args: argparse.Namespace, execute: bool) -> int:
+def _pipeline(args: argparse.Namespace, execute: bool, image_digest: str | None = None) -> int:
     from enrollcfn import pipeline
 
     cfg, build = _build_for(args, skip_lint=(CATALOG,))  # deploy never sends the catalog stack
@@ -122,7 +128,8 @@ def _pipeline(args: argparse.Namespace, execute: bool) -> int:
     opts = pipeline.Options(
         stack=args.stack, execute=execute, yes=getattr(args, "yes", False),
         allow_data_loss=getattr(args, "allow_data_loss", False), recreate_failed=getattr(args, "recreate_failed", False),
-        timeout_minutes=getattr(args, "timeout", 60.0), as_json=args.json, image_tag=args.image_tag,
+        timeout_minutes=getattr(args, "timeout", 60.0), as_json=args.json,
+        image_tag=getattr(args, "image_tag", None), image_digest=image_digest,
     )
     console = _console(args.json)
     result = pipeline.run(pipeline.Run(clients, opts, console), cfg, build)
@@ -212,15 +219,15 @@ def _stack_run(args: argparse.Namespace):
 
 
 def _clients(args: argparse.Namespace, cfg):
-    """`client(service)`: boto3 clients in the config's region with bounded connect time and the
-    standard retry mode (throttling included), or the test's factory."""
+    """`client(service)`: boto3 clients in the config's region with bounded connect time and a
+    bounded number of tries in the standard retry mode (throttling included), or the test's factory."""
     if args.client_factory is not None:
         return args.client_factory
     import boto3
     from botocore.config import Config as BotoConfig
 
     session = boto3.Session(profile_name=args.profile, region_name=cfg.region)
-    settings = BotoConfig(connect_timeout=5, read_timeout=60, retries={"mode": "standard", "max_attempts": 10})
+    settings = BotoConfig(connect_timeout=CONNECT_TIMEOUT, read_timeout=60, retries={"mode": "standard", "max_attempts": MAX_ATTEMPTS})
     return lambda service: session.client(service, config=settings)
 
 

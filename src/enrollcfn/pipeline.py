@@ -58,6 +58,7 @@ class Options:
     timeout_minutes: float = 60.0
     as_json: bool = False
     image_tag: str | None = None  # deploy this tag's digest (default: the running one, else service.image_tag's)
+    image_digest: str | None = None  # deploy exactly this digest (rollback)
 
 
 @dataclass
@@ -98,11 +99,13 @@ class Result:
     uploaded: list[str] = field(default_factory=list)
     outputs: dict[str, str] = field(default_factory=dict)
     pending: bool = False  # plan: changes (or an absent stack) waiting to be deployed
+    computed: dict = field(default_factory=dict)  # plan: changes and cost computed from the templates
 
     def to_json(self, console: Console) -> str:
         """The --json document: previews, changed stacks, uploads, outputs."""
         return json.dumps({"plans": console.previews, "changed": self.changed, "uploaded": self.uploaded,
-                           "pending": self.pending, "outputs": self.outputs}, indent=2, sort_keys=True)
+                           "pending": self.pending, "outputs": self.outputs,
+                           "computed_from_templates": self.computed}, indent=2, sort_keys=True)
 
 
 def run(r: Run, cfg: Config, build: Build) -> Result:
@@ -127,7 +130,9 @@ def run(r: Run, cfg: Config, build: Build) -> Result:
         r.console.report(f"warning: {problem.key}: {problem.message}")
     product = build.product()
     parameters = product[ROOT].contract.defaults()
-    if not problems:  # the image is there: run it by digest (ECR.2), never by a tag that could move
+    if r.opts.image_digest:
+        parameters[IMAGE_DIGEST] = r.opts.image_digest
+    elif not problems:  # the image is there: run it by digest (ECR.2), never by a tag that could move
         parameters[IMAGE_DIGEST] = digest_to_deploy(r.clients.ecr, r.clients.ecs, cfg, r.opts.image_tag)
     root = Target(r.opts.stack, template_url=package.root.url, parameters=parameters,
                   capabilities=cs.capabilities([s.doc for s in product.values()]))
@@ -138,6 +143,8 @@ def run(r: Run, cfg: Config, build: Build) -> Result:
 
     if apply(r, root, package.root_doc, stack_tags(cfg, r.opts.stack), probe=_probe(r.clients, cfg), template_check=second_opinion):
         result.changed.append(r.opts.stack)
+        if not r.opts.execute:
+            _computed(r, cfg, build, result)
     _protect(r, result)
     result.pending = not r.opts.execute and bool(result.changed)
     return result
@@ -153,6 +160,20 @@ def _protect(r: Run, result: Result) -> None:
         r.console.report(f"{r.opts.stack}: stack policy on {len(protected)} stacks (no replacing or deleting the "
                          "database), termination protection on")
     result.outputs = output_map(stack)
+
+
+def _computed(r: Run, cfg: Config, build: Build, result: Result) -> None:
+    """plan: the property-level changes and the cost difference, from deployed vs compiled templates."""
+    from enrollcfn import template_diff
+
+    stack = describe(r.cfn, r.opts.stack, r.sleep)
+    if stack is None or stack["StackStatus"] == "REVIEW_IN_PROGRESS":
+        return  # a creation: the change set already lists every resource
+    product, boot = build.product(), describe(r.cfn, bootstrap_stack_name(r.opts.stack), r.sleep)
+    diff = template_diff.compare(r.cfn, stack["StackId"], product[ROOT].doc, {n: s.doc for n, s in product.items()},
+                                 cfg.region, build.cost.total, boot["StackId"] if boot else None)
+    result.computed = diff.to_json()
+    r.console.report(template_diff.render(diff, r.opts.stack))
 
 
 def stack_tags(cfg: Config, stack: str) -> dict[str, str]:
@@ -259,9 +280,23 @@ def follow(r: Run, name: str, start: Callable[[], object], cancel_on_timeout: bo
         watcher = progress.Watch(r.cfn, current["StackId"], since, r.console.report, r.sleep, probe(since) if probe else None)
         return progress.watch(r.cfn, watcher, name, r.clock, r.clock() + r.opts.timeout_minutes * 60, cancel_on_timeout)
     except KeyboardInterrupt:
-        raise Interrupted(name, "stopped following; CloudFormation carries on with the operation. Follow it with "
-                          f"`aws cloudformation describe-stack-events --stack-name {name}`; cancel an update with "
-                          f"`aws cloudformation cancel-update-stack --stack-name {name}`") from None
+        raise Interrupted(name, interrupted(r.cfn, name)) from None
+
+
+def interrupted(cfn, name: str) -> str:
+    """What Ctrl-C left: each stack's state now and the commands to follow, cancel or recover."""
+    try:
+        stack = describe(cfn, name)
+        states = {name: stack["StackStatus"]} if stack else {}
+        states.update({n["LogicalResourceId"]: n["ResourceStatus"] for n in cs._nested_stacks(cfn, stack["StackId"])} if stack else {})
+    except Exception:  # noqa: BLE001 - the state is a courtesy; the commands below are what matters
+        states = {}
+    now = f" (now: {', '.join(f'{k} {v}' for k, v in states.items())})" if states else ""
+    text = (f"stopped following; CloudFormation carries on with the operation{now}. Follow it with `enrollcfn status --stack {name}` "
+            f"or `aws cloudformation describe-stack-events --stack-name {name}`")
+    if states.get(name, "UPDATE_IN_PROGRESS") == "UPDATE_IN_PROGRESS":
+        text += f"; cancel the update with `aws cloudformation cancel-update-stack --stack-name {name}`"
+    return text + f"; if it ends UPDATE_ROLLBACK_FAILED, `enrollcfn recover --stack {name}`; once it settles, deploy again to continue"
 
 
 def _recreate(r: Run, stack: dict, name: str) -> None:

@@ -11,7 +11,7 @@ from pydantic import AfterValidator, Field, model_validator
 from pydantic_core import PydanticCustomError
 
 from enrollcfn.config import environment as env
-from enrollcfn.config._base import INT32_MAX, Int, Section, Text, check, int_range, rules
+from enrollcfn.config._base import Bool, INT32_MAX, Int, Section, Text, check, int_range, rules
 
 # Fargate task sizes (Amazon ECS Developer Guide, "Task CPU and memory", up to 16 vCPU; 32 vCPU
 # is not offered in every region). cpu units -> the memory sizes allowed with it, in MiB.
@@ -131,6 +131,9 @@ class Service(Section):
         "/var/www/html/storage", "/var/www/html/bootstrap/cache", "/tmp",
     )
     # ECS healthCheckGracePeriodSeconds: 0 to 2,147,483,647.
+    # ECS Exec into running tasks (`enrollcfn exec`): off by default (production); config/dev.yaml
+    # turns it on. It adds the task role's ssmmessages channels and session logging.
+    exec_enabled: Bool = False
     health_check_grace_seconds: Annotated[Int, int_range(0, INT32_MAX)] = 120  # fix: the seed had none while migrations run at boot
     capacity: Capacity = Field(default_factory=Capacity)
     scaling: Scaling = Field(default_factory=Scaling)

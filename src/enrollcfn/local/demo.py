@@ -5,7 +5,10 @@ It creates the hosted zone the config names (a real account already has it), run
 stops at the preflight because no image has been pushed, printing the push commands), pushes a
 stand-in image manifest, deploys again (preview, progress, outputs), tries a change that would replace the database
 (refused), then runs `plan` to show that
-nothing is left to change, and stops the server.
+nothing is left to change. Then day 2: `status`, a one-off `run -- php artisan migrate --force`
+(the local AWS's stand-in task writes one log line and exits 0), a `plan` of a changed config
+value with its property-level lines and cost difference, and a `rollback` after deploying a
+second image. Then it stops the server.
 """
 
 from __future__ import annotations
@@ -41,10 +44,7 @@ def main() -> int:
         print(f"exit {code}")
 
         step(f"push {cfg.registry.repository_name}:{cfg.service.image_tag} (a stand-in manifest)")
-        boto3.client("ecr", region_name=localaws.REGION).put_image(
-            repositoryName=cfg.registry.repository_name, imageTag=cfg.service.image_tag,
-            imageManifest=json.dumps({"schemaVersion": 2, "mediaType": "application/vnd.docker.distribution.manifest.v2+json"}),
-        )
+        push(cfg, cfg.service.image_tag, "first image")
         step("deploy")
         code = enrollcfn(["deploy", "--stack", STACK, "--config", str(config), "--yes"])
         print(f"exit {code}")
@@ -59,7 +59,44 @@ def main() -> int:
         step("plan (nothing should be left to change)")
         code = enrollcfn(["plan", "--stack", STACK, "--config", str(config)])
         print(f"exit {code}")
-        return code
+        if code:
+            return code
+        return day2(enrollcfn, cfg, config, Path(tmp))
+
+
+def day2(enrollcfn, cfg, config: Path, tmp: Path) -> int:
+    """status, a one-off migration task, a property-level plan and a rollback."""
+    step("status")
+    print(f"exit {enrollcfn(['status', '--stack', STACK, '--config', str(config)])}")
+
+    step("run -- php artisan migrate --force (a one-off task in the service's subnets)")
+    code = enrollcfn(["run", "--stack", STACK, "--config", str(config), "--", "php", "artisan", "migrate", "--force"])
+    print(f"exit {code}")
+
+    step("plan a changed config value (load_balancer.idle_timeout_seconds: 120): property-level lines")
+    longer = tmp / "idle-timeout.yaml"
+    longer.write_text(config.read_text() + "load_balancer:\n  idle_timeout_seconds: 120\n")
+    print(f"exit {enrollcfn(['plan', '--stack', STACK, '--config', str(longer)])}")
+
+    step(f"push {cfg.registry.repository_name}:v2 and deploy it (service.image_tag: v2)")
+    push(cfg, "v2", "second image")
+    v2 = tmp / "v2.yaml"
+    v2.write_text(config.read_text() + "service:\n  image_tag: v2\n")
+    if enrollcfn(["deploy", "--stack", STACK, "--config", str(v2), "--yes"]):
+        return 1
+    step("rollback (to the previous image, through a change set)")
+    code = enrollcfn(["rollback", "--stack", STACK, "--config", str(v2), "--yes"])
+    print(f"exit {code}")
+    return code
+
+
+def push(cfg, tag: str, label: str) -> None:
+    """A stand-in image manifest (distinct per label) under `tag`."""
+    boto3.client("ecr", region_name=localaws.REGION).put_image(
+        repositoryName=cfg.registry.repository_name, imageTag=tag,
+        imageManifest=json.dumps({"schemaVersion": 2, "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
+                                  "annotations": {"label": label}}),
+    )
 
 
 def step(text: str) -> None:

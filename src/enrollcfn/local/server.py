@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import socket
+import time
 import warnings
 from contextlib import contextmanager
 
@@ -19,9 +20,10 @@ import yaml
 from moto.cloudformation import models as cfn_models
 from moto.cloudformation import parsing, responses as cfn_responses, utils as cfn_utils
 from moto.cloudformation.exceptions import UnformattedGetAttTemplateException
-from moto.cloudformation.models import CloudFormationBackend, Stack
+from moto.cloudformation.models import ChangeSet, CloudFormationBackend, Stack
 from moto.core.common_models import CloudFormationModel
 from moto.core.responses import ActionResult
+from moto.ecs.models import EC2ContainerServiceBackend, Service as EcsService
 from moto.elbv2.models import FakeLoadBalancer, FakeTargetGroup
 from moto.kms.models import Key as KmsKey
 from moto.rds import utils as rds_utils
@@ -51,7 +53,8 @@ def _yaml_tag_constructor(loader, tag, node):
     return cfn_utils.yaml_tag_constructor(loader, tag, node)
 
 
-# 3. Stacks executed from change sets get their Outputs rebuilt (moto keeps the placeholder's).
+# 3. Stacks executed from change sets get their Outputs rebuilt (moto keeps the placeholder's)
+# and their Parameters kept (moto compares the next change set with the first parameters).
 _original_execute = CloudFormationBackend.execute_change_set
 
 
@@ -67,6 +70,7 @@ def _execute_change_set(self, change_set_name, stack_name=None):
         stack._parse_template()
         stack.output_map = stack._create_output_map()
         stack.description = stack.template_dict.get("Description")
+        stack.parameters = dict(cs.parameters)
 
 
 # 4. AWS::SecretsManager::Secret and AWS::CertificateManager::Certificate are silently skipped
@@ -216,6 +220,78 @@ def _key_create(cls, resource_name, cloudformation_json, account_id, region_name
     return _original_key_create(cls, resource_name, json_, account_id, region_name, **kwargs)
 
 
+# 10. ECS one-off tasks (`enrollcfn run`): moto drops a CloudFormation service's
+# NetworkConfiguration (so no subnets to run in), fails RunTask when only the task (Fargate) sets
+# memory, and every container exits 0 without writing a log line. The stand-in: a task whose
+# command override is `sh -c "exit N"` exits N; every one-off task writes one line naming its
+# command to the awslogs stream ECS would use (prefix/container/task-id) and carries an image digest.
+_original_service_create = EcsService.create_from_cloudformation_json.__func__
+_original_run_task = EC2ContainerServiceBackend.run_task
+_original_requirements = EC2ContainerServiceBackend._calculate_task_resource_requirements
+
+
+def _service_create(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs):
+    service = _original_service_create(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs)
+    vpc = cloudformation_json["Properties"].get("NetworkConfiguration", {}).get("AwsvpcConfiguration")
+    if vpc:
+        service.network_configuration = {"awsvpcConfiguration": {
+            "subnets": list(vpc.get("Subnets", [])), "securityGroups": list(vpc.get("SecurityGroups", [])),
+            "assignPublicIp": vpc.get("AssignPublicIp", "DISABLED")}}
+    return service
+
+
+def _requirements(task_definition):
+    defs = task_definition.container_definitions
+    fixed = [{**d, "memory": d.get("memory") or 0} if not (d.get("memory") or d.get("memoryReservation")
+                                                          or d.get("Memory") or d.get("MemoryReservation")) else d for d in defs]
+    task_definition.container_definitions = fixed
+    try:
+        return _original_requirements(task_definition)
+    finally:
+        task_definition.container_definitions = defs
+
+
+def _run_task(self, cluster_str, task_definition_str, count, overrides, *args, **kwargs):
+    tasks = _original_run_task(self, cluster_str, task_definition_str, count, overrides, *args, **kwargs)
+    for task in tasks:
+        _stand_in(self, task, (overrides or {}).get("containerOverrides") or [])
+    return tasks
+
+
+def _stand_in(backend, task, container_overrides: list) -> None:
+    from moto.logs.models import logs_backends
+
+    definition = backend.describe_task_definition(task.task_definition_arn)
+    container = task.containers[0]
+    command = next((o.get("command") for o in container_overrides if o.get("command")), None) or container.command or []
+    code = command[2].split()[1] if command[:2] == ["sh", "-c"] and command[2:3] and command[2].startswith("exit ") else "0"
+    container.exitCode = int(code) if code.isdigit() else 1
+    container.image_digest = "sha256:" + "0" * 64
+    options = (definition.container_definitions[0].get("logConfiguration") or {}).get("options") or {}
+    group, prefix = options.get("awslogs-group"), options.get("awslogs-stream-prefix")
+    if not group or not prefix:
+        return
+    logs = logs_backends[backend.account_id][task.region_name]
+    stream = f"{prefix}/{container.name}/{task.id}"
+    logs.create_log_stream(group, stream)
+    logs.put_log_events(group, stream, [{"timestamp": int(time.time() * 1000), "message": f"local AWS ran: {' '.join(command)}"}])
+
+
+# 11. A change set that changes only Parameters (rollback: ImageDigest) lists no changes: moto's
+# ChangeSet.diff never passes the new parameter values to its own parameter-aware resource diff.
+_original_diff = ChangeSet.diff
+
+
+def _change_set_diff(self):
+    resources = self.stack.resource_map
+    resource_diff = resources.build_resource_diff
+    resources.build_resource_diff = lambda template, parameters=None: resource_diff(template, self.parameters)
+    try:
+        return _original_diff(self)
+    finally:
+        del resources.build_resource_diff
+
+
 def apply_patches() -> None:
     """Patch moto's classes in this process (idempotent)."""
     if moto.__version__ != MOTO_VERSION:
@@ -232,6 +308,10 @@ def apply_patches() -> None:
     FakeTargetGroup.has_cfn_attr = classmethod(lambda cls, a: a == "TargetGroupFullName")
     cfn_responses.CloudFormationResponse.update_termination_protection = _update_termination_protection
     KmsKey.create_from_cloudformation_json = classmethod(_key_create)
+    ChangeSet.diff = _change_set_diff
+    EcsService.create_from_cloudformation_json = classmethod(_service_create)
+    EC2ContainerServiceBackend.run_task = _run_task
+    EC2ContainerServiceBackend._calculate_task_resource_requirements = staticmethod(_requirements)
     for cached in (parsing.get_model_list, parsing.get_model_map, parsing.get_name_type_map):
         cached.cache_clear()
 
