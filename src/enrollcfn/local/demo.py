@@ -78,14 +78,12 @@ def day2(enrollcfn, cfg, config: Path, tmp: Path) -> int:
     longer.write_text(config.read_text() + "load_balancer:\n  idle_timeout_seconds: 120\n")
     print(f"exit {enrollcfn(['plan', '--stack', STACK, '--config', str(longer)])}")
 
-    step(f"push {cfg.registry.repository_name}:v2 and deploy it (service.image_tag: v2)")
-    push(cfg, "v2", "second image")
-    v2 = tmp / "v2.yaml"
-    v2.write_text(config.read_text() + "service:\n  image_tag: v2\n")
-    if enrollcfn(["deploy", "--stack", STACK, "--config", str(v2), "--yes"]):
+    step(f"push {cfg.registry.repository_name}:release-2 and deploy it (--image-tag release-2: by its digest)")
+    push(cfg, "release-2", "second image")
+    if enrollcfn(["deploy", "--stack", STACK, "--config", str(config), "--image-tag", "release-2", "--yes"]):
         return 1
-    step("rollback (to the previous image, through a change set)")
-    code = enrollcfn(["rollback", "--stack", STACK, "--config", str(v2), "--yes"])
+    step("rollback (to the previous image's digest, through a change set)")
+    code = enrollcfn(["rollback", "--stack", STACK, "--config", str(config), "--yes"])
     print(f"exit {code}")
     return code
 
