@@ -240,7 +240,7 @@ lint.allowed_cpus = lambda: 2  # the early process runs only where more than one
 os.getloadavg = lambda: (0.0, 0.0, 0.0)  # and one of them is idle
 templates, rc, cache = json.loads(sys.argv[1]), Path(sys.argv[2]), sys.argv[3]
 lintearly.start(rc)
-assert lintearly._EARLY is not None, "no early process was started"
+assert lint.helper_waiting(), "no early process was started"
 found = lint.lint(templates, ["ap-southeast-2"], rc, cache=Path(cache) if cache else False)
 try:
     os.waitpid(-1, os.WNOHANG)

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
-from enrollcfn import lintcache, lintearly as early
+from enrollcfn import lintcache
 
 SEVERITY_ORDER = {"error": 0, "warning": 1, "informational": 2}
 VIRTUAL_DIR = ".enrollcfn-lint"  # never created on disk; see _serve
@@ -62,6 +62,7 @@ def lint(
     `cache`: True for the user cache directory (`cache_dir()`), a Path for another one, False for
     none; `ENROLLCFN_NO_CACHE=1` turns it off whatever is passed. A template whose entry is
     missing, unreadable or corrupt is linted and its entry rewritten."""
+    global _helper
     regions = sorted(set(regions))
     store = lintcache.store(cache)
     keys = lintcache.cache_keys(templates, regions, rc_file) if store else {}
@@ -71,15 +72,33 @@ def lint(
         if hit is not None:
             found[name] = hit
     misses = [name for name in templates if name not in found]
+    helper, _helper = _helper, None
     if not misses:
-        early.stop()
+        if helper is not None:
+            helper.stop()
     else:
-        fresh = early.lint(templates, misses, regions, rc_file) or _lint_uncached(templates, misses, regions, rc_file)
+        fresh = (helper.lint(templates, misses, regions, rc_file) if helper else None) or _lint_uncached(templates, misses, regions, rc_file)
         for name, matches in fresh.items():
             found[name] = matches
             if store:
                 store.put(keys[name], matches)
     return tuple(sorted(Finding(f"{name}.yaml", *m) for name in templates for m in found[name]))
+
+
+# A process that began loading the rules early (lintearly.start), handed to the next lint():
+# it has `lint(templates, names, regions, rc_file) -> dict | None` and `stop()`. Filled from
+# outside, so this module never imports the one that forks.
+_helper = None
+
+
+def hand_off(helper) -> None:
+    """Give the next `lint` a helper that lints the misses (or is stopped when there are none)."""
+    global _helper
+    _helper = helper
+
+
+def helper_waiting() -> bool:
+    return _helper is not None
 
 
 def lint_dir(directory: Path, regions: Iterable[str], rc_file: Path | None, cache: bool | Path = True) -> tuple[Finding, ...]:

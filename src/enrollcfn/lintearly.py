@@ -22,54 +22,20 @@ import traceback
 from pathlib import Path
 from typing import Mapping
 
-_EARLY: "_Early | None" = None
-
-
 def start(rc_file: Path | None) -> None:
-    """Begin loading cfn-lint's rules for this `.cfnlintrc` in a forked process (see module doc)."""
-    global _EARLY
+    """Begin loading cfn-lint's rules for this `.cfnlintrc` in a forked process (see module doc)
+    and hand it to the next `lint.lint`."""
     from enrollcfn import lint
 
     # A fork copies only the calling thread: with others running, a lock one of them holds (the
     # import lock, logging's) would never be released in the child.
-    if _EARLY is not None or lint.loaded() or lint.allowed_cpus() < 2 or not hasattr(os, "fork") or threading.active_count() > 1:
+    if lint.helper_waiting() or lint.loaded() or lint.allowed_cpus() < 2 or not hasattr(os, "fork") or threading.active_count() > 1:
         return
     # Measured on a shared 2-core machine under a load of about 3, loading early took a warm
     # build from 0.95 s to 1.57 s and gained nothing cold; with a core idle it took 0.8 s off cold.
     if lint.free_cpus() < 1:
         return
-    _EARLY = _Early.fork(rc_file)
-
-
-def stop() -> None:
-    """Kill the early process, if any: everything was cached."""
-    global _EARLY
-    if _EARLY is not None:
-        _EARLY.close(kill=True)
-        _EARLY = None
-
-
-def lint(templates: Mapping[str, str], names: list[str], regions: list[str], rc_file: Path | None) -> dict | None:
-    """The early process's findings for `names`, or None when there is none for this
-    `.cfnlintrc` or it failed (the caller then lints in this process)."""
-    global _EARLY
-    early, _EARLY = _EARLY, None
-    if early is None:
-        return None
-    if early.rc_file != rc_file:
-        early.close(kill=True)
-        return None
-    try:
-        send, early.send = early.send, -1  # the file object owns the descriptor from here on
-        with os.fdopen(send, "wb") as f:
-            pickle.dump((dict(templates), list(names), list(regions)), f)
-        receive, early.receive = early.receive, -1
-        with os.fdopen(receive, "rb") as f:
-            ok, value = pickle.load(f)
-    except (OSError, EOFError, pickle.UnpicklingError):
-        ok, value = False, None
-    early.close(kill=not ok)
-    return value if ok else None
+    lint.hand_off(_Early.fork(rc_file))
 
 
 class _Early:
@@ -91,6 +57,28 @@ class _Early:
         os.close(request_r)
         os.close(reply_w)
         return cls(pid, request_w, reply_r, rc_file)
+
+    def stop(self) -> None:
+        """Kill the process: everything was cached."""
+        self.close(kill=True)
+
+    def lint(self, templates: Mapping[str, str], names: list[str], regions: list[str], rc_file: Path | None) -> dict | None:
+        """The process's findings for `names`, or None when it loaded another `.cfnlintrc` or
+        failed (the caller then lints in its own process)."""
+        if self.rc_file != rc_file:
+            self.close(kill=True)
+            return None
+        try:
+            send, self.send = self.send, -1  # the file object owns the descriptor from here on
+            with os.fdopen(send, "wb") as f:
+                pickle.dump((dict(templates), list(names), list(regions)), f)
+            receive, self.receive = self.receive, -1
+            with os.fdopen(receive, "rb") as f:
+                ok, value = pickle.load(f)
+        except (OSError, EOFError, pickle.UnpicklingError):
+            ok, value = False, None
+        self.close(kill=not ok)
+        return value if ok else None
 
     def close(self, kill: bool) -> None:
         """Close our pipe ends and reap the process; `kill`: with its workers (its own group)."""
