@@ -13,8 +13,10 @@ from enrollcfn.compiler import compile
 from enrollcfn.config import Config
 
 
-# The tests' lint cache lives and dies with the run, never in the user's ~/.cache.
+# The tests' cache lives and dies with the run, never in the user's ~/.cache; it starts empty, so
+# the run is cold whatever the environment says, and the cache tests switch it off themselves.
 os.environ["XDG_CACHE_HOME"] = tempfile.mkdtemp(prefix="enrollcfn-test-cache-")
+os.environ.pop("ENROLLCFN_NO_CACHE", None)
 
 
 @pytest.fixture(scope="session")
