@@ -11,7 +11,6 @@ import time
 from pathlib import Path
 
 from enrollcfn.errors import EnrollcfnError
-from templates import CATALOG
 
 # An unreachable endpoint fails within about 5 s: botocore's standard retry mode makes at most
 # MAX_ATTEMPTS tries (the first included) with jittered exponential backoff below 1 s, then 2 s,
@@ -121,6 +120,8 @@ A stack busy with another operation is waited for, never overlapped."""
 
 def _pipeline(args: argparse.Namespace, execute: bool, image_digest: str | None = None) -> int:
     from enrollcfn import pipeline
+
+    from templates import CATALOG
 
     cfg, build = _build_for(args, skip_lint=(CATALOG,))  # deploy never sends the catalog stack
     client = _clients(args, cfg)
