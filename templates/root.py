@@ -76,7 +76,7 @@ def root_parameter_specs(cfg: Config, defaults: Mapping[str, object]) -> dict[st
             Type="Number",
             Default=defaults[MONTHLY_BUDGET],
             MinValue=1,
-            Description="Monthly cost budget in USD (default: the cost estimate, rounded up); alerts at 80 % and 100 %",
+            Description="Monthly cost budget in USD (default: the cost estimate, rounded up, unpriced lines at the dearest bundled price); alerts at 80 % and 100 %",
         ),
     }
 

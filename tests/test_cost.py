@@ -75,15 +75,15 @@ def test_groups_follow_the_seeds_table_and_sum_to_the_total(seed_estimate):
     assert round(sum(subtotals.values()), 2) == seed_estimate.total
 
 
-def test_unpriced_instance_class_names_it():
+def test_an_instance_class_without_a_price_is_an_unpriced_line_not_an_error():
     cfg = Config(database={"instance_class": "db.r6g.large"}, monitoring={"monthly_budget_usd": 100.0})
-    with pytest.raises(CostError, match="db.r6g.large"):
-        compile(cfg)
-
-
-def test_unknown_region_has_no_price_data():
-    with pytest.raises(CostError, match="eu-west-1"):
-        cost.load_prices("eu-west-1")
+    built = compile(cfg)
+    (unpriced,) = built.cost.unpriced
+    assert unpriced.item == "RDS db.r6g.large single-AZ" and unpriced.unit_price is None and unpriced.monthly is None
+    (shown,) = [row for row in cost.render(built.cost).splitlines() if "RDS db.r6g.large single-AZ" in row]
+    assert shown.split()[-1] == "unpriced" and "x unpriced" in shown
+    ((key, message),) = built.warnings
+    assert key == "cost" and "db.r6g.large" in message
 
 
 def test_usage_overrides_replace_the_seed_assumptions(tmp_path):

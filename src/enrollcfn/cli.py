@@ -27,6 +27,8 @@ examples:
   enrollcfn build --config config/dev.yaml --out /tmp/dev
   enrollcfn lint build                         cfn-lint every template in build/
   enrollcfn cost --json                        monthly estimate of the default config, as JSON
+  enrollcfn prices --region us-east-2 --out us-east-2.yaml   current prices from the AWS Price List API
+  enrollcfn build --config us-east-2.cfg.yaml --prices us-east-2.yaml
   enrollcfn plan --stack se-prod               preview every change (exit 2 when changes are pending)
   enrollcfn deploy --stack se-prod             bootstrap, upload, change set, preview, confirm, execute
   enrollcfn deploy --stack se-prod --build build --yes --timeout 45
@@ -165,6 +167,7 @@ def _local_commands(sub) -> None:
     _config_arg(p)
     p.add_argument("--out", type=Path, default=None, metavar="DIR",
                    help="output directory (default: build/): new, empty, or a previous build's")
+    _prices_arg(p)
     _cache_arg(p)
 
     p = _command(sub, "lint", c.cmd_lint, "cfn-lint every template in a directory, in one process")
@@ -175,7 +178,13 @@ def _local_commands(sub) -> None:
     p = _command(sub, "cost", c.cmd_cost, "offline monthly estimate, line by line")
     _config_arg(p)
     p.add_argument("--usage", type=Path, default=None, metavar="FILE", help="YAML overrides of the usage assumptions (data transfer, log volume, ...)")
+    _prices_arg(p)
     p.add_argument("--json", action="store_true", help="print the lines as JSON")
+
+    p = _command(sub, "prices", c.cmd_prices, "read a region's current prices from the AWS Price List API into a price file")
+    p.add_argument("--region", required=True, metavar="REGION", help="the region to price (the API itself is called in us-east-1)")
+    p.add_argument("--out", type=Path, default=None, metavar="FILE", help="write the price file here (default: print it)")
+    p.add_argument("--profile", default=None, help="AWS profile (default: boto3's usual lookup)")
 
 
 def _stack_commands(sub) -> None:
@@ -257,6 +266,7 @@ def _stack_args(p: argparse.ArgumentParser, from_build: bool = False, json_: boo
     if from_build:
         p.add_argument("--build", type=Path, default=None, metavar="DIR",
                        help="use the templates of a previous `enrollcfn build --out DIR` instead of compiling")
+        _prices_arg(p)
     if json_:
         p.add_argument("--json", action="store_true", help="machine-readable output on stdout (progress goes to stderr)")
 
@@ -268,6 +278,11 @@ def _image_arg(p: argparse.ArgumentParser) -> None:
 
 def _config_arg(p: argparse.ArgumentParser) -> None:
     p.add_argument("--config", type=Path, default=None, metavar="FILE", help="YAML overrides of the defaults (e.g. config/production.yaml)")
+
+
+def _prices_arg(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--prices", type=Path, default=None, metavar="FILE",
+                   help="price file from `enrollcfn prices` (default: the bundled one for the region; none: lines say unpriced)")
 
 
 def _cache_arg(p: argparse.ArgumentParser) -> None:

@@ -43,7 +43,8 @@ are swapped in only once all of them are written."""
     check_target(out)  # refuse a bad --out before spending time on the compile
     lintearly.start(LINT_CONFIG)  # cfn-lint loads on another core while the config is read and compiled
     cfg = load_config(args.config)
-    build = checked(cfg, cache=not args.no_cache)
+    build = checked(cfg, cache=not args.no_cache, prices=_prices(args, cfg))
+    _warn(build)
     written = write_build(build, out)
     for path in written.files:
         stack = build.stacks.get(path.stem) if path.suffix == ".yaml" else None
@@ -78,13 +79,51 @@ templates are answered from the cache (--no-cache lints them all again)."""
 
 def cmd_cost(args: argparse.Namespace) -> int:
     """Estimate the monthly cost of the compiled templates, offline, from the region's price data
-and the usage assumptions (the seed's unless --usage overrides them)."""
+(the bundled table, or --prices FILE from `enrollcfn prices`) and the usage assumptions (the
+seed's unless --usage overrides them). A line without a price says "unpriced"; one warning
+line on stderr counts them."""
     from enrollcfn import cost
     from enrollcfn.compiler import compile
 
     cfg = load_config(args.config)
-    estimate = compile(cfg, cost.load_usage(args.usage)).cost
-    print(json.dumps(estimate.to_dict(), indent=2) if args.json else cost.render(estimate))
+    build = compile(cfg, cost.load_usage(args.usage), prices=_prices(args, cfg))
+    _warn(build)
+    print(json.dumps(build.cost.to_dict(), indent=2) if args.json else cost.render(build.cost))
+    return 0
+
+
+def cmd_prices(args: argparse.Namespace) -> int:
+    """Read the current prices of one region from the AWS Price List Query API into a price file.
+
+Steps: one paginated GetProducts query per service (Fargate, load balancer, NAT, VPC, data
+transfer, ECR, CloudWatch, KMS, Route 53, Secrets Manager, Lambda, RDS storage and every MySQL
+instance class), each filtered by the region; each figure keeps the product it came from and
+the date its price took effect. The Query API answers only in us-east-1 (and eu-central-1,
+ap-south-1), so it is called in us-east-1 whatever --region is. The file has the format of the
+bundled ones (src/enrollcfn/data/prices/); `enrollcfn build --prices FILE` and `enrollcfn cost
+--prices FILE` use it. A figure the API does not answer is left out (one warning line names
+it) and its cost lines say "unpriced". Needs pricing:GetProducts; changes nothing."""
+    import datetime
+
+    from enrollcfn import price_table, pricelist
+    from enrollcfn.config.regions import known_regions
+
+    if args.region not in known_regions():
+        raise EnrollcfnError("--region", f"{args.region[:40]!r} is not a region the stacks can use (known: {', '.join(known_regions())})")
+    client = args.client_factory("pricing") if args.client_factory else _pricing_client(args)
+    print(f"reading {args.region} prices from the AWS Price List API (us-east-1)", file=sys.stderr, flush=True)
+    today = datetime.datetime.now(datetime.timezone.utc).date().isoformat()
+    fetched = pricelist.fetch(client, args.region, today, progress=lambda line: print(line, file=sys.stderr, flush=True))
+    text = fetched.table.to_yaml(f"Prices for `enrollcfn cost` in {args.region}, read by `enrollcfn prices` on {today}.")
+    if fetched.missing:
+        listed = "; ".join(f"{k}: {why}" for k, why in sorted(fetched.missing.items()))
+        print(f"warning: prices: {len(fetched.missing)} figure(s) not found for {args.region}, their cost lines stay unpriced ({listed})", file=sys.stderr)
+    if args.out is None:
+        print(text, end="")
+        return 0
+    price_table.write(args.out, text)
+    count = len(fetched.table.prices) + sum(len(rows) for rows in fetched.table.tables.values())
+    print(f"wrote {count} prices for {args.region} to {args.out}; use them with --prices {args.out}")
     return 0
 
 
@@ -208,7 +247,33 @@ def _build_for(args: argparse.Namespace, skip_lint: tuple[str, ...] = ()):
     cfg = load_config(args.config)
     if getattr(args, "build", None):
         return cfg, read_build(args.build, cfg.region)
-    return cfg, checked(cfg, skip=skip_lint)
+    build = checked(cfg, skip=skip_lint, prices=_prices(args, cfg))
+    _warn(build)
+    return cfg, build
+
+
+def _prices(args: argparse.Namespace, cfg):
+    """The price table of --prices FILE (checked against the config's region), or None: the bundled one."""
+    if getattr(args, "prices", None) is None:
+        return None
+    from enrollcfn import price_table
+
+    return price_table.read(args.prices, cfg.region)
+
+
+def _warn(build) -> None:
+    """The build's warnings, one line each on stderr."""
+    for key, message in build.warnings:
+        print(f"warning: {key}: {message}", file=sys.stderr, flush=True)
+
+
+def _pricing_client(args: argparse.Namespace):
+    """A Price List Query API client at its us-east-1 endpoint, bounded like every other client."""
+    import boto3
+    from botocore.config import Config as BotoConfig
+
+    settings = BotoConfig(connect_timeout=CONNECT_TIMEOUT, read_timeout=60, retries={"mode": "standard", "max_attempts": MAX_ATTEMPTS})
+    return boto3.Session(profile_name=args.profile).client("pricing", region_name="us-east-1", config=settings)
 
 
 def _stack_run(args: argparse.Namespace):

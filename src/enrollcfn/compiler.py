@@ -25,11 +25,11 @@ from types import MappingProxyType
 from troposphere import Template
 
 from enrollcfn import cache as _cache
-from enrollcfn import cost
-from enrollcfn.config import Config
+from enrollcfn import cost, price_table
+from enrollcfn.config import Config, regions
 from enrollcfn.errors import CompileError, LintError
 from templates import CATALOG, NESTED, ROOT, STANDALONE, catalog, root
-from templates.monitoring import MONTHLY_BUDGET
+from templates.monitoring import MONTHLY_BUDGET, OPTIONAL_TYPES
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 BUILD_DIR = PROJECT_ROOT / "build"
@@ -95,12 +95,16 @@ class Stack:
 @dataclass(frozen=True)
 class Build:
     """The result of one compile: stacks in deploy order, their cost, and the lint findings
-    (None when the build was not linted, e.g. for `enrollcfn cost`)."""
+    (None when the build was not linted, e.g. for `enrollcfn cost`). `warnings` are (key,
+    message) pairs the commands print (an estimate with unpriced lines); `prices` is the price
+    table the estimate used (None for a build read back from a directory)."""
 
     region: str
     stacks: Mapping[str, Stack]
     cost: cost.Estimate
     findings: tuple | None = None
+    warnings: tuple[tuple[str, str], ...] = ()
+    prices: price_table.PriceTable | None = None
 
     def __getitem__(self, name: str) -> Stack:
         return self.stacks[name]
@@ -114,37 +118,45 @@ class Build:
         return {n: self.stacks[n] for n in PRODUCT_NAMES}
 
     def with_findings(self, findings: Iterable) -> Build:
-        return Build(self.region, self.stacks, self.cost, tuple(sorted(findings)))
+        return Build(self.region, self.stacks, self.cost, tuple(sorted(findings)), self.warnings, self.prices)
 
 
-def compile(cfg: Config, usage: Mapping[str, float] | None = None, cache: bool = True) -> Build:  # noqa: A001 - the verb is the API
-    """Build, render and cost every template for `cfg`, once. Raises CompileError on bad wiring or
-    a template over a CloudFormation quota; CostError when the region has no price data."""
+def compile(cfg: Config, usage: Mapping[str, float] | None = None, cache: bool = True,  # noqa: A001 - the verb is the API
+            prices: price_table.PriceTable | None = None) -> Build:
+    """Build, render and cost every template for `cfg`, once, with `prices` (default: the
+    region's bundled table; a region without one gets unpriced lines and a warning). Raises
+    CompileError on bad wiring, a resource type the region lacks or a template over a
+    CloudFormation quota."""
     stacks: dict[str, Stack] = {}
     children: dict[str, Template] = {}
     for spec in STANDALONE + NESTED:
         template = _built(spec.name, lambda: spec.build(cfg))
         stacks[spec.name] = _render(spec.name, template, cache)
         children[spec.name] = template
+    check_region(cfg.region, {t for s in stacks.values() for t in s.resource_types})
     usage = dict(usage or cost.load_usage())
-    before_root = cost.estimate({n: s.doc for n, s in stacks.items()}, cfg.region, usage)
-    defaults = {MONTHLY_BUDGET: budget_amount(cfg, before_root)}
+    prices = prices or price_table.for_region(cfg.region)
+    docs = {n: s.doc for n, s in stacks.items()}
+    before_root = cost.estimate(docs, cfg.region, usage, prices)
+    budget = budget_amount(cfg, before_root, lambda: cost.estimate(docs, cfg.region, usage, prices.filled_from(price_table.dearest())))
+    warnings = unpriced_warning(cfg, before_root, prices, budget)
+    defaults = {MONTHLY_BUDGET: budget}
     nested = {s.name: children[s.name] for s in NESTED}
     stacks[ROOT] = _render(ROOT, _built(ROOT, lambda: root.build(cfg, nested, defaults)), cache)
     types = {t for n in PRODUCT_NAMES for t in stacks[n].resource_types}
     stacks[CATALOG] = _render(CATALOG, _built(CATALOG, lambda: catalog.build(cfg, types)), cache)
     # The root and the catalog stack hold no priced resources, so the estimate is complete.
-    return Build(cfg.region, MappingProxyType(stacks), before_root)
+    return Build(cfg.region, MappingProxyType(stacks), before_root, warnings=warnings, prices=prices)
 
 
-def checked(cfg: Config, skip: Iterable[str] = (), cache: bool = True) -> Build:
+def checked(cfg: Config, skip: Iterable[str] = (), cache: bool = True, prices: price_table.PriceTable | None = None) -> Build:
     """`compile(cfg)`, then cfn-lint over every stack but `skip` (in memory, results cached by
     content unless `cache` is False); LintError on any finding.
 
     No AWS call is made: every local check passes before a deploy or publish asks AWS anything."""
     from enrollcfn.lint import lint
 
-    build = compile(cfg, cache=cache)
+    build = compile(cfg, cache=cache, prices=prices)
     used = {n: s.text for n, s in build.stacks.items() if n not in set(skip)}
     findings = lint(used, [cfg.region], LINT_CONFIG, cache=cache)
     if findings:
@@ -152,11 +164,42 @@ def checked(cfg: Config, skip: Iterable[str] = (), cache: bool = True) -> Build:
     return build.with_findings(findings)
 
 
-def budget_amount(cfg: Config, estimate: cost.Estimate) -> float | int:
+def check_region(region: str, types: set[str]) -> None:
+    """CompileError keyed `region` when its CloudFormation lacks a resource type the stacks use
+    (CloudFormation would refuse the whole template); nothing to check when cfn-lint has no list
+    for the region. The root and catalog stacks add only types every region has."""
+    offered = regions.cloudformation_types(region)
+    # Custom:: types are the templates' own custom resources, backed by their Lambda functions.
+    missing = sorted(t for t in types - offered if not t.startswith("Custom::")) if offered is not None else []
+    if missing:
+        fixes = [f"set {OPTIONAL_TYPES[t]} to build without it" for t in missing if t in OPTIONAL_TYPES]
+        raise CompileError("region", f"CloudFormation in {region} offers no {', '.join(missing)}; {'; '.join(fixes) or 'choose another region'}")
+
+
+def budget_amount(cfg: Config, estimate: cost.Estimate, with_fallback: Callable[[], cost.Estimate]) -> float | int:
     """monitoring.monthly_budget_usd, or the estimate in whole dollars rounded up, so a month on
-    estimate does not cross 100 %."""
-    amount = cfg.monitoring.monthly_budget_usd or math.ceil(estimate.total)
+    estimate does not cross 100 %. An unpriced line counts at the dearest bundled price file's
+    figure (`with_fallback`): a budget a little high beats one that alerts every month; a line
+    no file prices counts nothing."""
+    if cfg.monitoring.monthly_budget_usd:
+        amount = cfg.monitoring.monthly_budget_usd
+    elif estimate.unpriced:
+        amount = max(1, math.ceil(with_fallback().total))  # the Parameter's MinValue is 1
+    else:
+        amount = math.ceil(estimate.total)
     return int(amount) if float(amount).is_integer() else amount
+
+
+def unpriced_warning(cfg: Config, estimate: cost.Estimate, prices: price_table.PriceTable, budget: float | int) -> tuple[tuple[str, str], ...]:
+    """The one warning line for an estimate with unpriced lines (none when every line is priced)."""
+    if not estimate.unpriced:
+        return ()
+    items = [line.item for line in estimate.unpriced]
+    what = "no price data" if prices.empty else f"no figure for {', '.join(items[:3])}{', ...' if len(items) > 3 else ''}"
+    note = f"; MonthlyBudgetUsd defaults to {budget} USD, those lines at the dearest bundled price (monitoring.monthly_budget_usd sets it)"
+    return (("cost", f"{len(estimate.unpriced)} cost line(s) unpriced in {cfg.region} ({what}); "
+             f"`enrollcfn prices --region {cfg.region} --out FILE` and --prices FILE price them"
+             f"{'' if cfg.monitoring.monthly_budget_usd or not cfg.monitoring.budget else note}"),)  # fmt: skip
 
 
 def stack_from_body(name: str, body: bytes) -> Stack:

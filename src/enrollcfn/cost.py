@@ -1,10 +1,13 @@
 """Offline monthly cost estimate, read from the compiled templates (not from the config).
 
 Every priced resource found in the templates becomes a `Line` (quantity, unit price, monthly
-cost), grouped like the seed's cost table. Prices come from `data/prices/<region>.yaml` (with its
-source and date); usage-based quantities (data transfer, log volume, image storage) come from
-`data/usage.yaml`, whose defaults are the seed's assumptions. Hourly prices become monthly unit
-prices over 730.56 hours, rounded to the cent, as the seed computes them. No AWS call is made.
+cost), grouped like the seed's cost table. Prices come from a price table (price_table.py: the
+bundled `data/prices/<region>.yaml`, or a file `enrollcfn prices` wrote), each figure with its
+source and date; a figure the table lacks makes its line "unpriced" (no unit price, no monthly
+cost) rather than an error. Usage-based quantities (data transfer, log volume, image storage)
+come from `data/usage.yaml`, whose defaults are the seed's assumptions. Hourly prices become
+monthly unit prices over 730.56 hours, rounded to the cent, as the seed computes them. No AWS
+call is made.
 """
 
 from __future__ import annotations
@@ -18,22 +21,31 @@ from typing import Iterator, Mapping
 import yaml
 
 from enrollcfn.errors import CostError
+from enrollcfn.price_table import PriceTable, for_region
 
 GROUPS = ("Compute", "Database", "Network", "Storage & Monitoring", "Additional Services")
 SEED_TOTAL = 169.17  # the seed's "Total Base Monthly Cost"
 
 
+UNPRICED = "unpriced"
+
+
 @dataclass(frozen=True)
 class Line:
-    """One priced item: `quantity` x `unit_price` = `monthly` (USD, rounded to the cent)."""
+    """One priced item: `quantity` x `unit_price` = `monthly` (USD, rounded to the cent); both are
+    None for an unpriced item (the price table has no figure for it)."""
 
     group: str
     item: str
     quantity: float
     unit: str
-    unit_price: float
-    monthly: float
+    unit_price: float | None
+    monthly: float | None
     note: str = ""
+
+    @property
+    def priced(self) -> bool:
+        return self.monthly is not None
 
 
 @dataclass(frozen=True)
@@ -48,11 +60,16 @@ class Estimate:
 
     @property
     def total(self) -> float:
-        return round(sum(line.monthly for line in self.lines), 2)
+        """The priced lines' sum (unpriced lines count nothing)."""
+        return round(sum(line.monthly for line in self.lines if line.priced), 2)
+
+    @property
+    def unpriced(self) -> tuple[Line, ...]:
+        return tuple(line for line in self.lines if not line.priced)
 
     def subtotals(self) -> dict[str, float]:
-        """Monthly cost per group, in the seed's group order (empty groups left out)."""
-        sums = {g: round(sum(x.monthly for x in self.lines if x.group == g), 2) for g in GROUPS}
+        """Monthly cost per group of the priced lines, in the seed's group order (empty groups left out)."""
+        sums = {g: round(sum(x.monthly for x in self.lines if x.group == g and x.priced), 2) for g in GROUPS}
         return {g: v for g, v in sums.items() if any(x.group == g for x in self.lines)}
 
     def to_dict(self) -> dict:
@@ -64,6 +81,7 @@ class Estimate:
             "lines": [asdict(line) for line in self.lines],
             "subtotals": self.subtotals(),
             "total": self.total,
+            "unpriced": len(self.unpriced),
             "seed_total": SEED_TOTAL,
         }
 
@@ -72,14 +90,6 @@ class Estimate:
         """The estimate `to_dict` wrote (build/cost.json)."""
         lines = tuple(Line(**line) for line in data["lines"])
         return cls(data["region"], data["currency"], data["prices"]["source"], data["prices"]["date"], lines)
-
-
-def load_prices(region: str) -> dict:
-    """The price data for `region`; CostError when there is none."""
-    resource = files("enrollcfn").joinpath("data", "prices", f"{region}.yaml")
-    if not resource.is_file():
-        raise CostError("region", f"no price data for {region}; add src/enrollcfn/data/prices/{region}.yaml")
-    return yaml.safe_load(resource.read_text(encoding="utf-8"))
 
 
 def load_usage(path: Path | None = None) -> dict[str, float]:
@@ -99,28 +109,32 @@ def load_usage(path: Path | None = None) -> dict[str, float]:
     return {**usage, **overrides}
 
 
-def estimate(templates: Mapping[str, dict], region: str, usage: Mapping[str, float] | None = None) -> Estimate:
-    """Price every resource in `templates` (name -> template dict, long-form intrinsics)."""
-    data = load_prices(region)
-    pricer = _Pricer(templates, data, dict(usage or load_usage()))
+def estimate(templates: Mapping[str, dict], region: str, usage: Mapping[str, float] | None = None,
+             prices: PriceTable | None = None) -> Estimate:
+    """Price every resource in `templates` (name -> template dict, long-form intrinsics) with
+    `prices` (default: the region's bundled table, or none)."""
+    table = prices or for_region(region)
+    pricer = _Pricer(templates, table, dict(usage or load_usage()))
     lines = tuple(line for rule in pricer.rules() for line in rule())
     lines = tuple(sorted(lines, key=lambda x: GROUPS.index(x.group)))
-    return Estimate(region=region, currency=data["currency"], source=data["source"], date=str(data["date"]), lines=lines)
+    return Estimate(region=region, currency=table.currency, source=table.source, date=table.date, lines=lines)
 
 
 def render(est: Estimate) -> str:
     """The estimate as a text table, grouped, with subtotals and the total against the seed's."""
-    out = [f"Monthly estimate, {est.region}, {est.currency} (prices: {est.source}, {est.date})", ""]
+    out = [f"Monthly estimate, {est.region}, {est.currency} (prices: {est.source}{f', {est.date}' if est.date else ''})", ""]
     subtotals = est.subtotals()
     for group, subtotal in subtotals.items():
-        out.append(f"{group:<86}{subtotal:>10.2f}")
+        priced = any(x.priced for x in est.lines if x.group == group)
+        out.append(f"{group:<86}{f'{subtotal:.2f}' if priced else UNPRICED:>10}")
         for x in (x for x in est.lines if x.group == group):
-            qty = f"{x.quantity:g} {x.unit} x {_number(x.unit_price)}"
-            out.append(f"  {x.item:<50}{qty:>34}{x.monthly:>10.2f}")
+            qty = f"{x.quantity:g} {x.unit} x {_number(x.unit_price) if x.priced else UNPRICED}"
+            out.append(f"  {x.item:<50}{qty:>34}{f'{x.monthly:.2f}' if x.priced else UNPRICED:>10}")
             if x.note:
                 out.append(f"      {x.note}")
     diff = est.total - SEED_TOTAL
-    out += ["", f"{'Total':<86}{est.total:>10.2f}", f"{'Seed estimate (December 2024)':<86}{SEED_TOTAL:>10.2f}", f"{'Difference':<86}{diff:>+10.2f}"]
+    total = "Total" if not est.unpriced else f"Total of the priced lines ({len(est.unpriced)} unpriced)"
+    out += ["", f"{total:<86}{est.total:>10.2f}", f"{'Seed estimate (December 2024)':<86}{SEED_TOTAL:>10.2f}", f"{'Difference':<86}{diff:>+10.2f}"]
     return "\n".join(out)
 
 
@@ -131,11 +145,10 @@ def _number(value: float) -> str:
 class _Pricer:
     """The rules that turn resources into lines; one method per seed cost-table entry."""
 
-    def __init__(self, templates: Mapping[str, dict], data: dict, usage: dict):
+    def __init__(self, templates: Mapping[str, dict], table: PriceTable, usage: dict):
         self.templates = templates
-        self.p = data["prices"]
-        self.hours = data["hours_per_month"]
-        self.region = data["region"]
+        self.table = table
+        self.hours = table.hours_per_month
         self.usage = usage
 
     def rules(self):
@@ -152,18 +165,20 @@ class _Pricer:
                 if res["Type"] == type_:
                     yield template, f"{name}/{lid}", res.get("Properties", {})
 
-    def monthly(self, hourly_key: str, factor: float = 1) -> float:
-        return round(self.p[hourly_key] * factor * self.hours, 2)
+    def p(self, key: str) -> float | None:
+        return self.table.get(key)
 
-    def price(self, table: str, key: str) -> float:
-        try:
-            return self.p[table][key]
-        except KeyError:
-            raise CostError(key, f"no {table} price in data/prices/{self.region}.yaml; add it (or set monitoring.monthly_budget_usd)") from None
+    def monthly(self, hourly_key: str, factor: float = 1) -> float | None:
+        hourly = self.p(hourly_key)
+        return None if hourly is None else round(hourly * factor * self.hours, 2)
+
+    def price(self, table: str, key: str) -> float | None:
+        return self.table.get_in(table, key)
 
     @staticmethod
     def line(group, item, quantity, unit, unit_price, note="") -> Line:
-        return Line(group, item, quantity, unit, unit_price, round(quantity * unit_price, 2), note)
+        monthly = None if unit_price is None else round(quantity * unit_price, 2)
+        return Line(group, item, quantity, unit, unit_price, monthly, note)
 
     # -- Compute ---------------------------------------------------------------------------
 
@@ -175,16 +190,19 @@ class _Pricer:
             strategy = props.get("CapacityProviderStrategy") or [{"CapacityProvider": "FARGATE", "Weight": 1}]
             for provider, tasks in _split(count, strategy).items():
                 spot = "_spot" if provider == "FARGATE_SPOT" else ""
-                per_task = self.monthly(f"fargate{spot}_vcpu_hour", vcpu) + self.monthly(f"fargate{spot}_gb_hour", gb)
+                per_task = _sum(self.monthly(f"fargate{spot}_vcpu_hour", vcpu), self.monthly(f"fargate{spot}_gb_hour", gb))
+                per_task = None if per_task is None else round(per_task, 2)
                 if tasks:
-                    yield self.line("Compute", f"Fargate tasks {vcpu:g} vCPU / {gb:g} GB on {provider}", tasks, "task", round(per_task, 2),
-                                    f"the service's minimum; each task added by scaling costs {per_task:.2f}")  # fmt: skip
+                    added = f"each task added by scaling costs {per_task:.2f}" if per_task is not None else "tasks added by scaling too"
+                    yield self.line("Compute", f"Fargate tasks {vcpu:g} vCPU / {gb:g} GB on {provider}", tasks, "task", per_task,
+                                    f"the service's minimum; {added}")  # fmt: skip
 
     def lambdas(self):
         calls, seconds = self.usage["lambda_invocations"], self.usage["lambda_seconds_per_invocation"]
         for _, lid, props in self.each("AWS::Lambda::Function"):
             gb = props.get("MemorySize", 128) / 1024
-            per_call = self.p["lambda_requests_million"] / 1e6 + gb * seconds * self.p["lambda_gb_second"]
+            requests, compute = self.p("lambda_requests_million"), self.p("lambda_gb_second")
+            per_call = None if requests is None or compute is None else requests / 1e6 + gb * seconds * compute
             yield self.line("Compute", f"Lambda {lid}", calls, "invocation", per_call, "seed: counted $0.20 as an upper bound")
 
     # -- Database --------------------------------------------------------------------------
@@ -206,13 +224,13 @@ class _Pricer:
             yield self.line("Network", f"Application Load Balancer {lid}", 1, "ALB", self.monthly("alb_hour"), "LCUs not included, as in the seed")
             if props.get("Scheme") == "internet-facing":
                 yield self.line("Network", "Data transfer out to the internet", self.usage["data_transfer_out_gb"], "GB",
-                                self.p["data_transfer_out_gb"], "seed: listed but left out of its $169.17")  # fmt: skip
+                                self.p("data_transfer_out_gb"), "seed: listed but left out of its $169.17")  # fmt: skip
 
     def nat(self):
         count = len(list(self.each("AWS::EC2::NatGateway")))
         if count:
             yield self.line("Network", "NAT gateway", count, "gateway", self.monthly("nat_gateway_hour"))
-            yield self.line("Network", "NAT data processing", self.usage["nat_processed_gb"], "GB", self.p["nat_processed_gb"],
+            yield self.line("Network", "NAT data processing", self.usage["nat_processed_gb"], "GB", self.p("nat_processed_gb"),
                             "seed: variable, left out of its total")  # fmt: skip
 
     def public_ipv4(self):
@@ -243,7 +261,7 @@ class _Pricer:
 
     def registry(self):
         for _, lid, _ in self.each("AWS::ECR::Repository"):
-            yield self.line("Storage & Monitoring", "ECR image storage", self.usage["ecr_storage_gb"], "GB", self.p["ecr_storage_gb_month"])
+            yield self.line("Storage & Monitoring", "ECR image storage", self.usage["ecr_storage_gb"], "GB", self.p("ecr_storage_gb_month"))
 
     def logs(self):
         retention = [p.get("RetentionInDays", 3653) for _, _, p in self.each("AWS::Logs::LogGroup")]
@@ -251,18 +269,18 @@ class _Pricer:
             return
         gb = self.usage["log_ingestion_gb"]
         note = f"all {len(retention)} log groups together; seed: $8.00 for logs and Container Insights"
-        yield self.line("Storage & Monitoring", "CloudWatch Logs ingestion", gb, "GB", self.p["logs_ingestion_gb"], note)
+        yield self.line("Storage & Monitoring", "CloudWatch Logs ingestion", gb, "GB", self.p("logs_ingestion_gb"), note)
         stored = round(gb * max(retention) / 30.44, 2)
-        yield self.line("Storage & Monitoring", "CloudWatch Logs storage", stored, "GB", self.p["logs_storage_gb_month"],
+        yield self.line("Storage & Monitoring", "CloudWatch Logs storage", stored, "GB", self.p("logs_storage_gb_month"),
                         f"a month's ingestion kept {max(retention)} days (the longest retention)")  # fmt: skip
 
     def alarms(self):
         count = len(list(self.each("AWS::CloudWatch::Alarm")))
         if count:
-            yield self.line("Storage & Monitoring", "CloudWatch alarms", count, "alarm", self.p["alarm_month"], "not in the seed: it built no alarms")
+            yield self.line("Storage & Monitoring", "CloudWatch alarms", count, "alarm", self.p("alarm_month"), "not in the seed: it built no alarms")
         keys = len(list(self.each("AWS::KMS::Key")))
         if keys:
-            yield self.line("Storage & Monitoring", "KMS customer managed keys", keys, "key", self.p["kms_key_month"], "not in the seed")
+            yield self.line("Storage & Monitoring", "KMS customer managed keys", keys, "key", self.p("kms_key_month"), "not in the seed")
 
     # -- Additional Services ---------------------------------------------------------------
 
@@ -270,16 +288,21 @@ class _Pricer:
         zones = {str(p.get("HostedZoneId") or p.get("HostedZoneName")) for _, _, p in self.each("AWS::Route53::RecordSet")}
         zones |= {lid for _, lid, _ in self.each("AWS::Route53::HostedZone")}
         if zones:
-            yield self.line("Additional Services", "Route 53 hosted zone", len(zones), "zone", self.p["route53_hosted_zone_month"],
+            yield self.line("Additional Services", "Route 53 hosted zone", len(zones), "zone", self.p("route53_hosted_zone_month"),
                             "the existing zone the records go in")  # fmt: skip
-            yield self.line("Additional Services", "Route 53 queries", self.usage["route53_queries_million"], "million", self.p["route53_queries_million"])
+            yield self.line("Additional Services", "Route 53 queries", self.usage["route53_queries_million"], "million", self.p("route53_queries_million"))
 
     def secrets(self):
         count = len(list(self.each("AWS::SecretsManager::Secret")))
         count += sum(1 for _, _, p in self.each("AWS::RDS::DBInstance") if p.get("ManageMasterUserPassword"))
         if count:
-            yield self.line("Additional Services", "Secrets Manager secrets", count, "secret", self.p["secret_month"],
+            yield self.line("Additional Services", "Secrets Manager secrets", count, "secret", self.p("secret_month"),
                             "differs from the seed's 8 ($3.52): one application secret holds its keys, RDS manages the database one")  # fmt: skip
+
+
+def _sum(*parts: float | None) -> float | None:
+    """The sum, or None when any part is unpriced."""
+    return None if any(x is None for x in parts) else sum(parts)
 
 
 def _minimum_count(template: dict, lid: str, props: dict) -> int:

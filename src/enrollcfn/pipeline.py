@@ -171,7 +171,7 @@ def _computed(r: Run, cfg: Config, build: Build, result: Result) -> None:
         return  # a creation: the change set already lists every resource
     product, boot = build.product(), describe(r.cfn, bootstrap_stack_name(r.opts.stack), r.sleep)
     diff = template_diff.compare(r.cfn, stack["StackId"], product[ROOT].doc, {n: s.doc for n, s in product.items()},
-                                 cfg.region, build.cost.total, boot["StackId"] if boot else None)
+                                 cfg.region, build.cost.total, boot["StackId"] if boot else None, build.prices)
     result.computed = diff.to_json()
     r.console.report(template_diff.render(diff, r.opts.stack))
 

@@ -36,10 +36,11 @@ class TemplateDiff:
 
 
 def compare(cfn, stack_id: str, root_doc: Mapping, children: Mapping[str, Mapping], region: str, new_cost: float,
-            bootstrap_id: str | None = None) -> TemplateDiff:
+            bootstrap_id: str | None = None, prices=None) -> TemplateDiff:
     """Diff the deployed root and nested templates against the compiled ones (`root_doc` names its
     children by local `<name>.yaml` TemplateURLs; `children[name]` is each compiled template).
-    `new_cost` covers the bootstrap stack too, so its deployed template joins the old estimate."""
+    `new_cost` covers the bootstrap stack too, so its deployed template joins the old estimate,
+    priced with the same table (`prices`, default the region's bundled one)."""
     deployed = {"root": deployed_template(cfn, stack_id)}
     if bootstrap_id:
         deployed["bootstrap"] = deployed_template(cfn, bootstrap_id)
@@ -51,7 +52,7 @@ def compare(cfn, stack_id: str, root_doc: Mapping, children: Mapping[str, Mappin
         if name in children:
             deployed[name] = deployed_template(cfn, r["PhysicalResourceId"])
             diff.lines += changes(f"{r['LogicalResourceId']}/", deployed[name], dict(children[name]))
-    before = cost.estimate(deployed, region)
+    before = cost.estimate(deployed, region, prices=prices)
     diff.cost_before, diff.currency = before.total, before.currency
     return diff
 

@@ -17,7 +17,7 @@ from enrollcfn.config.load_balancer import LoadBalancer
 from enrollcfn.config.monitoring import Logs, Monitoring
 from enrollcfn.config.network import Network
 from enrollcfn.config.problems import translate
-from enrollcfn.config.regions import known_regions, zones_by_region
+from enrollcfn.config.regions import default_zones, known_regions, zones_by_region
 from enrollcfn.config.registry import Cluster, Registry
 from enrollcfn.config.service import Service
 
@@ -62,11 +62,14 @@ class Config(Section):
     @field_validator("network")
     @classmethod
     def _zones_of_region(cls, network: Network, info: ValidationInfo) -> Network:
-        """Each zone is one of the region's (skipped when the region itself is wrong)."""
+        """Each zone is one of the region's (skipped when the region itself is wrong); zones left
+        out are the region's first two, as listed in data/regions.json."""
         region = info.data.get("region")
         if region is None:
             return network
         zones = zones_by_region()[region]
+        if network.availability_zones is None:
+            return network.model_copy(update={"availability_zones": default_zones(region)})
         rules([
             (f"network.availability_zones[{i}]", f"{az[:40]!r} is not a zone of {region} (its zones: {', '.join(zones)})")
             for i, az in enumerate(network.availability_zones)

@@ -6,7 +6,7 @@ from typing import Annotated
 
 from pydantic import Field, field_validator
 
-from enrollcfn.config._base import Int, Number, Section, Text, check, rules
+from enrollcfn.config._base import Bool, Int, Number, Section, Text, check, rules
 
 # CloudWatch Logs PutRetentionPolicy accepts only these retentionInDays values.
 LOG_RETENTION_DAYS = (
@@ -37,6 +37,9 @@ class Monitoring(Section):
     """Alarms and the monthly budget."""
 
     alarm_email: Email = ""  # fix: the seed had no alarms; no subscription when empty
+    # false leaves the budget out: CloudFormation offers AWS::Budgets::Budget only in some
+    # regions (the build says so, naming this key); Budgets itself covers the whole account.
+    budget: Bool = True  # seed practice: a monthly budget at the estimate
     # Budgets BudgetLimit Amount: a finite, non-negative USD figure (NaN and infinity are refused
     # for every number). AWS states no maximum; a billion dollars a month is a typing mistake.
     monthly_budget_usd: Annotated[Number, Field(ge=0, le=1e9)] = 0.0  # seed practice (budget = estimate); 0: the cost estimate, rounded up

@@ -1,6 +1,7 @@
 """The VPC: two availability zones, a public and a private subnet in each, NAT and flow logs.
 
-Zones are checked against the region's real list in the root model (the region is a root key)."""
+Zones are checked against the region's real list in the root model (the region is a root key),
+which also fills them in when the file leaves them out: the region's first two zones."""
 
 from __future__ import annotations
 
@@ -19,7 +20,9 @@ class Network(Section):
     """VPC layout: two AZs, one public and one private subnet in each."""
 
     vpc_cidr: Text = "192.168.0.0/24"  # seed
-    availability_zones: Pair = ("ap-southeast-2a", "ap-southeast-2b")  # seed
+    # None: the region's first two zones (data/regions.json), set by the root model; for the
+    # seed's region that is the seed's pair, ap-southeast-2a and ap-southeast-2b.
+    availability_zones: Annotated[tuple[Text, ...] | None, Field(min_length=2, max_length=2)] = None
     public_subnets: Pair = ("192.168.0.0/26", "192.168.0.64/26")  # seed
     private_subnets: Pair = ("192.168.0.128/26", "192.168.0.192/26")  # seed
     nat_gateways: Literal["single", "per_az"] = "single"  # seed: one NAT in the first AZ; per_az for AZ-independent egress
@@ -31,7 +34,7 @@ class Network(Section):
         """CIDRs parse, sit inside the VPC, do not overlap; zones are distinct."""
         out: list[tuple[str, str]] = []
         vpc = _cidr(self.vpc_cidr, "network.vpc_cidr", out)
-        if len(set(self.availability_zones)) < 2:
+        if self.availability_zones is not None and len(set(self.availability_zones)) < 2:
             out.append(("network.availability_zones", f"zones must be distinct, got {self.availability_zones[0]} twice"))
         seen: list[tuple[str, ipaddress.IPv4Network]] = []
         for kind in ("public_subnets", "private_subnets"):
