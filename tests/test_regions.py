@@ -141,3 +141,29 @@ def test_prices_of_another_region_are_refused_on_one_line(tmp_path, capsys):
     assert main(["cost", "--prices", str(path)]) == 1  # the default config is ap-southeast-2
     (line,) = capsys.readouterr().err.strip().splitlines()
     assert line.startswith("error: --prices:") and "us-east-1" in line and "ap-southeast-2" in line
+
+
+def test_every_known_region_compiles_and_only_a_missing_type_stops_one():
+    from cfnlint.schema import PROVIDER_SCHEMA_MANAGER
+
+    from enrollcfn.config.regions import known_regions
+
+    for region in known_regions():
+        try:
+            build = compile(Config(region=region))
+        except CompileError as err:
+            assert err.key == "region" and "AWS::Budgets::Budget" not in PROVIDER_SCHEMA_MANAGER.get_resource_types(region), region
+            build = compile(Config(region=region, monitoring={"budget": False}))
+        principal = delivery_principal(build["load_balancer"].doc)
+        if region in ELB_REGIONS_BEFORE_AUGUST_2022:
+            assert list(principal) == ["AWS"] and ":iam::" in principal["AWS"]["Fn::Sub"], region
+        else:
+            assert principal == {"Service": LOG_DELIVERY}, region
+
+
+# The 22 regions the ELB user guide lists with an account id (opened before August 2022).
+ELB_REGIONS_BEFORE_AUGUST_2022 = {
+    "us-east-1", "us-east-2", "us-west-1", "us-west-2", "af-south-1", "ap-east-1", "ap-south-1", "ap-northeast-1", "ap-northeast-2",
+    "ap-northeast-3", "ap-southeast-1", "ap-southeast-2", "ap-southeast-3", "ca-central-1", "eu-central-1", "eu-west-1", "eu-west-2",
+    "eu-west-3", "eu-south-1", "eu-north-1", "me-south-1", "sa-east-1",
+}  # fmt: skip
