@@ -176,3 +176,26 @@ def test_a_bad_out_path_is_one_line(tmp_path, capsys):
     client, _ = stubbed_client()
     assert main(["prices", "--region", REGION, "--out", str(tmp_path / "missing" / "p.yaml")], client_factory=lambda s: client) == 1
     assert capsys.readouterr().err.strip().splitlines()[-1].startswith("error: --out: cannot write")
+
+
+@pytest.mark.parametrize(
+    "change, key, words",
+    [
+        (lambda d: d["prices"]["alb_hour"].update(usd=-1), "--prices: prices.alb_hour", "at least 0"),
+        (lambda d: d["prices"]["alb_hour"].pop("source"), "--prices: prices.alb_hour", "source"),
+        (lambda d: d["prices"]["alb_hour"].update(date="last week"), "--prices: prices.alb_hour", "YYYY-MM-DD"),
+        (lambda d: d["prices"].update(alb_hours=d["prices"]["alb_hour"]), "--prices: prices.alb_hours", "unknown price key"),
+        (lambda d: d.update(currency="EUR"), "--prices: currency", "only USD"),
+    ],
+)
+def test_a_bad_price_file_is_one_line_naming_the_key(tmp_path, capsys, change, key, words):
+    import yaml
+
+    data = yaml.safe_load(price_table.bundled("ap-southeast-2").to_yaml())
+    data["prices"]["alb_hour"] = dict(data["prices"]["alb_hour"])
+    change(data)
+    path = tmp_path / "p.yaml"
+    path.write_text(yaml.safe_dump(data))
+    assert main(["cost", "--prices", str(path)]) == 1
+    (line,) = capsys.readouterr().err.strip().splitlines()
+    assert line.startswith(f"error: {key}:") and words in line, line
