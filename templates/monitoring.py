@@ -168,8 +168,9 @@ def _budget(cfg: Config, amount, topic: Topic) -> Budget:
     # This environment's spend, not the account's: without a filter every environment's budget
     # alarms on the total. "user:" marks a user-defined cost allocation tag, and Budgets sees it
     # only once it is activated in Billing (README, "Cost"), which CloudFormation cannot do.
-    # CostFilters, not the newer FilterExpression (which must come with Metrics instead of
-    # CostTypes): the `user:<key>$<value>` form of TagKeyValue is the documented one.
+    # CostFilters, though the Budgets API model marks it deprecated (2025-04-18) for
+    # FilterExpression, which must come with Metrics instead of CostTypes: TagKeyValue's
+    # `user:<key>$<value>` form is documented, FilterExpression's tag key only as "the key".
     tag = f"user:{ENVIRONMENT_TAG}${cfg.environment}"
     data = BudgetData(BudgetType="COST", TimeUnit="MONTHLY", BudgetLimit=Spend(Amount=amount, Unit="USD"), CostFilters={"TagKeyValue": [tag]})
     return Budget("MonthlyBudget", Budget=data, NotificationsWithSubscribers=notify)
