@@ -44,6 +44,8 @@ def build(cfg: Config) -> Template:
             # seed default strategy; the service states its own (FARGATE base 2 + SPOT weight 3).
             DefaultCapacityProviderStrategy=[CapacityProviderStrategyItem(CapacityProvider="FARGATE", Base=1, Weight=1)],
             **_exec_logging(cfg),
+            **({} if cfg.cluster.container_insights else {"Metadata": scanner_skips(checkov={
+                "CKV_AWS_65": "cluster.container_insights: false, chosen in the config (config/dev.yaml: its metrics are billed per metric)"})}),
         )
     )
     # The seed's second group, /ecs/<cluster>, was never written to (Container Insights uses its

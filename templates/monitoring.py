@@ -1,6 +1,7 @@
 """Monitoring stack: the alarms the seed promised but never built, an encrypted SNS topic they
-notify (with an email subscription when monitoring.alarm_email is set), and a monthly cost budget
-that warns at 80 % and 100 % of the estimate (the seed's $135 / $169 practice).
+notify (with an email subscription when monitoring.alarm_email is set, and an existing topic for
+chat or paging tools when monitoring.alarm_topic_arn is), and a monthly cost budget of this
+environment's spend that warns at 80 % and 100 % of the estimate (the seed's $135 / $169 practice).
 
 Inputs: outputs of database, load_balancer, cluster, service and redeploy, and the root Parameter
 MonthlyBudgetUsd (its default is the compiler's estimate, so a person launching the product can
@@ -34,6 +35,10 @@ MONTHLY_BUDGET = "MonthlyBudgetUsd"  # a root Parameter
 # cloudformation-coverage-roadmap #2177), though Budgets itself is global.
 OPTIONAL_TYPES = {Budget.resource_type: "monitoring.budget: false"}
 
+# The stack tag `deploy` puts on every stack it creates (enrollcfn.pipeline.stack_tags), valued
+# `environment`; CloudFormation copies stack tags to every resource that takes tags.
+ENVIRONMENT_TAG = "environment"
+
 _INPUTS = {
     LOAD_BALANCER_FULL_NAME: "ALB full name (metric dimension LoadBalancer)",
     TARGET_GROUP_FULL_NAME: "Target group full name (metric dimension TargetGroup)",
@@ -57,11 +62,13 @@ def build(cfg: Config) -> Template:
     t.add_resource(_topic_policy(topic))
     if cfg.monitoring.alarm_email:
         t.add_resource(SubscriptionResource("AlarmEmail", TopicArn=Ref(topic), Protocol="email", Endpoint=cfg.monitoring.alarm_email))
+    # An alarm may have up to 5 actions per state (PutMetricAlarm AlarmActions: at most 5).
+    actions = [Ref(topic), *([cfg.monitoring.alarm_topic_arn] if cfg.monitoring.alarm_topic_arn else [])]
     for alarm in _alarms(cfg, p):
-        t.add_resource(Alarm(alarm.pop("title"), AlarmActions=[Ref(topic)], OKActions=[Ref(topic)], **alarm))
+        t.add_resource(Alarm(alarm.pop("title"), AlarmActions=actions, OKActions=actions, **alarm))
     if cfg.monitoring.budget:  # without it the root has no MonthlyBudgetUsd either (no child takes it)
         budget = param(t, MONTHLY_BUDGET, "Number", "Monthly cost budget in USD; alerts at 80 % and 100 %", MinValue=1)
-        t.add_resource(_budget(Ref(budget), topic))
+        t.add_resource(_budget(cfg, Ref(budget), topic))
     output(t, ALARM_TOPIC_ARN, Ref(topic), "SNS topic the alarms and the budget notify")
     return t
 
@@ -156,15 +163,33 @@ def _alarms(cfg: Config, p: dict) -> list[dict]:
     return alarms
 
 
-def _budget(amount, topic: Topic) -> Budget:
-    # The whole account: a tag filter needs the tag activated for cost allocation in Billing, which
-    # CloudFormation cannot do, and an unactivated filter silently reports nothing.
+def _budget(cfg: Config, amount, topic: Topic) -> Budget:
     notify = [
         NotificationWithSubscribers(
             Notification=Notification(NotificationType="ACTUAL", ComparisonOperator="GREATER_THAN", Threshold=float(pct), ThresholdType="PERCENTAGE"),
-            Subscribers=[Subscriber(SubscriptionType="SNS", Address=Ref(topic))],
+            Subscribers=_subscribers(cfg, topic),
         )
         for pct in (80, 100)
     ]
-    data = BudgetData(BudgetType="COST", TimeUnit="MONTHLY", BudgetLimit=Spend(Amount=amount, Unit="USD"))
+    # This environment's spend, not the account's: without a filter every environment's budget
+    # alarms on the total. "user:" marks a user-defined cost allocation tag, and Budgets sees it
+    # only once it is activated in Billing (README, "Cost"), which CloudFormation cannot do.
+    # CostFilters, though the Budgets API model marks it deprecated (2025-04-18) for
+    # FilterExpression, which must come with Metrics instead of CostTypes: TagKeyValue's
+    # `user:<key>$<value>` form is documented, FilterExpression's tag key only as "the key".
+    tag = f"user:{ENVIRONMENT_TAG}${cfg.environment}"
+    data = BudgetData(BudgetType="COST", TimeUnit="MONTHLY", BudgetLimit=Spend(Amount=amount, Unit="USD"), CostFilters={"TagKeyValue": [tag]})
     return Budget("MonthlyBudget", Budget=data, NotificationsWithSubscribers=notify)
+
+
+def _subscribers(cfg: Config, topic: Topic) -> list[Subscriber]:
+    """A budget notification takes one SNS subscriber and up to 10 e-mail ones (Budgets API,
+    NotificationWithSubscribers): the configured topic when there is one, with the alarm address
+    beside it (the alarm topic's e-mail subscription would not see the budget then); else the
+    alarm topic."""
+    m = cfg.monitoring
+    if not m.alarm_topic_arn:
+        return [Subscriber(SubscriptionType="SNS", Address=Ref(topic))]
+    return [Subscriber(SubscriptionType="SNS", Address=m.alarm_topic_arn)] + (
+        [Subscriber(SubscriptionType="EMAIL", Address=m.alarm_email)] if m.alarm_email else []
+    )

@@ -5,6 +5,8 @@ that revokes the rules of the VPC's default security group.
 Inputs: none. Outputs: the constants below.
 `network.nat_gateways: single` reproduces the seed (one NAT in the first AZ, one private route
 table); `per_az` gives each AZ its own NAT and private route table, so egress survives an AZ loss.
+`network.mode: public` (non-production only) builds no NAT gateway and no Elastic IP: the tasks run
+in the public subnets with public IPs, and the private subnets, for the database, have no route out.
 """
 
 from __future__ import annotations
@@ -41,7 +43,8 @@ PRIVATE_SUBNET_IDS = "PrivateSubnetIds"
 
 def build(cfg: Config) -> Template:
     """The network template for `cfg`."""
-    t = Template(Description=f"{cfg.project} {cfg.environment}: VPC, subnets, NAT, S3 endpoint, flow logs")
+    egress = "NAT" if cfg.network.mode == "private" else "no NAT (tasks in public subnets)"
+    t = Template(Description=f"{cfg.project} {cfg.environment}: VPC, subnets, {egress}, S3 endpoint, flow logs")
     t.set_version()
     vpc = t.add_resource(
         VPC(
@@ -127,27 +130,31 @@ def _public_routing(t: Template, cfg: Config, vpc: VPC, public: list[Subnet]) ->
 
 
 def _private_routing(t: Template, cfg: Config, vpc: VPC, public: list[Subnet], private: list[Subnet]) -> list[RouteTable]:
-    per_az = cfg.network.nat_gateways == "per_az"
+    nat = cfg.network.mode == "private"
+    per_az = nat and cfg.network.nat_gateways == "per_az"
     count = len(private) if per_az else 1
     suffix = (lambda i: str(i)) if per_az else (lambda i: "")
     tables = []
     for i in range(1, count + 1):
-        eip = t.add_resource(EIP(f"NatEip{suffix(i)}", Domain="vpc", Tags=name_tags(cfg, f"nat-eip{'-' + suffix(i) if per_az else ''}")))
-        nat = t.add_resource(
-            NatGateway(
-                f"NatGateway{suffix(i)}",
-                AllocationId=GetAtt(eip, "AllocationId"),
-                SubnetId=Ref(public[i - 1]),
-                Tags=name_tags(cfg, f"nat{'-' + suffix(i) if per_az else ''}"),
-            )
-        )
         rt = t.add_resource(RouteTable(f"PrivateRouteTable{suffix(i)}", VpcId=Ref(vpc), Tags=name_tags(cfg, f"private-rt{'-' + suffix(i) if per_az else ''}")))
-        t.add_resource(Route(f"PrivateDefaultRoute{suffix(i)}", RouteTableId=Ref(rt), DestinationCidrBlock="0.0.0.0/0", NatGatewayId=Ref(nat)))
+        # network.mode public: no NAT and no route out; the private subnets hold only the database.
+        if nat:
+            gateway = _nat_gateway(t, cfg, public[i - 1], suffix(i), per_az)
+            t.add_resource(Route(f"PrivateDefaultRoute{suffix(i)}", RouteTableId=Ref(rt), DestinationCidrBlock="0.0.0.0/0", NatGatewayId=Ref(gateway)))
         tables.append(rt)
     for i, subnet in enumerate(private, 1):
         rt = tables[i - 1] if per_az else tables[0]
         t.add_resource(SubnetRouteTableAssociation(f"PrivateSubnet{i}RouteTableAssociation", SubnetId=Ref(subnet), RouteTableId=Ref(rt)))
     return tables
+
+
+def _nat_gateway(t: Template, cfg: Config, subnet: Subnet, suffix: str, per_az: bool) -> NatGateway:
+    """A NAT gateway in `subnet` with its Elastic IP."""
+    role = f"-{suffix}" if per_az else ""
+    eip = t.add_resource(EIP(f"NatEip{suffix}", Domain="vpc", Tags=name_tags(cfg, f"nat-eip{role}")))
+    return t.add_resource(
+        NatGateway(f"NatGateway{suffix}", AllocationId=GetAtt(eip, "AllocationId"), SubnetId=Ref(subnet), Tags=name_tags(cfg, f"nat{role}"))
+    )
 
 
 def _flow_logs(t: Template, cfg: Config, vpc: VPC) -> None:

@@ -34,6 +34,9 @@ def build(cfg: Config) -> Template:
     t.set_version()
     vpc = param(t, VPC_ID, "AWS::EC2::VPC::Id", "VPC the groups belong to")
     port = cfg.service.container_port
+    # network.mode public: the tasks have public IPs, so this group (the container port from the
+    # ALB's group only) is all that stands between them and the internet.
+    way_out = "the NAT gateway" if cfg.network.mode == "private" else "the internet gateway (tasks have public IPs)"
 
     alb = t.add_resource(
         SecurityGroup(
@@ -57,8 +60,9 @@ def build(cfg: Config) -> Template:
             VpcId=Ref(vpc),
             SecurityGroupEgress=[
                 # fix: the seed allowed all egress. Tasks need HTTPS to ECR, Logs, Secrets
-                # Manager, S3 and Rekognition (through the NAT and the S3 endpoint), and MySQL.
-                SecurityGroupRule(IpProtocol="tcp", FromPort=443, ToPort=443, CidrIp="0.0.0.0/0", Description="HTTPS to AWS APIs through the NAT gateway"),
+                # Manager, S3 and Rekognition (through the NAT, or the internet gateway in
+                # network.mode public, and the S3 endpoint), and MySQL.
+                SecurityGroupRule(IpProtocol="tcp", FromPort=443, ToPort=443, CidrIp="0.0.0.0/0", Description=f"HTTPS to AWS APIs through {way_out}"),
             ],
             Tags=name_tags(cfg, "service-sg"),
         )

@@ -50,7 +50,7 @@ from templates.bootstrap import product_role
 from templates.cluster import APP_LOG_GROUP_ARN, APP_LOG_GROUP_NAME, CLUSTER_NAME
 from templates.database import DATABASE_ENDPOINT_ADDRESS, DATABASE_SECRET_ARN
 from templates.load_balancer import API_DOMAIN, LOAD_BALANCER_FULL_NAME, TARGET_GROUP_ARN, TARGET_GROUP_FULL_NAME
-from templates.network import PRIVATE_SUBNET_IDS
+from templates.network import PRIVATE_SUBNET_IDS, PUBLIC_SUBNET_IDS
 from templates.security import SERVICE_SECURITY_GROUP_ID
 
 SERVICE_NAME = "ServiceName"
@@ -94,7 +94,7 @@ def build(cfg: Config) -> Template:
     """The service template for `cfg`."""
     t = Template(Description=f"{cfg.project} {cfg.environment}: Fargate service {cfg.service.name} with autoscaling")
     t.set_version()
-    subnets = param(t, PRIVATE_SUBNET_IDS, "List<AWS::EC2::Subnet::Id>", "Private subnets the tasks run in")
+    subnets = _subnets_param(t, cfg)
     sg = param(t, SERVICE_SECURITY_GROUP_ID, "AWS::EC2::SecurityGroup::Id", "Security group of the tasks")
     p = {name: param(t, name, "String", description) for name, description in _STRING_INPUTS.items()}
     p[IMAGE_DIGEST] = param(t, IMAGE_DIGEST, "String", "Digest (sha256:...) of the image to run; empty runs ImageTag", Default="")
@@ -113,6 +113,13 @@ def build(cfg: Config) -> Template:
     output(t, EXECUTION_ROLE_ARN, GetAtt(execution, "Arn"), "Task execution role (the redeploy function passes it to new revisions)")
     output(t, TASK_ROLE_ARN, GetAtt(task, "Arn"), "Task role (the redeploy function passes it to new revisions)")
     return t
+
+
+def _subnets_param(t: Template, cfg: Config):
+    """The subnets the tasks run in: the private ones, or the public ones in network.mode public."""
+    if cfg.network.mode == "public":
+        return param(t, PUBLIC_SUBNET_IDS, "List<AWS::EC2::Subnet::Id>", "Public subnets the tasks run in, with public IPs (network.mode public)")
+    return param(t, PRIVATE_SUBNET_IDS, "List<AWS::EC2::Subnet::Id>", "Private subnets the tasks run in")
 
 
 def _app_secret(cfg: Config) -> Secret:
@@ -268,8 +275,12 @@ def _service(cfg: Config, taskdef: TaskDefinition, subnets, sg, p: dict) -> Serv
         ),
         HealthCheckGracePeriodSeconds=s.health_check_grace_seconds,
         LoadBalancers=[LoadBalancer(ContainerName=cfg.registry.repository_name, ContainerPort=s.container_port, TargetGroupArn=Ref(p[TARGET_GROUP_ARN]))],
+        # network.mode public: without a NAT, a task reaches ECR, Secrets Manager and CloudWatch
+        # Logs through the internet gateway, which needs a public IP ($0.005 an hour each).
         NetworkConfiguration=NetworkConfiguration(
-            AwsvpcConfiguration=AwsvpcConfiguration(Subnets=Ref(subnets), SecurityGroups=[Ref(sg)], AssignPublicIp="DISABLED")
+            AwsvpcConfiguration=AwsvpcConfiguration(
+                Subnets=Ref(subnets), SecurityGroups=[Ref(sg)], AssignPublicIp="ENABLED" if cfg.network.mode == "public" else "DISABLED"
+            )
         ),
         AvailabilityZoneRebalancing="ENABLED",
         PropagateTags="SERVICE",

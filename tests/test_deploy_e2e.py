@@ -56,14 +56,15 @@ def run(capsys, *argv) -> tuple[int, str, str]:
 def created(aws, config_file):
     """The first deploys: without an image (stops at the preflight), then after pushing one."""
     cfg = aws["cfg"]
-    first_err = io.StringIO()
+    first_err, second_out = io.StringIO(), io.StringIO()
     with contextlib.redirect_stderr(first_err), contextlib.redirect_stdout(io.StringIO()):
         first = main(["deploy", "--stack", STACK, "--config", config_file(), "--yes"])
         root_after_first = boto3.client("cloudformation").list_stacks()["StackSummaries"]
         boto3.client("ecr").put_image(repositoryName=cfg.registry.repository_name, imageTag=cfg.service.image_tag,
                                       imageManifest=json.dumps({"schemaVersion": 2, "mediaType": "application/vnd.docker.distribution.manifest.v2+json"}))
+    with contextlib.redirect_stderr(io.StringIO()), contextlib.redirect_stdout(second_out):
         second = main(["deploy", "--stack", STACK, "--config", config_file(), "--yes"])
-    return {"first": first, "first_err": first_err.getvalue(), "second": second,
+    return {"first": first, "first_err": first_err.getvalue(), "second": second, "second_out": second_out.getvalue(),
             "stacks_after_first": {s["StackName"] for s in root_after_first}}
 
 
@@ -71,6 +72,17 @@ def test_deploy_without_the_image_stops_after_bootstrap_with_push_commands(creat
     assert created["first"] == 1
     assert "error: service.image_tag:" in created["first_err"] and "docker push" in created["first_err"]
     assert created["stacks_after_first"] == {f"{STACK}-bootstrap"}
+
+
+def test_a_production_deploy_whose_alarms_notify_no_one_goes_ahead_with_a_warning(created):
+    # The default config is production and names no alarm subscriber.
+    assert created["second"] == 0
+    assert "warning: monitoring.alarm_email: " in created["second_out"]
+
+
+def test_stacks_carry_the_environment_tag_the_budget_counts(created, aws):
+    tags = {t["Key"]: t["Value"] for t in boto3.client("cloudformation").describe_stacks(StackName=STACK)["Stacks"][0]["Tags"]}
+    assert tags["environment"] == aws["cfg"].environment
 
 
 def test_create_deploys_root_and_nested_stacks_and_protects_them(created):

@@ -7,10 +7,11 @@ import json
 import math
 
 import pytest
+from cfn_flip import load_yaml
 
 from enrollcfn import cost
 from enrollcfn.compiler import BUILD_DIR, compile
-from enrollcfn.config import Config, parse
+from enrollcfn.config import Config, load, parse
 from enrollcfn.errors import ConfigErrors
 from enrollcfn.errors import CompileError
 from templates import monitoring, redeploy
@@ -164,3 +165,81 @@ def test_bad_monitoring_values_are_rejected_by_key(field, value, key):
     with pytest.raises(ConfigErrors) as err:
         parse({"monitoring": {field: value}})
     assert [p.key for p in err.value.problems] == [key]
+
+
+# ---- whose spend the budget counts, and who hears the alarms --------------------------------
+
+
+ENVIRONMENT_KEY = "environment"  # the stack tag key, as the README tells the reader to activate it
+
+
+def _model(service: str):
+    """botocore's service model (the API's own shapes and limits)."""
+    import botocore.session
+
+    return botocore.session.get_session().get_service_model(service)
+
+
+def _budget(templates: dict) -> dict:
+    (budget,) = resources_of(templates["monitoring"], "AWS::Budgets::Budget").values()
+    return budget["Properties"]
+
+
+def test_budget_counts_only_costs_tagged_with_this_environment_as_deploy_tags_its_stacks():
+    from enrollcfn.pipeline import stack_tags
+
+    for cfg, path in ((Config(), BUILD_DIR / "monitoring.yaml"), (load("config/dev.yaml"), None)):
+        text = path.read_text(encoding="utf-8") if path else compile(cfg)["monitoring"].text
+        data = load_yaml(text)["Resources"]["MonthlyBudget"]["Properties"]["Budget"]
+        tags = stack_tags(cfg, "any-stack")  # what deploy puts on every stack; CloudFormation copies them to resources
+        # Budgets: a user-defined cost allocation tag is `user:<key>`, and TagKeyValue is key$value.
+        assert data["CostFilters"] == {"TagKeyValue": [f"user:{ENVIRONMENT_KEY}${cfg.environment}"]}
+        assert tags[ENVIRONMENT_KEY] == cfg.environment
+        # CreateBudget: "Either FilterExpression and Metrics or CostFilters and CostTypes, not both".
+        assert not {"FilterExpression", "Metrics"} & data.keys()
+
+
+def test_two_environments_budgets_count_different_costs():
+    filters = {json.dumps(_budget({"monitoring": compile(cfg)["monitoring"].doc})["Budget"]["CostFilters"])
+               for cfg in (Config(), load("config/dev.yaml"))}
+    assert len(filters) == 2
+
+TOPIC = "arn:aws:sns:ap-southeast-2:123456789012:ops-chat"
+
+
+def test_an_existing_topic_hears_every_alarm_and_the_budget_beside_the_email():
+    cfg = Config(monitoring={"alarm_topic_arn": TOPIC, "alarm_email": "ops@example.com"})
+    t = monitoring.build(cfg).to_dict()
+    actions_max = _model("cloudwatch").shape_for("ResourceList").metadata["max"]  # PutMetricAlarm: at most 5
+    for lid, alarm in resources_of(t, "AWS::CloudWatch::Alarm").items():
+        assert alarm["Properties"]["AlarmActions"] == alarm["Properties"]["OKActions"] == [{"Ref": "AlarmTopic"}, TOPIC], lid
+        assert len(alarm["Properties"]["AlarmActions"]) <= actions_max
+    subscribers_max = _model("budgets").shape_for("Subscribers").metadata["max"]
+    for n in _budget({"monitoring": t})["NotificationsWithSubscribers"]:
+        subs = n["Subscribers"]
+        # Budgets API: "A notification can have one SNS subscriber and up to 10 email subscribers".
+        assert [s for s in subs if s["SubscriptionType"] == "SNS"] == [{"SubscriptionType": "SNS", "Address": TOPIC}]
+        assert {"SubscriptionType": "EMAIL", "Address": "ops@example.com"} in subs and len(subs) <= subscribers_max
+
+
+def test_without_a_topic_the_budget_notifies_the_alarm_topic(rendered):
+    for n in _budget(rendered)["NotificationsWithSubscribers"]:
+        assert n["Subscribers"] == [{"SubscriptionType": "SNS", "Address": {"Ref": "AlarmTopic"}}]
+
+
+@pytest.mark.parametrize("arn, ok", [
+    (TOPIC, True),
+    ("arn:aws-us-gov:sns:us-gov-west-1:123456789012:" + "a" * 256, True),
+    ("arn:aws:sns:ap-southeast-2:123456789012:" + "a" * 257, False),  # SNS topic names: 1-256 characters
+    ("arn:aws:sns:ap-southeast-2:123456789012:ops.fifo", False),  # FIFO topics deliver only to SQS FIFO queues
+    ("arn:aws:sqs:ap-southeast-2:123456789012:ops", False),
+    ("arn:aws:sns:ap-southeast-2:12345678901:ops", False),
+    ("ops-chat", False),
+])
+def test_alarm_topic_arn_must_be_a_standard_sns_topic(arn, ok):
+    if ok:
+        assert parse({"monitoring": {"alarm_topic_arn": arn}}).monitoring.alarm_topic_arn == arn
+    else:
+        with pytest.raises(ConfigErrors) as err:
+            parse({"monitoring": {"alarm_topic_arn": arn}})
+        assert [p.key for p in err.value.problems] == ["monitoring.alarm_topic_arn"]

@@ -144,7 +144,8 @@ def cmd_deploy(args: argparse.Namespace) -> int:
 1. compile, validate and lint (or read --build DIR); no AWS call before these pass
 2. the bootstrap stack NAME-bootstrap (artifact bucket, ECR repository), if it changed
 3. upload every template under its content hash (unchanged content is not uploaded again)
-4. read-only preflight: the image tag is in ECR, the hosted zone exists (every problem at once)
+4. read-only preflight: the image tag is in ECR, the hosted zone exists (every problem at once);
+   a warning when a production environment's alarms notify no one (monitoring.alarm_email)
 5. one change set on the root with nested stacks; preview; refuse data loss unless
    --allow-data-loss; ask (or --yes); execute and follow every nested stack's events and the
    ECS rollout; --timeout cancels an update

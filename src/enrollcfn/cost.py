@@ -236,10 +236,16 @@ class _Pricer:
     def public_ipv4(self):
         eips = len(list(self.each("AWS::EC2::EIP")))
         albs = [p for _, _, p in self.each("AWS::ElasticLoadBalancingV2::LoadBalancer") if p.get("Scheme") == "internet-facing"]
-        count = eips + sum(self.subnet_count(p["Subnets"]) for p in albs)
-        if count:
-            yield self.line("Network", "Public IPv4 addresses (NAT EIPs, one per ALB zone)", count, "address", self.monthly("public_ipv4_hour"),
-                            "differs from the seed: it left out the public IPv4 charge billed since February 2024")  # fmt: skip
+        zones = sum(self.subnet_count(p["Subnets"]) for p in albs)
+        # Tasks with AssignPublicIp (network.mode public) hold an address each while they run.
+        tasks = sum(_minimum_count(t, lid.split("/")[1], p) for t, lid, p in self.each("AWS::ECS::Service")
+                    if p.get("NetworkConfiguration", {}).get("AwsvpcConfiguration", {}).get("AssignPublicIp") == "ENABLED")
+        what = [w for w, n in (("NAT EIPs", eips), ("one per ALB zone", zones), ("one per task", tasks)) if n]
+        note = "differs from the seed: it left out the public IPv4 charge billed since February 2024"
+        if tasks:
+            note += f"; {tasks} for the service's minimum, each task added by scaling holds one more"
+        if what:
+            yield self.line("Network", f"Public IPv4 addresses ({', '.join(what)})", eips + zones + tasks, "address", self.monthly("public_ipv4_hour"), note)
 
     def subnet_count(self, subnets) -> int:
         """Subnets a resource spans: a literal list, or a Parameter wired from the Output of that name."""

@@ -1,9 +1,9 @@
 """The plan, deploy, recover and destroy pipelines over one `Build` and a set of AWS clients.
 
 deploy: bootstrap stack (if changed) -> upload the product's templates under content-hash keys ->
-read-only preflight (image in ECR, hosted zone) -> one change set on the root with nested stacks
--> preview -> data-loss guard -> confirmation -> execute -> follow events -> stack policies and
-termination protection. `plan` stops after the preview and deletes what it created.
+read-only preflight (image in ECR, hosted zone; warnings such as alarms that notify no one) ->
+one change set on the root with nested stacks -> preview -> data-loss guard -> confirmation ->
+execute -> follow events -> stack policies and termination protection. `plan` stops after the preview and deletes what it created.
 
 This module orchestrates; the leaves it calls (deploy: change sets and stack state, progress:
 following an operation, package: uploads, stacks: reading deployed stacks, changes: rendering)
@@ -27,11 +27,12 @@ from enrollcfn.deploy import Clock, DeployError, Sleep, Target
 from enrollcfn.errors import Interrupted, Problems
 from enrollcfn.images import digest_to_deploy
 from enrollcfn.package import package_templates
-from enrollcfn.preflight import preflight
+from enrollcfn.preflight import preflight, warnings
 from enrollcfn.stacks import bootstrap_stack_name, describe, output, output_map
 from templates import ROOT
 from templates.bootstrap import ARTIFACT_BUCKET_NAME, REPOSITORY_URI
 from templates.catalog import ARTIFACT_PREFIX  # the launch role may read only below it
+from templates.monitoring import ENVIRONMENT_TAG  # the budget counts the costs carrying it
 from templates.service import IMAGE_DIGEST
 
 
@@ -126,7 +127,7 @@ def run(r: Run, cfg: Config, build: Build) -> Result:
     problems = preflight(r.clients.ecr, r.clients.route53, cfg, boot_outputs.get(REPOSITORY_URI, ""))
     if problems and r.opts.execute:
         raise Problems("preflight", problems)
-    for problem in problems:
+    for problem in [*problems, *warnings(cfg)]:
         r.console.report(f"warning: {problem.key}: {problem.message}")
     product = build.product()
     parameters = product[ROOT].contract.defaults()
@@ -177,8 +178,9 @@ def _computed(r: Run, cfg: Config, build: Build, result: Result) -> None:
 
 
 def stack_tags(cfg: Config, stack: str) -> dict[str, str]:
-    """The tags of every stack this tool creates: ownership (what recreate and destroy check) and project."""
-    return {cs.OWNER_TAG: stack, "project": cfg.project, "environment": cfg.environment}
+    """The tags of every stack this tool creates: ownership (what recreate and destroy check),
+    project and environment (CloudFormation copies them to every resource that takes tags)."""
+    return {cs.OWNER_TAG: stack, "project": cfg.project, ENVIRONMENT_TAG: cfg.environment}
 
 
 def standalone(r: Run, name: str, compiled: Stack, parameters: dict[str, str], tags: dict[str, str],

@@ -1,6 +1,7 @@
 """Read-only checks before a deploy, each turning hours of a stuck rollout into one clear line.
 
-Every problem is collected, not only the first, so one run names them all.
+Every problem is collected, not only the first, so one run names them all. `warnings` are the
+config's risks that do not stop a deploy.
 """
 
 from __future__ import annotations
@@ -19,6 +20,16 @@ def preflight(ecr, route53, cfg: Config, repository_uri: str) -> list[DeployErro
     if route53 is not None:
         problems.extend(_zone(route53, cfg))
     return problems
+
+
+def warnings(cfg: Config) -> list[DeployError]:
+    """What a deploy goes ahead with but should not: a production environment whose alarms and
+    budget notify no one (the alarm topic has no subscriber unless the config names one)."""
+    m = cfg.monitoring
+    if cfg.production and not (m.alarm_email or m.alarm_topic_arn):
+        return [DeployError("monitoring.alarm_email", "production, yet the alarms and the budget notify no one: set monitoring.alarm_email, "
+                            "or monitoring.alarm_topic_arn (an existing SNS topic of a chat or paging tool), or production: false")]
+    return []
 
 
 def _image(ecr, cfg: Config, repository_uri: str) -> list[DeployError]:

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from pydantic import Field, ValidationError, ValidationInfo, field_validator
+from pydantic import Field, ValidationError, ValidationInfo, field_validator, model_validator
 
-from enrollcfn.config._base import Section, Text, check, rules
+from enrollcfn.config._base import Bool, Section, Text, check, rules
 from enrollcfn.config.database import Database
 from enrollcfn.config.dns import Dns
 from enrollcfn.config.load_balancer import LoadBalancer
@@ -24,6 +24,9 @@ from enrollcfn.config.service import Service
 # project and environment make every derived physical name, so they stay short and DNS-safe.
 Slug = Annotated[Text, check(r"[a-z][a-z0-9-]{0,30}[a-z0-9]", "is not a name here: use 2-32 lower-case letters, digits and hyphens, starting with a letter")]
 
+# Environment names that always mean production, whatever `production` says.
+PRODUCTION_NAMES = ("production", "prod")
+
 # ELB: with Fargate Spot a task gets a two-minute warning, so draining must end within 120 s.
 SPOT_DRAIN_SECONDS = 120
 
@@ -34,6 +37,10 @@ class Config(Section):
     project: Slug = "student-enrollment"  # seed
     environment: Slug = "production"  # seed
     region: Text = "ap-southeast-2"  # seed
+    # Production is declared, not guessed from the name: true unless a file says otherwise, so a
+    # new environment gets production's guards (the alarm-subscriber warning before a deploy, no
+    # network.mode public) until it opts out, as config/dev.yaml does.
+    production: Bool = True
     network: Network = Field(default_factory=Network)
     dns: Dns = Field(default_factory=Dns)
     registry: Registry = Field(default_factory=Registry)
@@ -50,6 +57,19 @@ class Config(Section):
             super().__init__(**data)
         except ValidationError as exc:
             raise translate(exc, type(self)) from None
+
+    @model_validator(mode="after")
+    def _production_guards(self) -> Config:
+        """A production environment keeps private subnets behind NAT; `production` cannot be
+        switched off for an environment named production."""
+        out = []
+        if not self.production and self.environment in PRODUCTION_NAMES:
+            out.append(("production", f"environment {self.environment!r} is production; false is allowed only for other environments"))
+        if self.production and self.network.mode == "public":
+            out.append(("network.mode", "public (tasks with public IPs, no NAT) is for non-production environments; "
+                                        "use private, or set production: false for a development environment"))
+        rules(out)
+        return self
 
     @field_validator("region")
     @classmethod

@@ -33,6 +33,17 @@ class Logs(Section):
 Email = Annotated[Text, check(r"|(?=.{3,254}$)[^@\s]+@[^@\s]+\.[^@\s]+", "is not an email address; leave it empty for no subscription")]
 
 
+# An existing standard SNS topic (chat or paging tools subscribe to it): arn:<partition>:sns:
+# <region>:<account>:<name>, the name 1-256 letters, digits, '-' and '_'. FIFO topics (.fifo) are
+# refused: they deliver only to SQS FIFO queues (SNS developer guide, FIFO message delivery), so
+# no chat, e-mail or paging endpoint could receive an alarm from one.
+TopicArn = Annotated[
+    Text,
+    check(r"|arn:aws(-cn|-us-gov)?:sns:[a-z]{2}(-[a-z]+)+-\d:\d{12}:[A-Za-z0-9_-]{1,256}",
+          "is not the ARN of a standard SNS topic (arn:aws:sns:REGION:ACCOUNT:NAME, no .fifo); leave it empty for none"),
+]
+
+
 class Monitoring(Section):
     """Alarms and the monthly budget."""
 
@@ -40,6 +51,7 @@ class Monitoring(Section):
     # false leaves the budget out: CloudFormation offers AWS::Budgets::Budget only in some
     # regions (the build says so, naming this key); Budgets itself covers the whole account.
     budget: Bool = True  # seed practice: a monthly budget at the estimate
+    alarm_topic_arn: TopicArn = ""  # an existing topic the alarms and the budget also notify; none when empty
     # Budgets BudgetLimit Amount: a finite, non-negative USD figure (NaN and infinity are refused
     # for every number). AWS states no maximum; a billion dollars a month is a typing mistake.
     monthly_budget_usd: Annotated[Number, Field(ge=0, le=1e9)] = 0.0  # seed practice (budget = estimate); 0: the cost estimate, rounded up

@@ -1,7 +1,8 @@
 """The VPC: two availability zones, a public and a private subnet in each, NAT and flow logs.
 
 Zones are checked against the region's real list in the root model (the region is a root key),
-which also fills them in when the file leaves them out: the region's first two zones."""
+which also fills them in when the file leaves them out (the region's first two zones), and so
+is `mode: public`, which only a non-production environment may use."""
 
 from __future__ import annotations
 
@@ -25,6 +26,9 @@ class Network(Section):
     availability_zones: Annotated[tuple[Text, ...] | None, Field(min_length=2, max_length=2)] = None
     public_subnets: Pair = ("192.168.0.0/26", "192.168.0.64/26")  # seed
     private_subnets: Pair = ("192.168.0.128/26", "192.168.0.192/26")  # seed
+    # private (seed): tasks in the private subnets, out through NAT. public: no NAT gateway and no
+    # EIP; tasks in the public subnets with a public IP, reachable only from the ALB's group.
+    mode: Literal["private", "public"] = "private"
     nat_gateways: Literal["single", "per_az"] = "single"  # seed: one NAT in the first AZ; per_az for AZ-independent egress
     s3_gateway_endpoint: Bool = True  # seed
     flow_logs_traffic: Literal["ACCEPT", "REJECT", "ALL"] = "REJECT"  # fix: the seed had no flow logs (EC2.6)
@@ -47,6 +51,8 @@ class Network(Section):
                     out.append((key, f"{net} is outside the VPC {vpc}"))
                 out += [(key, f"{net} overlaps {k} ({o})") for k, o in seen if net.overlaps(o)]
                 seen.append((key, net))
+        if self.mode == "public" and "nat_gateways" in self.model_fields_set:
+            out.append(("network.nat_gateways", "has no effect with network.mode public, which has no NAT gateway; remove it or use mode private"))
         rules(out)
         return self
 
