@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from fnmatch import fnmatchcase
 
 from enrollcfn.config import Config
+from templates.cluster import app_log_group_name
 
 _ARN = "arn:${AWS::Partition}"
 SC_STACK = "SC-*"  # Service Catalog's stack names; CloudFormation derives child names from them
@@ -144,8 +145,8 @@ def _secrets(cfg: Config) -> list[Scope]:
 
 def _named(cfg: Config) -> dict[str, tuple[str, ...]]:
     """Services whose product resources are known by name: the ARN patterns of each."""
-    cluster, service, family = cfg.cluster.name, cfg.service.name, cfg.registry.repository_name
-    log_group = f"/ecs/{cfg.registry.repository_name}"  # templates/cluster.app_log_group_name
+    cluster, service, family = cfg.cluster.name, cfg.service.name, cfg.service.name  # service.py: Family
+    log_group = app_log_group_name(cfg)
     return {
         "cloudformation": (regional("cloudformation", f"stack/{SC_STACK}"),),
         "ecs": (regional("ecs", f"cluster/{cluster}"), regional("ecs", f"service/{cluster}/{service}"),

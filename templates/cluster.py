@@ -27,8 +27,8 @@ APP_LOG_GROUP_ARN = "AppLogGroupArn"
 
 
 def app_log_group_name(cfg: Config) -> str:
-    """The seed's `/ecs/student-enrollment-laravel-api`: named after the task family."""
-    return f"/ecs/{cfg.registry.repository_name}"
+    """`/ecs/<family>` (the seed's `/ecs/<repository>`): the task family is the service's name, so each environment has its own group."""
+    return f"/ecs/{cfg.service.name}"
 
 
 def build(cfg: Config) -> Template:

@@ -235,7 +235,7 @@ def _container(cfg: Config, p: dict) -> ContainerDefinition:
 def _task_definition(cfg: Config, execution: Role, task: Role, p: dict) -> TaskDefinition:
     return TaskDefinition(
         "TaskDefinition",
-        Family=cfg.registry.repository_name,
+        Family=cfg.service.name,  # one family per environment, even when environments share a repository
         Cpu=str(cfg.service.cpu),
         Memory=str(cfg.service.memory),
         NetworkMode="awsvpc",

@@ -104,11 +104,11 @@ def test_multi_az_is_one_config_key():
 
 def test_cluster_is_the_seeds_with_insights_and_both_fargate_providers(rendered):
     cluster = props(rendered["cluster"], "AWS::ECS::Cluster")
-    assert cluster["ClusterName"] == "laravel-node"
+    assert cluster["ClusterName"] == "student-enrollment-production"
     assert cluster["ClusterSettings"] == [{"Name": "containerInsights", "Value": "enabled"}]
     assert cluster["CapacityProviders"] == ["FARGATE", "FARGATE_SPOT"]
     logs = props(rendered["cluster"], "AWS::Logs::LogGroup")
-    assert logs == {"LogGroupName": "/ecs/student-enrollment-laravel-api", "RetentionInDays": 30}
+    assert logs == {"LogGroupName": "/ecs/student-enrollment-production", "RetentionInDays": 30}
 
 
 # ---- load balancer ------------------------------------------------------------------------
@@ -190,10 +190,10 @@ def _container(rendered) -> dict:
 
 def test_task_definition_is_the_seeds_on_fargate_only(rendered):
     task = props(rendered["service"], "AWS::ECS::TaskDefinition")
-    assert (task["Family"], task["Cpu"], task["Memory"], task["NetworkMode"]) == ("student-enrollment-laravel-api", "1024", "2048", "awsvpc")
+    assert (task["Family"], task["Cpu"], task["Memory"], task["NetworkMode"]) == ("student-enrollment-production", "1024", "2048", "awsvpc")
     assert task["RequiresCompatibilities"] == ["FARGATE"]
     container = _container(rendered)
-    assert container["Name"] == "student-enrollment-laravel-api"
+    assert container["Name"] == "student-enrollment-production"
     # Not the seed's 80: a non-root process cannot bind below 1024 on Fargate.
     assert container["PortMappings"] == [{"ContainerPort": 8080, "Protocol": "tcp"}]
     assert container["LogConfiguration"]["LogDriver"] == "awslogs"
@@ -243,8 +243,8 @@ def test_image_runs_by_digest_when_given_and_the_repository_is_immutable(rendere
     assert "CKV_AWS_51" not in json.dumps(rendered["bootstrap"]["Resources"]["Repository"].get("Metadata", {}))
     condition, by_digest, by_tag = _container(rendered)["Image"]["Fn::If"]
     assert rendered["service"]["Conditions"][condition] == {"Fn::Not": [{"Fn::Equals": [{"Ref": "ImageDigest"}, ""]}]}
-    assert by_digest["Fn::Sub"].endswith("/student-enrollment-laravel-api@${ImageDigest}")
-    assert by_tag["Fn::Sub"].endswith("/student-enrollment-laravel-api:${ImageTag}")
+    assert by_digest["Fn::Sub"].endswith("/student-enrollment-production@${ImageDigest}")
+    assert by_tag["Fn::Sub"].endswith("/student-enrollment-production:${ImageTag}")
     pattern = rendered["root"]["Parameters"]["ImageDigest"]["AllowedPattern"]
     assert re.match(pattern, "sha256:" + "0123456789abcdef" * 4) and re.match(pattern, "")
     assert not re.match(pattern, "latest") and not re.match(pattern, "sha256:" + "a" * 63)
@@ -271,7 +271,7 @@ def test_secrets_are_injected_from_secrets_manager_and_no_aws_keys_exist(rendere
 
 def test_service_runs_privately_on_the_seeds_capacity_strategy(rendered):
     svc = props(rendered["service"], "AWS::ECS::Service")
-    assert svc["ServiceName"] == "student-enrollment-service"
+    assert svc["ServiceName"] == "student-enrollment-production"
     assert svc["NetworkConfiguration"]["AwsvpcConfiguration"]["AssignPublicIp"] == "DISABLED"
     assert svc["NetworkConfiguration"]["AwsvpcConfiguration"]["Subnets"] == {"Ref": "PrivateSubnetIds"}
     assert svc["CapacityProviderStrategy"] == [

@@ -49,7 +49,7 @@ def test_the_boundary_allows_every_action_the_product_roles_are_given(rendered, 
                 needed += [(key, a, r, ctx) for a in s["Action"] for r in resolve(s["Resource"], {
                     "AppLogGroupArn": f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:/ecs/app", "FunctionLogGroup.Arn": f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:fn",
                     "AppSecret": f"arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:AppSecret-a", "DatabaseSecretArn": f"arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:rds!db-1",
-                    "ServiceArn": f"arn:aws:ecs:{REGION}:{ACCOUNT}:service/laravel-node/student-enrollment-service",
+                    "ServiceArn": f"arn:aws:ecs:{REGION}:{ACCOUNT}:service/student-enrollment-production/student-enrollment-production",
                     "DeadLetterQueue.Arn": f"arn:aws:sqs:{REGION}:{ACCOUNT}:dlq", "FlowLogGroup.Arn": f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:flow",
                     "Vpc.DefaultSecurityGroup": "sg-0123456789abcdef0", "Database": "se-database-1",
                     "ExecutionRoleArn": f"arn:aws:iam::{ACCOUNT}:role/student-enrollment/production/se-ExecutionRole-1",

@@ -330,20 +330,20 @@ def test_watch_survives_throttled_event_reads(cfn):
 
 def test_service_probe_reports_rollout_and_stopped_task_reasons_once():
     ecs = boto3.client("ecs", region_name="ap-southeast-2", aws_access_key_id="x", aws_secret_access_key="x")
-    task = "arn:aws:ecs:ap-southeast-2:123456789012:task/laravel-node/0123456789abcdef"
+    task = "arn:aws:ecs:ap-southeast-2:123456789012:task/student-enrollment-production/0123456789abcdef"
     deployment = {"id": "ecs-svc/1234567890123456789", "status": "PRIMARY", "rolloutState": "IN_PROGRESS",
                   "runningCount": 1, "desiredCount": 2}
     with Stubber(ecs) as stub:
         for _ in range(2):
             stub.add_response("describe_services", {"services": [{"deployments": [deployment]}]},
-                              {"cluster": "laravel-node", "services": ["student-enrollment-service"]})
-            stub.add_response("list_tasks", {"taskArns": [task]}, {"cluster": "laravel-node",
-                              "serviceName": "student-enrollment-service", "desiredStatus": "STOPPED"})
+                              {"cluster": "student-enrollment-production", "services": ["student-enrollment-production"]})
+            stub.add_response("list_tasks", {"taskArns": [task]}, {"cluster": "student-enrollment-production",
+                              "serviceName": "student-enrollment-production", "desiredStatus": "STOPPED"})
             if _ == 0:
                 stub.add_response("describe_tasks", {"tasks": [{"taskArn": task, "stoppedAt": T0 + timedelta(minutes=1),
                                   "stoppedReason": "Essential container in task exited"}]},
-                                  {"cluster": "laravel-node", "tasks": [task]})
-        probe = progress.service_probe(ecs, "laravel-node", "student-enrollment-service", T0)
+                                  {"cluster": "student-enrollment-production", "tasks": [task]})
+        probe = progress.service_probe(ecs, "student-enrollment-production", "student-enrollment-production", T0)
         assert probe() == ["deployment 23456789: PRIMARY IN_PROGRESS running 1/2", "task stopped: Essential container in task exited"]
         assert probe() == []
 

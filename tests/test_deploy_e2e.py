@@ -92,13 +92,13 @@ def test_create_deploys_root_and_nested_stacks_and_protects_them(created):
     assert stack["StackStatus"] == "CREATE_COMPLETE"
     outputs = {o["OutputKey"]: o["OutputValue"] for o in stack["Outputs"]}
     assert outputs["ApiUrl"] == "https://server.martincaringal.co.nz"
-    assert outputs["ClusterName"] == "laravel-node"
+    assert outputs["ClusterName"] == "student-enrollment-production"
     nested = [r for r in cfn.list_stack_resources(StackName=STACK)["StackResourceSummaries"]
               if r["ResourceType"] == "AWS::CloudFormation::Stack"]
     assert {r["LogicalResourceId"] for r in nested} >= {"NetworkStack", "DatabaseStack", "ServiceStack"}
     policy = json.loads(cfn.get_stack_policy(StackName=STACK)["StackPolicyBody"])
     assert "LogicalResourceId/DatabaseStack" in json.dumps(policy)
-    assert boto3.client("ecs").describe_services(cluster="laravel-node", services=["student-enrollment-service"])["services"]
+    assert boto3.client("ecs").describe_services(cluster="student-enrollment-production", services=["student-enrollment-production"])["services"]
 
 
 def test_redeploy_without_changes_uploads_nothing_and_exits_0(created, config_file, capsys):

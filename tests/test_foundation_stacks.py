@@ -81,7 +81,7 @@ def test_artifact_bucket_is_private_versioned_encrypted_and_tls_only(rendered):
 def test_repository_matches_the_seed_and_survives_stack_deletion(rendered):
     (repo,) = resources_of(rendered["bootstrap"], "AWS::ECR::Repository").values()
     props = repo["Properties"]
-    assert props["RepositoryName"] == "student-enrollment-laravel-api"
+    assert props["RepositoryName"] == "student-enrollment-production"
     assert props["ImageScanningConfiguration"] == {"ScanOnPush": True}
     assert props["EncryptionConfiguration"] == {"EncryptionType": "AES256"}
     (rule,) = json.loads(props["LifecyclePolicy"]["LifecyclePolicyText"])["rules"]

@@ -15,7 +15,7 @@ CFG = Config()
 REPO = CFG.registry.repository_name
 URI = f"123456789012.dkr.ecr.ap-southeast-2.amazonaws.com/{REPO}"
 A, B = "sha256:" + "a" * 64, "sha256:" + "b" * 64
-SERVICE_ARN = "arn:aws:ecs:ap-southeast-2:123456789012:service/laravel-node/student-enrollment-service"
+SERVICE_ARN = "arn:aws:ecs:ap-southeast-2:123456789012:service/student-enrollment-production/student-enrollment-production"
 TD = "arn:aws:ecs:ap-southeast-2:123456789012:task-definition/app:7"
 
 

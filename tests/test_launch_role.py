@@ -1,7 +1,7 @@
 """The Service Catalog launch role, read from the compiled catalog template and evaluated statement
 by statement (tests/policy_eval.py): it provisions this product and cannot escalate or reach
 another product's resources. Names below are the seed's (project student-enrollment, environment
-production, cluster laravel-node), written out rather than taken from the code."""
+production, cluster student-enrollment-production), written out rather than taken from the code."""
 
 from __future__ import annotations
 
@@ -152,10 +152,10 @@ def test_the_database_master_secret_is_only_created_and_tagged(role):
 SC = f"SC-{ACCOUNT}-pp-abcdefghijk"
 OURS_ALLOWED = [
     ("cloudformation:CreateStack", f"arn:aws:cloudformation:{A}:stack/{SC}-NetworkStack-1ABC/0a1b", {}),
-    ("ecs:CreateService", f"arn:aws:ecs:{A}:service/laravel-node/student-enrollment-service", {}),
-    ("ecs:UpdateService", f"arn:aws:ecs:{A}:service/laravel-node/student-enrollment-service", {}),
+    ("ecs:CreateService", f"arn:aws:ecs:{A}:service/student-enrollment-production/student-enrollment-production", {}),
+    ("ecs:UpdateService", f"arn:aws:ecs:{A}:service/student-enrollment-production/student-enrollment-production", {}),
     ("ecs:RegisterTaskDefinition", "*", {}),
-    ("logs:CreateLogGroup", f"arn:aws:logs:{A}:log-group:/ecs/student-enrollment-laravel-api", {}),
+    ("logs:CreateLogGroup", f"arn:aws:logs:{A}:log-group:/ecs/student-enrollment-production", {}),
     ("logs:PutRetentionPolicy", f"arn:aws:logs:{A}:log-group:{SC}-RedeployStack-1-FunctionLogGroup-2:*", {}),
     ("lambda:CreateFunction", f"arn:aws:lambda:{A}:function:{SC}-RedeployStack-1-Function-2", {}),
     ("rds:CreateDBInstance", [f"arn:aws:rds:{A}:db:{SC.lower()}-databasestack-1-database-2", f"arn:aws:rds:{A}:og:default:mysql-8-4",
@@ -173,7 +173,7 @@ OURS_ALLOWED = [
     ("acm:RequestCertificate", "*", {}),
     ("route53:ChangeResourceRecordSets", "arn:aws:route53:::hostedzone/Z0000000000000000000", {}),
     ("sns:CreateTopic", f"arn:aws:sns:{A}:{SC}-MonitoringStack-1-AlarmTopic-2", {}),
-    ("cloudwatch:PutMetricAlarm", f"arn:aws:cloudwatch:{A}:alarm:TargetTracking-service/laravel-node/student-enrollment-service-AlarmHigh-1", {}),
+    ("cloudwatch:PutMetricAlarm", f"arn:aws:cloudwatch:{A}:alarm:TargetTracking-service/student-enrollment-production/student-enrollment-production-AlarmHigh-1", {}),
     ("iam:UpdateAssumeRolePolicy", OUR_ROLE, {}),
 ]  # fmt: skip
 

@@ -70,7 +70,7 @@ def test_status_of_a_settled_stack_is_healthy(aws, capsys):
     names = {s["logical_id"] for s in report["stacks"]}
     assert {"", "NetworkStack", "DatabaseStack", "ServiceStack", "MonitoringStack"} <= names
     assert all(s["status"] == "CREATE_COMPLETE" for s in report["stacks"])
-    assert report["service"]["name"] == "student-enrollment-service"  # the seed's service name
+    assert report["service"]["name"] == "student-enrollment-production"  # the seed's service name
     assert report["database"]["status"] == "available"
 
 
@@ -108,11 +108,11 @@ def test_run_uses_the_service_network_and_detach_returns_the_task_id(aws, capsys
     out, err = capsys.readouterr()
     assert code == 0
     task_id = json.loads(out)["task_id"]
-    [service] = boto3.client("ecs").describe_services(cluster="laravel-node", services=["student-enrollment-service"])["services"]
+    [service] = boto3.client("ecs").describe_services(cluster="student-enrollment-production", services=["student-enrollment-production"])["services"]
     [params] = sent
     assert params["networkConfiguration"] == service["networkConfiguration"]  # the service's subnets and security group
     assert params["launchType"] == "FARGATE" and params["taskDefinition"] == service["taskDefinition"]
-    [task] = boto3.client("ecs").describe_tasks(cluster="laravel-node", tasks=[task_id])["tasks"]
+    [task] = boto3.client("ecs").describe_tasks(cluster="student-enrollment-production", tasks=[task_id])["tasks"]
     assert task["overrides"]["containerOverrides"][0]["command"] == ["php", "artisan", "about"]
 
 
@@ -137,7 +137,7 @@ def _parameters(cfn) -> dict[str, str]:
 
 def _running_image(cfg) -> str:
     ecs = boto3.client("ecs")
-    [service] = ecs.describe_services(cluster="laravel-node", services=["student-enrollment-service"])["services"]
+    [service] = ecs.describe_services(cluster="student-enrollment-production", services=["student-enrollment-production"])["services"]
     return ecs.describe_task_definition(taskDefinition=service["taskDefinition"])["taskDefinition"]["containerDefinitions"][0]["image"]
 
 
@@ -168,11 +168,11 @@ def test_rollback_to_a_named_digest_and_a_bad_one_is_one_line(aws, capsys):
 
 def test_rollback_to_a_revision_runs_that_revisions_image(aws, capsys):
     cfn = boto3.client("cloudformation")
-    first_revision = boto3.client("ecs").describe_task_definition(taskDefinition="student-enrollment-laravel-api:1")
+    first_revision = boto3.client("ecs").describe_task_definition(taskDefinition="student-enrollment-production:1")
     first = first_revision["taskDefinition"]["containerDefinitions"][0]["image"].rsplit("@", 1)[-1]
     code, out, err = cli(capsys, "rollback", "--stack", STACK, "--config", aws["config"](), "--to", "1", "--yes")
     assert code == 0, err
-    assert "task definition student-enrollment-laravel-api:1" in out
+    assert "task definition student-enrollment-production:1" in out
     assert _parameters(cfn)["ImageDigest"] == first  # revision 1 is the first deploy's image
 
 

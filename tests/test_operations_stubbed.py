@@ -43,8 +43,8 @@ def located(cfn: Stubber, monitoring: bool = False) -> None:
     """The responses `locate` reads: the root stack and its nested stack(s)."""
     cfn.add_response("describe_stacks", {"Stacks": [{
         "StackName": STACK, "StackId": ROOT_ID, "CreationTime": NOW, "StackStatus": "UPDATE_COMPLETE",
-        "Outputs": [{"OutputKey": "ClusterName", "OutputValue": "laravel-node"},
-                    {"OutputKey": "ServiceName", "OutputValue": "student-enrollment-service"}]}]}, {"StackName": STACK})
+        "Outputs": [{"OutputKey": "ClusterName", "OutputValue": "student-enrollment-production"},
+                    {"OutputKey": "ServiceName", "OutputValue": "student-enrollment-production"}]}]}, {"StackName": STACK})
     nested = [("LoadBalancerStack", LB_ID)] + ([("MonitoringStack", MON_ID)] if monitoring else [])
     cfn.add_response("list_stack_resources", {"StackResourceSummaries": [{
         "LogicalResourceId": logical, "PhysicalResourceId": physical, "ResourceType": "AWS::CloudFormation::Stack",
@@ -93,21 +93,21 @@ def test_drift_in_sync_exits_0_as_json(clients, capsys):
     assert [r["status"] for r in json.loads(capsys.readouterr().out)] == ["IN_SYNC", "IN_SYNC"]
 
 
-TASK = f"arn:aws:ecs:{REGION}:123456789012:task/laravel-node/0123456789abcdef0123456789abcdef"
-TASKDEF = f"arn:aws:ecs:{REGION}:123456789012:task-definition/student-enrollment-laravel-api:7"
+TASK = f"arn:aws:ecs:{REGION}:123456789012:task/student-enrollment-production/0123456789abcdef0123456789abcdef"
+TASKDEF = f"arn:aws:ecs:{REGION}:123456789012:task-definition/student-enrollment-production:7"
 
 
 def exec_stubs(stubs, enabled: bool) -> None:
     located(stubs["cloudformation"])
     ecs = stubs["ecs"]
     ecs.add_response("list_tasks", {"taskArns": [TASK]},
-                     {"cluster": "laravel-node", "serviceName": "student-enrollment-service", "desiredStatus": "RUNNING"})
+                     {"cluster": "student-enrollment-production", "serviceName": "student-enrollment-production", "desiredStatus": "RUNNING"})
     ecs.add_response("describe_tasks", {"tasks": [{"taskArn": TASK, "lastStatus": "RUNNING", "taskDefinitionArn": TASKDEF,
                                                    "enableExecuteCommand": enabled}], "failures": []},
-                     {"cluster": "laravel-node", "tasks": [TASK]})
+                     {"cluster": "student-enrollment-production", "tasks": [TASK]})
     if enabled:
         ecs.add_response("describe_task_definition", {"taskDefinition": {"containerDefinitions": [
-            {"name": "student-enrollment-laravel-api", "image": "x", "essential": True}]}}, {"taskDefinition": TASKDEF})
+            {"name": "student-enrollment-production", "image": "x", "essential": True}]}}, {"taskDefinition": TASKDEF})
 
 
 def test_exec_runs_aws_ecs_execute_command_on_the_first_running_task(clients, capsys, monkeypatch):
@@ -117,8 +117,8 @@ def test_exec_runs_aws_ecs_execute_command_on_the_first_running_task(clients, ca
     monkeypatch.setattr("shutil.which", lambda tool: f"/usr/bin/{tool}")
     monkeypatch.setattr("enrollcfn.commands_ops.subprocess.call", lambda argv: calls.append(argv) or 0)
     assert main(["exec", "--stack", STACK, "--", "php", "artisan", "tinker"], client_factory=made.__getitem__) == 0
-    assert calls == [["aws", "ecs", "execute-command", "--region", REGION, "--cluster", "laravel-node", "--task",
-                      "0123456789abcdef0123456789abcdef", "--container", "student-enrollment-laravel-api", "--interactive",
+    assert calls == [["aws", "ecs", "execute-command", "--region", REGION, "--cluster", "student-enrollment-production", "--task",
+                      "0123456789abcdef0123456789abcdef", "--container", "student-enrollment-production", "--interactive",
                       "--command", "php artisan tinker"]]
 
 
@@ -143,7 +143,7 @@ def test_status_lists_every_problem_and_exits_3(clients, capsys):
     cfn, ecs = stubs["cloudformation"], stubs["ecs"]
     located(cfn, monitoring=True)
     ecs.add_response("describe_services", {"services": [{
-        "serviceName": "student-enrollment-service", "status": "ACTIVE", "taskDefinition": TASKDEF,
+        "serviceName": "student-enrollment-production", "status": "ACTIVE", "taskDefinition": TASKDEF,
         "runningCount": 1, "desiredCount": 2, "pendingCount": 1,
         "deployments": [{"id": "ecs-svc/123", "status": "PRIMARY", "rolloutState": "IN_PROGRESS", "taskDefinition": TASKDEF,
                          "runningCount": 1, "desiredCount": 2}]}], "failures": []})

@@ -31,7 +31,7 @@ def test_rule_matches_only_successful_pushes_of_release_tags_of_the_repository(r
     assert pattern["source"] == ["aws.ecr"] and pattern["detail-type"] == ["ECR Image Action"]
     detail = pattern["detail"]
     assert detail["action-type"] == ["PUSH"] and detail["result"] == ["SUCCESS"]
-    assert detail["repository-name"] == ["student-enrollment-laravel-api"]
+    assert detail["repository-name"] == ["student-enrollment-production"]
     # EventBridge content filtering: {"prefix": ...} matches the start of the value.
     assert detail["image-tag"] == [{"prefix": "release-"}]
 
@@ -83,7 +83,7 @@ def test_function_knows_the_repository_container_and_prefix(rendered):
     task = one(rendered["service"], "AWS::ECS::TaskDefinition")
     (container,) = task["ContainerDefinitions"]
     assert variables["CONTAINER_NAME"] == container["Name"]
-    assert variables["TAG_PREFIX"] == "release-" and variables["REPOSITORY_NAME"] == "student-enrollment-laravel-api"
+    assert variables["TAG_PREFIX"] == "release-" and variables["REPOSITORY_NAME"] == "student-enrollment-production"
     digest_form = container["Image"]["Fn::If"][1]["Fn::Sub"]
     assert digest_form == variables["REPOSITORY_URI"]["Fn::Sub"] + "@${ImageDigest}"
 

@@ -17,11 +17,11 @@ from enrollcfn.compiler import PROJECT_ROOT
 
 SOURCE = PROJECT_ROOT / "lambda" / "redeploy" / "index.py"
 ENV = {
-    "CLUSTER_NAME": "laravel-node",
-    "SERVICE_NAME": "student-enrollment-service",
-    "REPOSITORY_NAME": "student-enrollment-laravel-api",
-    "REPOSITORY_URI": "123456789012.dkr.ecr.ap-southeast-2.amazonaws.com/student-enrollment-laravel-api",
-    "CONTAINER_NAME": "student-enrollment-laravel-api",
+    "CLUSTER_NAME": "student-enrollment-production",
+    "SERVICE_NAME": "student-enrollment-production",
+    "REPOSITORY_NAME": "student-enrollment-production",
+    "REPOSITORY_URI": "123456789012.dkr.ecr.ap-southeast-2.amazonaws.com/student-enrollment-production",
+    "CONTAINER_NAME": "student-enrollment-production",
     "TAG_PREFIX": "release-",
 }
 OLD = "sha256:" + "0" * 64

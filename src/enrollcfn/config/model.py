@@ -15,6 +15,7 @@ from enrollcfn.config.database import Database
 from enrollcfn.config.dns import Dns
 from enrollcfn.config.load_balancer import LoadBalancer
 from enrollcfn.config.monitoring import Logs, Monitoring
+from enrollcfn.config.names import prefix
 from enrollcfn.config.network import Network
 from enrollcfn.config.problems import translate
 from enrollcfn.config.regions import default_zones, known_regions, zones_by_region
@@ -96,6 +97,16 @@ class Config(Section):
             if az not in zones
         ])  # fmt: skip
         return network
+
+    @field_validator("registry", "cluster", "service")
+    @classmethod
+    def _derived_names(cls, section: Registry | Cluster | Service, info: ValidationInfo):
+        """Names left out are derived from project + environment (config.names)."""
+        key = "repository_name" if isinstance(section, Registry) else "name"
+        project, environment = info.data.get("project"), info.data.get("environment")
+        if getattr(section, key) is not None or project is None or environment is None:
+            return section
+        return section.model_copy(update={key: prefix(project, environment)})
 
     @field_validator("service")
     @classmethod

@@ -20,7 +20,10 @@ RepositoryName = Annotated[
 class Registry(Section):
     """The ECR repository the service pulls from (created by the bootstrap stack)."""
 
-    repository_name: RepositoryName = "student-enrollment-laravel-api"  # seed
+    # fix: the seed fixed "student-enrollment-laravel-api", so a second environment in the account
+    # failed with RepositoryAlreadyExistsException. Left out, it is `<project>-<environment>`
+    # (config.names); set it to share an existing repository between environments.
+    repository_name: RepositoryName | None = None
     # ECR lifecycle countNumber is a positive integer; 1000 bounds it well under the 20,000 images
     # a repository may hold (Amazon ECR service quotas).
     keep_images: Annotated[Int, int_range(1, 1000)] = 30  # seed lifecycle rule "Keep last 30 images"
@@ -39,5 +42,5 @@ class Registry(Section):
 class Cluster(Section):
     """The ECS cluster."""
 
-    name: Name255 = "laravel-node"  # seed
+    name: Name255 | None = None  # fix: seed "laravel-node"; left out, `<project>-<environment>` (config.names)
     container_insights: Bool = True  # seed

@@ -114,7 +114,7 @@ class Scaling(Section):
 class Service(Section):
     """The Fargate service, its task and what the application may call."""
 
-    name: ServiceName = "student-enrollment-service"  # seed
+    name: ServiceName | None = None  # fix: seed "student-enrollment-service"; left out, `<project>-<environment>` (config.names)
     cpu: Int = 1024  # seed
     memory: Int = 2048  # seed
     # fix: seed 80. A non-root process cannot bind below 1024 on Fargate, which adds no
