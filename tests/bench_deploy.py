@@ -8,7 +8,6 @@ cache is the one the first deploys filled, as after any earlier build. `tests/be
 
 from __future__ import annotations
 
-import json
 import os
 import statistics
 import subprocess
@@ -42,9 +41,7 @@ def measure(runs: int = RUNS) -> list[float]:
         config.write_text(f"dns:\n  hosted_zone_id: {zone.rsplit('/', 1)[-1]}\n")
         command = [str(Path(sys.executable).with_name("enrollcfn")), "deploy", "--stack", "se-bench", "--config", str(config), "--yes"]
         subprocess.run(command, cwd=ROOT, env=env, capture_output=True)  # bootstrap, stops at the missing image
-        aws.client("ecr", endpoint_url=endpoint).put_image(
-            repositoryName=cfg.registry.repository_name, imageTag=cfg.service.image_tag,
-            imageManifest=json.dumps({"schemaVersion": 2, "mediaType": "application/vnd.docker.distribution.manifest.v2+json"}))
+        localaws.push_image(aws.client("ecr", endpoint_url=endpoint), cfg.registry.repository_name, cfg.service.image_tag, "bench")
         subprocess.run(command, cwd=ROOT, env=env, check=True, capture_output=True)
         walls = []
         for _ in range(runs):

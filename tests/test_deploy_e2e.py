@@ -60,8 +60,7 @@ def created(aws, config_file):
     with contextlib.redirect_stderr(first_err), contextlib.redirect_stdout(io.StringIO()):
         first = main(["deploy", "--stack", STACK, "--config", config_file(), "--yes"])
         root_after_first = boto3.client("cloudformation").list_stacks()["StackSummaries"]
-        boto3.client("ecr").put_image(repositoryName=cfg.registry.repository_name, imageTag=cfg.service.image_tag,
-                                      imageManifest=json.dumps({"schemaVersion": 2, "mediaType": "application/vnd.docker.distribution.manifest.v2+json"}))
+        localaws.push_image(boto3.client("ecr"), cfg.registry.repository_name, cfg.service.image_tag, "first")
     with contextlib.redirect_stderr(io.StringIO()), contextlib.redirect_stdout(second_out):
         second = main(["deploy", "--stack", STACK, "--config", config_file(), "--yes"])
     return {"first": first, "first_err": first_err.getvalue(), "second": second, "second_out": second_out.getvalue(),

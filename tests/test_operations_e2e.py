@@ -16,9 +16,6 @@ from enrollcfn.config import Config
 from enrollcfn.local import server as localaws
 
 STACK = "se-ops"
-MANIFEST = {"schemaVersion": 2, "mediaType": "application/vnd.docker.distribution.manifest.v2+json"}
-
-
 @pytest.fixture(scope="module")
 def aws(tmp_path_factory):
     """A deployed stack on a fresh local AWS (moto's state is per process: reset before and after)."""
@@ -45,9 +42,7 @@ def aws(tmp_path_factory):
 
 def push(cfg: Config, tag: str, label: str) -> str:
     """Push a stand-in manifest (distinct per label) under `tag`; its digest."""
-    manifest = json.dumps({**MANIFEST, "annotations": {"label": label}})
-    return boto3.client("ecr").put_image(repositoryName=cfg.registry.repository_name, imageTag=tag,
-                                         imageManifest=manifest)["image"]["imageId"]["imageDigest"]
+    return localaws.push_image(boto3.client("ecr"), cfg.registry.repository_name, tag, label)
 
 
 def cli(capsys, *argv) -> tuple[int, str, str]:

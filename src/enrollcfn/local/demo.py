@@ -13,7 +13,6 @@ second image. Then it stops the server.
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 import tempfile
@@ -90,11 +89,7 @@ def day2(enrollcfn, cfg, config: Path, tmp: Path) -> int:
 
 def push(cfg, tag: str, label: str) -> None:
     """A stand-in image manifest (distinct per label) under `tag`."""
-    boto3.client("ecr", region_name=localaws.REGION).put_image(
-        repositoryName=cfg.registry.repository_name, imageTag=tag,
-        imageManifest=json.dumps({"schemaVersion": 2, "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
-                                  "annotations": {"label": label}}),
-    )
+    localaws.push_image(boto3.client("ecr", region_name=localaws.REGION), cfg.registry.repository_name, tag, label)
 
 
 def step(text: str) -> None:

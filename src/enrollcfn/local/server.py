@@ -8,6 +8,7 @@ server: the patches act on moto's classes in this process.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import socket
@@ -314,6 +315,19 @@ def apply_patches() -> None:
     EC2ContainerServiceBackend._calculate_task_resource_requirements = staticmethod(_requirements)
     for cached in (parsing.get_model_list, parsing.get_model_map, parsing.get_name_type_map):
         cached.cache_clear()
+
+
+def push_image(ecr, repository: str, tag: str, label: str) -> str:
+    """Push a stand-in image manifest, distinct per `label`, under `tag`; its digest.
+
+    moto derives a digest from the manifest's layer digests, and from one of 101 random values
+    when there are none; one layer named after the label keeps digests distinct and repeatable.
+    """
+    layer = {"mediaType": "application/vnd.docker.image.rootfs.diff.tar.gzip", "size": 0,
+             "digest": "sha256:" + hashlib.sha256(label.encode()).hexdigest()}
+    manifest = {"schemaVersion": 2, "mediaType": "application/vnd.docker.distribution.manifest.v2+json", "layers": [layer]}
+    image = ecr.put_image(repositoryName=repository, imageTag=tag, imageManifest=json.dumps(manifest))["image"]
+    return image["imageId"]["imageDigest"]
 
 
 def free_port() -> int:
