@@ -73,7 +73,7 @@ def build(cfg: Config) -> Template:
     t = Template(Description=f"{cfg.project} {cfg.environment}: artifact bucket and ECR repository (deployed before the root stack)")
     t.set_version()
     bucket = _artifact_bucket(t, cfg)
-    repo = _repository(t, cfg)
+    repository = cfg.registry.repository_name
     boundary = t.add_resource(
         ManagedPolicy(
             "PermissionsBoundary",
@@ -83,9 +83,16 @@ def build(cfg: Config) -> Template:
         )
     )
     output(t, ARTIFACT_BUCKET_NAME, Ref(bucket), "Bucket that holds packaged templates and Lambda code")
-    output(t, REPOSITORY_NAME, Ref(repo), "ECR repository of the application image")
-    output(t, REPOSITORY_URI, GetAtt(repo, "RepositoryUri"), "Push the application image here")
-    output(t, REPOSITORY_ARN, GetAtt(repo, "Arn"), "ARN of the ECR repository")
+    if cfg.registry.create:
+        repo = _repository(t, cfg)
+        name, uri, arn = Ref(repo), GetAtt(repo, "RepositoryUri"), GetAtt(repo, "Arn")
+    else:  # another environment's repository, whose images this one runs: its owner keeps it
+        name = repository
+        uri = Sub(f"${{AWS::AccountId}}.dkr.ecr.${{AWS::Region}}.${{AWS::URLSuffix}}/{repository}")
+        arn = Sub(f"{_ARN}:ecr:${{AWS::Region}}:${{AWS::AccountId}}:repository/{repository}")
+    output(t, REPOSITORY_NAME, name, "ECR repository of the application image")
+    output(t, REPOSITORY_URI, uri, "Push the application image here")
+    output(t, REPOSITORY_ARN, arn, "ARN of the ECR repository")
     output(t, PERMISSIONS_BOUNDARY_ARN, Ref(boundary), "Permissions boundary of every role the product creates")
     return t
 

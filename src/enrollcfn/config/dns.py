@@ -44,12 +44,17 @@ class Dns(Section):
     hosted_zone_id: Annotated[
         Text, check(r"[A-Z0-9]{1,32}", "is not a Route53 hosted zone id (upper-case letters and digits, e.g. Z0123456789ABCDEFGHIJ)")
     ] = "Z0000000000000000000"
-    api_domain: Domain = "server.martincaringal.co.nz"  # seed
+    # Left out, it is derived from the environment (config.names.api_domain): server.<zone> for
+    # production (seed), <environment>-server.<zone> otherwise, so two environments in one zone
+    # never claim the same record.
+    api_domain: Domain | None = None
 
     @model_validator(mode="after")
     def _in_zone(self) -> Dns:
         """The API name lies in the zone, one label deep (the certificate covers zone and *.zone)."""
         zone, api = self.zone_name, self.api_domain
+        if api is None:
+            return self
         if api != zone and not api.endswith("." + zone):
             rules([("dns.api_domain", f"{api} is not in the hosted zone {zone}")])
         if api.count(".") > zone.count(".") + 1:

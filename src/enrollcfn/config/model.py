@@ -15,7 +15,7 @@ from enrollcfn.config.database import Database
 from enrollcfn.config.dns import Dns
 from enrollcfn.config.load_balancer import LoadBalancer
 from enrollcfn.config.monitoring import Logs, Monitoring
-from enrollcfn.config.names import prefix
+from enrollcfn.config.names import api_domain, prefix
 from enrollcfn.config.network import Network
 from enrollcfn.config.problems import translate
 from enrollcfn.config.regions import default_zones, known_regions, zones_by_region
@@ -107,6 +107,18 @@ class Config(Section):
         if getattr(section, key) is not None or project is None or environment is None:
             return section
         return section.model_copy(update={key: prefix(project, environment)})
+
+    @field_validator("dns")
+    @classmethod
+    def _derived_api_domain(cls, dns: Dns, info: ValidationInfo) -> Dns:
+        """An API name left out is derived from the environment (config.names.api_domain)."""
+        environment = info.data.get("environment")
+        if dns.api_domain is not None or environment is None:
+            return dns
+        derived = api_domain(environment, dns.zone_name, PRODUCTION_NAMES)
+        if len(derived) > 253:  # RFC 1035
+            rules([("dns.api_domain", f"the derived name {derived[:40]}... is over DNS's 253 characters; set a shorter one")])
+        return dns.model_copy(update={"api_domain": derived})
 
     @field_validator("service")
     @classmethod

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from enrollcfn.config._base import Bool, Int, Name255, Section, Text, check, int_range
+from pydantic import model_validator
+
+from enrollcfn.config._base import Bool, Int, Name255, Section, Text, check, int_range, rules
 
 # ECR CreateRepository repositoryName: 2-256 characters, pattern
 # (?:[a-z0-9]+(?:[._-][a-z0-9]+)*/)*[a-z0-9]+(?:[._-][a-z0-9]+)*
@@ -24,6 +26,10 @@ class Registry(Section):
     # failed with RepositoryAlreadyExistsException. Left out, it is `<project>-<environment>`
     # (config.names); set it to share an existing repository between environments.
     repository_name: RepositoryName | None = None
+    # false: run images from the existing repository `repository_name` (for example production's,
+    # whose images are promoted from dev) instead of creating one; its owner keeps its lifecycle,
+    # scanning and retention, and this environment's teardown leaves it alone.
+    create: Bool = True
     # ECR lifecycle countNumber is a positive integer; 1000 bounds it well under the 20,000 images
     # a repository may hold (Amazon ECR service quotas).
     keep_images: Annotated[Int, int_range(1, 1000)] = 30  # seed lifecycle rule "Keep last 30 images"
@@ -37,6 +43,13 @@ class Registry(Section):
         Text,
         check(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}", "is not the start of an image tag: use 1-128 letters, digits, '_', '.' and '-', not starting with '.' or '-'"),
     ] = "release-"
+
+
+    @model_validator(mode="after")
+    def _existing_needs_a_name(self) -> Registry:
+        if not self.create and self.repository_name is None:
+            rules([("registry.repository_name", "name the existing repository to use when registry.create is false")])
+        return self
 
 
 class Cluster(Section):
