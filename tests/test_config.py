@@ -157,6 +157,10 @@ BAD_INPUTS = [
     ({"dns": {"zone_name": "a" * 63 + "." + "b" * 63 + "." + "c" * 63 + "." + "d" * 61}, "environment": "e" * 32},
      "dns.api_domain", "over DNS's 253 characters"),
     ({"registry": {"create": False}}, "registry.repository_name", "name the existing repository"),
+    # ECR, ECS and DNS names are built from it: upper case, '_' or a 33rd character breaks one of them
+    ({"environment": "Dev_1"}, "environment", "2-32 lower-case letters, digits and hyphens"),
+    ({"environment": "e" * 33}, "environment", "2-32 lower-case letters, digits and hyphens"),
+    ({"project": "student-enrollment-" + "x" * 20}, "project", "2-32 lower-case letters, digits and hyphens"),
     ({"dns": {"api_domain": "api.example.com"}}, "dns.api_domain", "not in the hosted zone"),
     ({"dns": {"api_domain": "evilmartincaringal.co.nz"}}, "dns.api_domain", "not in the hosted zone"),
     ({"service": {"environment": {"DB_PASSWORD": "x"}}}, "service.environment.DB_PASSWORD", "set by the stacks"),
