@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import moto
 from moto.cloudformation.models import Stack
 from moto.elbv2.models import FakeLoadBalancer, FakeTargetGroup
@@ -43,6 +45,27 @@ def test_ecs_and_change_set_patches_land():
     assert ChangeSet.diff is localaws._change_set_diff
     assert EC2ContainerServiceBackend.run_task is localaws._run_task
     assert Service.create_from_cloudformation_json.__func__ is localaws._service_create
+
+
+def test_deleting_a_stack_marks_its_ecs_cluster_service_and_task_definition_inactive():
+    """ECS keeps deleted clusters and services as INACTIVE (DeleteCluster, DeleteService API)."""
+    import boto3
+    from moto import mock_aws
+
+    localaws.apply_patches()
+    template = {"Resources": {
+        "Cluster": {"Type": "AWS::ECS::Cluster", "Properties": {"ClusterName": "c1"}},
+        "Task": {"Type": "AWS::ECS::TaskDefinition", "Properties": {
+            "Family": "f1", "ContainerDefinitions": [{"Name": "app", "Image": "nginx", "Memory": 512}]}},
+        "Service": {"Type": "AWS::ECS::Service", "Properties": {
+            "Cluster": {"Ref": "Cluster"}, "ServiceName": "s1", "TaskDefinition": {"Ref": "Task"}, "DesiredCount": 1}},
+    }}
+    with mock_aws():
+        cfn, ecs = boto3.client("cloudformation", region_name="us-east-1"), boto3.client("ecs", region_name="us-east-1")
+        cfn.create_stack(StackName="s", TemplateBody=json.dumps(template))
+        cfn.delete_stack(StackName="s")
+        assert ecs.describe_clusters(clusters=["c1"])["clusters"][0]["status"] == "INACTIVE"
+        assert ecs.describe_task_definition(taskDefinition="f1:1")["taskDefinition"]["status"] == "INACTIVE"
 
 
 def test_a_fargate_task_definition_without_container_memory_can_run():

@@ -24,7 +24,7 @@ from moto.cloudformation.exceptions import UnformattedGetAttTemplateException
 from moto.cloudformation.models import ChangeSet, CloudFormationBackend, Stack
 from moto.core.common_models import CloudFormationModel
 from moto.core.responses import ActionResult
-from moto.ecs.models import EC2ContainerServiceBackend, Service as EcsService
+from moto.ecs.models import Cluster as EcsCluster, EC2ContainerServiceBackend, Service as EcsService, TaskDefinition as EcsTaskDefinition
 from moto.elbv2.models import FakeLoadBalancer, FakeTargetGroup
 from moto.kms.models import Key as KmsKey
 from moto.rds import utils as rds_utils
@@ -293,6 +293,22 @@ def _change_set_diff(self):
         del resources.build_resource_diff
 
 
+# 12. Deleting a stack leaves its ECS cluster, service and task definition ACTIVE: moto's classes
+# inherit the abstract, empty delete_from_cloudformation_json. ECS marks each INACTIVE on delete,
+# as AWS does (DeleteCluster, DeleteService with force, DeregisterTaskDefinition).
+def _ecs_delete(delete):
+    def patched(cls, resource_name, cloudformation_json, account_id, region_name):
+        from moto.ecs.models import ecs_backends
+
+        delete(ecs_backends[account_id][region_name], resource_name)
+    return classmethod(patched)
+
+
+def _service_delete(backend, arn: str) -> None:
+    service = next(s for s in backend.services.values() if s.arn == arn)
+    backend.delete_service(service.cluster_name, service.name, force=True)
+
+
 def apply_patches() -> None:
     """Patch moto's classes in this process (idempotent)."""
     if moto.__version__ != MOTO_VERSION:
@@ -311,6 +327,9 @@ def apply_patches() -> None:
     KmsKey.create_from_cloudformation_json = classmethod(_key_create)
     ChangeSet.diff = _change_set_diff
     EcsService.create_from_cloudformation_json = classmethod(_service_create)
+    EcsService.delete_from_cloudformation_json = _ecs_delete(_service_delete)
+    EcsCluster.delete_from_cloudformation_json = _ecs_delete(lambda backend, name: backend.delete_cluster(name))
+    EcsTaskDefinition.delete_from_cloudformation_json = _ecs_delete(lambda backend, arn: backend.deregister_task_definition(arn))
     EC2ContainerServiceBackend.run_task = _run_task
     EC2ContainerServiceBackend._calculate_task_resource_requirements = staticmethod(_requirements)
     for cached in (parsing.get_model_list, parsing.get_model_map, parsing.get_name_type_map):
