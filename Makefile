@@ -35,7 +35,7 @@ scan: ## checkov over all of build/, in its own virtual environment
 bench: $(STAMP) ## enrollcfn build (cold, warm, one stack changed; all cores, one core), 3 envs, no-op deploy, RSS vs the cfn-lint CLI
 	$(BIN)/python tests/bench.py
 
-demo: $(STAMP) ## deploy end to end against a local AWS (moto on 127.0.0.1): preview, progress, outputs, no-op plan; then status, run, a property-level plan, rollback
+demo: $(STAMP) ## deploy end to end against a local AWS (moto on 127.0.0.1): preview, progress, outputs, no-op plan; status, run, a property-level plan, rollback; dev.yaml side by side, then destroyed
 	$(BIN)/python -m enrollcfn.local.demo
 
 clean: ## remove the virtual environments

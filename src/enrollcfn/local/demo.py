@@ -8,7 +8,8 @@ stand-in image manifest, deploys again (preview, progress, outputs), tries a cha
 nothing is left to change. Then day 2: `status`, a one-off `run -- php artisan migrate --force`
 (the local AWS's stand-in task writes one log line and exits 0), a `plan` of a changed config
 value with its property-level lines and cost difference, and a `rollback` after deploying a
-second image. Then it stops the server.
+second image. Then config/dev.yaml is deployed next to it in the same account and region, both
+report healthy, dev is destroyed and the first is still healthy. Then it stops the server.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ import boto3
 from enrollcfn.local import server as localaws
 
 STACK = "se-demo"
+DEV_STACK = "se-demo-dev"
 
 
 def main() -> int:
@@ -60,7 +62,33 @@ def main() -> int:
         print(f"exit {code}")
         if code:
             return code
-        return day2(enrollcfn, cfg, config, Path(tmp))
+        code = day2(enrollcfn, cfg, config, Path(tmp))
+        return code or side_by_side(enrollcfn, config, Path(tmp))
+
+
+def side_by_side(enrollcfn, config: Path, tmp: Path) -> int:
+    """config/dev.yaml next to the default in the same account and region, then dev torn down."""
+    import yaml
+
+    from enrollcfn.compiler import PROJECT_ROOT
+    from enrollcfn.config.loading import load
+
+    data = yaml.safe_load((PROJECT_ROOT / "config" / "dev.yaml").read_text())
+    data.setdefault("dns", {}).update(yaml.safe_load(config.read_text())["dns"])  # the local hosted zone
+    dev = tmp / "dev.yaml"
+    dev.write_text(yaml.safe_dump(data))
+    step(f"config/dev.yaml as {DEV_STACK}, next to {STACK} in the same account and region")
+    enrollcfn(["deploy", "--stack", DEV_STACK, "--config", str(dev), "--yes"])  # its own repository, then the preflight
+    push(load(dev), load(dev).service.image_tag, "dev image")
+    if enrollcfn(["deploy", "--stack", DEV_STACK, "--config", str(dev), "--yes"]):
+        return 1
+    step("status of both")
+    codes = [enrollcfn(["status", "--stack", s, "--config", str(c)]) for s, c in ((STACK, config), (DEV_STACK, dev))]
+    step(f"destroy {DEV_STACK}; {STACK} is untouched")
+    codes.append(enrollcfn(["destroy", "--stack", DEV_STACK, "--config", str(dev), "--yes", "--disable-termination-protection"]))
+    codes.append(enrollcfn(["status", "--stack", STACK, "--config", str(config)]))
+    print(f"exit {max(codes)}")
+    return max(codes)
 
 
 def day2(enrollcfn, cfg, config: Path, tmp: Path) -> int:
