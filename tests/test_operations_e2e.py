@@ -6,7 +6,6 @@ from __future__ import annotations
 import contextlib
 import io
 import json
-import urllib.request
 
 import boto3
 import pytest
@@ -18,10 +17,8 @@ from enrollcfn.local import server as localaws
 STACK = "se-ops"
 @pytest.fixture(scope="module")
 def aws(tmp_path_factory):
-    """A deployed stack on a fresh local AWS (moto's state is per process: reset before and after)."""
+    """A deployed stack on a fresh local AWS."""
     with localaws.server() as endpoint, pytest.MonkeyPatch.context() as mp:
-        reset = lambda: urllib.request.urlopen(urllib.request.Request(f"{endpoint}/moto-api/reset", method="POST"))  # noqa: E731
-        reset()
         for key, value in {**localaws.CREDENTIALS, "AWS_ENDPOINT_URL": endpoint, "AWS_DEFAULT_REGION": localaws.REGION}.items():
             mp.setenv(key, value)
         cfg = Config()
@@ -37,7 +34,6 @@ def aws(tmp_path_factory):
             push(cfg, "latest", "first")
             assert main(["deploy", "--stack", STACK, "--config", config(), "--yes"]) == 0
         yield {"cfg": cfg, "config": config}
-        reset()
 
 
 def push(cfg: Config, tag: str, label: str) -> str:

@@ -13,6 +13,7 @@ import json
 import logging
 import socket
 import time
+import urllib.request
 import warnings
 from contextlib import contextmanager
 
@@ -361,7 +362,9 @@ def server():
     """A patched moto server on 127.0.0.1; yields its endpoint URL.
 
     moto's notes about resource types it does not model (autoscaling, alarms, bucket policies) are
-    silenced: they are known gaps, listed in the README, not findings.
+    silenced: they are known gaps, listed in the README, not findings. moto keeps its state per
+    process, not per server, so the state is reset on start and on stop: each server is a fresh
+    account.
     """
     apply_patches()
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
@@ -370,7 +373,11 @@ def server():
     port = free_port()
     srv = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     srv.start()
+    endpoint = f"http://127.0.0.1:{port}"
+    reset = urllib.request.Request(f"{endpoint}/moto-api/reset", method="POST")
+    urllib.request.urlopen(reset).close()
     try:
-        yield f"http://127.0.0.1:{port}"
+        yield endpoint
     finally:
+        urllib.request.urlopen(reset).close()
         srv.stop()
