@@ -7,12 +7,18 @@ resources (_launch_scopes.py). It cannot escalate: it may create and change only
 product's path that carry the bootstrap stack's permissions boundary, attach only the managed
 policies the templates attach, and pass roles only to the services the templates hand them to.
 
+The role has a fixed name derived from project and environment (launch_role_name), because the
+launch constraint names it by LocalRoleName: in every account the portfolio is shared with,
+Service Catalog uses the role of that name there, so each consumer account deploys this same
+template.
+
 Inputs: the product's resource types (from the compiler) and the Parameter ArtifactBucketName
 (the bootstrap stack's output of that name). Outputs: LaunchRoleArn.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Iterable
 
@@ -36,6 +42,8 @@ _ARN = "arn:${AWS::Partition}"
 # default; inline policies share 10,240 characters per role, too few for this role.
 MANAGED_POLICY_CHARS = 6_144
 MANAGED_POLICIES_PER_ROLE = 10
+# IAM: a role name is at most 64 characters of [\w+=,.@-] (reference_iam-quotas.html, CreateRole).
+ROLE_NAME_CHARS = 64
 
 # IAM actions on the product's roles, by what must hold for them (see _iam_statements).
 _BOUNDED = ("CreateRole", "PutRolePolicy", "DeleteRolePolicy", "PutRolePermissionsBoundary")
@@ -59,6 +67,16 @@ def launch_actions(resource_types: Iterable[str]) -> list[str]:
     return sorted(actions)
 
 
+def launch_role_name(cfg: Config) -> str:
+    """`<project>-<environment>-launch`, the launch role's name in every account. Project and
+    environment may take 32 characters each, so a name over IAM's 64 is cut to 55 and ends in 8
+    hex digits of the full name's SHA-256: still unique per project and environment."""
+    name = f"{cfg.project}-{cfg.environment}-launch"
+    if len(name) <= ROLE_NAME_CHARS:
+        return name
+    return f"{name[: ROLE_NAME_CHARS - 9]}-{hashlib.sha256(name.encode()).hexdigest()[:8]}"
+
+
 def build(cfg: Config, resource_types: Iterable[str]) -> Template:
     """The catalog template: a launch role for a product made of `resource_types`."""
     types = set(resource_types) | {"AWS::CloudFormation::Stack"}
@@ -70,6 +88,9 @@ def build(cfg: Config, resource_types: Iterable[str]) -> Template:
     role = t.add_resource(
         Role(
             "LaunchRole",
+            # Named, at the default path: the launch constraint's LocalRoleName is a bare name that
+            # Service Catalog looks up in each account (constraints-launch.html).
+            RoleName=launch_role_name(cfg),
             # No aws:SourceAccount: Service Catalog documents this trust without a condition
             # (docs.aws.amazon.com/servicecatalog/latest/adminguide/constraints-launch.html) and
             # publishes no confused-deputy keys for launch roles; a key it does not send would

@@ -6,6 +6,7 @@ production, cluster student-enrollment-production), written out rather than take
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 
@@ -199,6 +200,33 @@ def test_templates_are_read_by_version_only_below_the_artifact_prefix(role):
 def test_trust_is_service_catalog_alone(catalog_template):
     (statement,) = catalog_template["Resources"]["LaunchRole"]["Properties"]["AssumeRolePolicyDocument"]["Statement"]
     assert statement["Principal"] == {"Service": "servicecatalog.amazonaws.com"} and statement["Action"] == ["sts:AssumeRole"]
+
+
+def _iam_role_name_shape() -> dict:
+    import botocore.session
+
+    return botocore.session.get_session().get_component("data_loader").load_service_model("iam", "service-2")["shapes"]["roleNameType"]
+
+
+def test_the_role_has_the_name_every_account_launches_with(catalog_template):
+    # The launch constraint names the role by LocalRoleName, so its name is fixed and derived.
+    props = catalog_template["Resources"]["LaunchRole"]["Properties"]
+    assert props["RoleName"] == "student-enrollment-production-launch" and "Path" not in props
+
+
+@pytest.mark.parametrize("project, environment", [("p" * 32, "e" * 32), ("ab", "cd"), ("student-enrollment", "production")])
+def test_the_role_name_fits_iam_for_every_project_and_environment(project, environment):
+    shape = _iam_role_name_shape()  # IAM CreateRole: RoleName 1-64 of [\w+=,.@-]
+    template = catalog.build(Config(project=project, environment=environment), {"AWS::EC2::VPC"}).to_dict()
+    name = template["Resources"]["LaunchRole"]["Properties"]["RoleName"]
+    assert shape["min"] <= len(name) <= shape["max"] and re.fullmatch(shape["pattern"], name)
+    assert name.startswith(f"{project}-{environment}"[:55])
+
+
+def test_long_names_that_differ_only_past_the_cut_get_different_roles():
+    a = catalog.launch_role_name(Config(project="p" * 32, environment="e" * 31 + "a"))
+    b = catalog.launch_role_name(Config(project="p" * 32, environment="e" * 31 + "b"))
+    assert a != b and a[:55] == b[:55]
 
 
 def test_each_policy_fits_iams_managed_policy_quota(catalog_template):

@@ -17,7 +17,7 @@ import sys
 from pathlib import Path
 
 from enrollcfn import __version__, commands as c, commands_ops as ops
-from enrollcfn.errors import EnrollcfnError, Interrupted, LintError, Problems
+from enrollcfn.errors import EnrollcfnError, Interrupted, LintError, Problems, UsageErrors
 
 EXIT_OK, EXIT_ERROR, EXIT_PENDING, EXIT_DEGRADED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 3, 64, 130
 
@@ -36,6 +36,8 @@ examples:
   enrollcfn destroy --stack se-prod
   enrollcfn publish --stack se-prod --portfolio Platform --product enrollment-api \\
       --principal arn:aws:iam::123456789012:role/Developers
+  enrollcfn publish --stack se-prod --portfolio Platform --product enrollment-api \\
+      --share-ou ou-ab12-cdef3456 --principal-pattern arn:aws:iam:::role/Developers
 
 day 2:
   enrollcfn status --stack se-prod             is it healthy? (exit 3 when degraded)
@@ -77,6 +79,10 @@ def main(argv: list[str] | None = None, client_factory=None) -> int:
 def _run(args: argparse.Namespace) -> int:
     try:
         return args.func(args)
+    except UsageErrors as exc:
+        for problem in exc.problems:
+            error(problem)
+        return EXIT_USAGE
     except Problems as exc:
         for problem in exc.problems:
             error(problem)
@@ -223,7 +229,20 @@ def _stack_commands(sub) -> None:
     p.add_argument("--principal", action="append", default=[], metavar="ARN", help="IAM role, group or user ARN allowed to provision (repeatable)")
     p.add_argument("--keep", type=_positive, default=None, metavar="N", help="deactivate versions older than the newest N")
     p.add_argument("--yes", action="store_true", help="create or update the NAME-catalog launch-role stack without asking")
-    p.add_argument("--json", action="store_true", help="print what was created, reused and updated as JSON")
+    p.add_argument("--json", action="store_true", help="print what was created, reused, updated and removed as JSON")
+    _share_args(p)
+
+
+def _share_args(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("sharing the portfolio through AWS Organizations (from the management account or a delegated admin)")
+    g.add_argument("--share-account", action="append", default=[], metavar="ID",
+                   help="share with this account of the organization, 12 digits (repeatable; accepted automatically)")
+    g.add_argument("--share-ou", action="append", default=[], metavar="OU",
+                   help="share with every account of this organizational unit, ou-... (repeatable; principal patterns are shared too)")
+    g.add_argument("--principal-pattern", action="append", default=[], metavar="ARN",
+                   help="IAM_PATTERN principal without an account, e.g. arn:aws:iam:::role/Developers (wildcards * ?; at most 10)")
+    g.add_argument("--unshare-account", action="append", default=[], metavar="ID", help="stop sharing with this account (repeatable)")
+    g.add_argument("--unshare-ou", action="append", default=[], metavar="OU", help="stop sharing with this organizational unit (repeatable)")
 
 
 def _day2_commands(sub) -> None:
