@@ -7,7 +7,7 @@ resources (_launch_scopes.py). It cannot escalate: it may create and change only
 product's path that carry the bootstrap stack's permissions boundary, attach only the managed
 policies the templates attach, and pass roles only to the services the templates hand them to.
 
-The role has a fixed name derived from project and environment (launch_role_name), because the
+The role has a fixed name derived from project and environment (config.names.launch_role), because the
 launch constraint names it by LocalRoleName: in every account the portfolio is shared with,
 Service Catalog uses the role of that name there, so each consumer account deploys this same
 template.
@@ -18,7 +18,6 @@ Inputs: the product's resource types (from the compiler) and the Parameter Artif
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Iterable
 
@@ -26,6 +25,7 @@ from troposphere import GetAtt, Ref, Sub, Template
 from troposphere.iam import ManagedPolicy, Role
 
 from enrollcfn.config import Config
+from enrollcfn.config.names import launch_role
 from enrollcfn.errors import CompileError
 from templates._helpers import output, param
 from templates._launch_actions import PASSED_TO, RESOURCE_ACTIONS, SERVICE_LINKED
@@ -42,8 +42,6 @@ _ARN = "arn:${AWS::Partition}"
 # default; inline policies share 10,240 characters per role, too few for this role.
 MANAGED_POLICY_CHARS = 6_144
 MANAGED_POLICIES_PER_ROLE = 10
-# IAM: a role name is at most 64 characters of [\w+=,.@-] (reference_iam-quotas.html, CreateRole).
-ROLE_NAME_CHARS = 64
 
 # IAM actions on the product's roles, by what must hold for them (see _iam_statements).
 _BOUNDED = ("CreateRole", "PutRolePolicy", "DeleteRolePolicy", "PutRolePermissionsBoundary")
@@ -67,16 +65,6 @@ def launch_actions(resource_types: Iterable[str]) -> list[str]:
     return sorted(actions)
 
 
-def launch_role_name(cfg: Config) -> str:
-    """`<project>-<environment>-launch`, the launch role's name in every account. Project and
-    environment may take 32 characters each, so a name over IAM's 64 is cut to 55 and ends in 8
-    hex digits of the full name's SHA-256: still unique per project and environment."""
-    name = f"{cfg.project}-{cfg.environment}-launch"
-    if len(name) <= ROLE_NAME_CHARS:
-        return name
-    return f"{name[: ROLE_NAME_CHARS - 9]}-{hashlib.sha256(name.encode()).hexdigest()[:8]}"
-
-
 def build(cfg: Config, resource_types: Iterable[str]) -> Template:
     """The catalog template: a launch role for a product made of `resource_types`."""
     types = set(resource_types) | {"AWS::CloudFormation::Stack"}
@@ -90,7 +78,7 @@ def build(cfg: Config, resource_types: Iterable[str]) -> Template:
             "LaunchRole",
             # Named, at the default path: the launch constraint's LocalRoleName is a bare name that
             # Service Catalog looks up in each account (constraints-launch.html).
-            RoleName=launch_role_name(cfg),
+            RoleName=launch_role(cfg.project, cfg.environment),
             # No aws:SourceAccount: Service Catalog documents this trust without a condition
             # (docs.aws.amazon.com/servicecatalog/latest/adminguide/constraints-launch.html) and
             # publishes no confused-deputy keys for launch roles; a key it does not send would

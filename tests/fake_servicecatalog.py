@@ -166,7 +166,8 @@ class FakeServiceCatalog:
     @_operation
     def describe_portfolio_shares(self, PortfolioId, Type, PageToken=None, **_):
         self._portfolio(PortfolioId)
-        listed = "ACCOUNT" if Type == "ORGANIZATION_MEMBER_ACCOUNT" else Type
+        # Type ACCOUNT lists account-to-account shares (by AccountId), which this fake never holds.
+        listed = {"ORGANIZATION_MEMBER_ACCOUNT": "ACCOUNT", "ACCOUNT": None}.get(Type, Type)
         found = [s for (kind, _), s in sorted(self.shares.get(PortfolioId, {}).items()) if kind == listed]
         # One share per page, so callers must follow NextPageToken.
         start = int(PageToken or 0)
@@ -177,6 +178,8 @@ class FakeServiceCatalog:
     def create_portfolio_share(self, PortfolioId, OrganizationNode, SharePrincipals=False, **_):
         self._portfolio(PortfolioId)
         key = (OrganizationNode["Type"], OrganizationNode["Value"])
+        if SharePrincipals and key[0] == "ACCOUNT":  # "only supported for ... ORGANIZATION or ORGANIZATIONAL_UNIT"
+            raise ClientError({"Error": {"Code": "InvalidParametersException", "Message": "SharePrincipals is not supported for ACCOUNT"}}, "CreatePortfolioShare")
         share = {"PrincipalId": key[1], "Accepted": True, "ShareTagOptions": False, "SharePrincipals": SharePrincipals}
         self.shares.setdefault(PortfolioId, {}).setdefault(key, share)  # an existing share: no effect, no error
         return {"PortfolioShareToken": self._token(PortfolioId, key[1])}

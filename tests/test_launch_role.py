@@ -214,18 +214,32 @@ def test_the_role_has_the_name_every_account_launches_with(catalog_template):
     assert props["RoleName"] == "student-enrollment-production-launch" and "Path" not in props
 
 
-@pytest.mark.parametrize("project, environment", [("p" * 32, "e" * 32), ("ab", "cd"), ("student-enrollment", "production")])
+def _role_name(project: str, environment: str) -> str:
+    """The launch role's name as the compiled catalog template holds it."""
+    template = catalog.build(Config(project=project, environment=environment), {"AWS::EC2::VPC"}).to_dict()
+    return template["Resources"]["LaunchRole"]["Properties"]["RoleName"]
+
+
+# Slug allows 2-32 characters each: the longest is 32 + 1 + 32 + "-launch" = 72 characters.
+@pytest.mark.parametrize("project, environment", [("p" * 32, "e" * 32), ("p" * 32, "e" * 25), ("ab", "cd"), ("student-enrollment", "production")])
 def test_the_role_name_fits_iam_for_every_project_and_environment(project, environment):
     shape = _iam_role_name_shape()  # IAM CreateRole: RoleName 1-64 of [\w+=,.@-]
-    template = catalog.build(Config(project=project, environment=environment), {"AWS::EC2::VPC"}).to_dict()
-    name = template["Resources"]["LaunchRole"]["Properties"]["RoleName"]
+    name = _role_name(project, environment)
     assert shape["min"] <= len(name) <= shape["max"] and re.fullmatch(shape["pattern"], name)
-    assert name.startswith(f"{project}-{environment}"[:55])
+    full = f"{project}-{environment}-launch"
+    if len(full) <= shape["max"]:
+        assert name == full  # a name that fits is left whole
+    else:
+        assert name.startswith(f"{project}-{environment}"[:50]) and len(name) == shape["max"]
+
+
+def test_a_name_of_exactly_64_is_whole_and_one_of_65_is_cut():
+    assert _role_name("p" * 32, "e" * 24) == f"{'p' * 32}-{'e' * 24}-launch"  # 64 characters
+    assert len(_role_name("p" * 32, "e" * 25)) == 64 and not _role_name("p" * 32, "e" * 25).endswith("-launch")
 
 
 def test_long_names_that_differ_only_past_the_cut_get_different_roles():
-    a = catalog.launch_role_name(Config(project="p" * 32, environment="e" * 31 + "a"))
-    b = catalog.launch_role_name(Config(project="p" * 32, environment="e" * 31 + "b"))
+    a, b = _role_name("p" * 32, "e" * 31 + "a"), _role_name("p" * 32, "e" * 31 + "b")
     assert a != b and a[:55] == b[:55]
 
 

@@ -161,6 +161,7 @@ def test_share_with_an_account_and_an_ou_twice_then_unshare(aws, capsys, sleeps)
     assert sc.shares[portfolio][("ORGANIZATIONAL_UNIT", "ou-ab12-cdef3456")]["SharePrincipals"] is True
     assert {"PrincipalARN": "arn:aws:iam:::role/Developers", "PrincipalType": "IAM_PATTERN"} in sc.principals[portfolio]
     assert "sharing with ou-ab12-cdef3456: IN_PROGRESS" in err and len(sleeps) == 2  # progress on stderr under --json
+    assert "shared with 111122223333: imported automatically, no AcceptPortfolioShare needed" in err
 
     writes = len(sc.writes)
     assert main([*ARGS, *SHARE], client_factory=clients) == 0
@@ -178,7 +179,7 @@ def test_bad_share_flags_are_one_line_each_and_no_client_is_made(capsys):
 
     code = main([*ARGS, "--share-account", "12345678901", "--share-ou", "ou-AB12-cdef3456", "--unshare-account", "x"], client_factory=no_clients)
     out, err = capsys.readouterr()
-    assert code == 64 and out == ""
+    assert code == 1 and out == ""  # a bad value, like any other (exit 64 is for what argparse refuses)
     assert err.splitlines() == [
         "error: --share-account: '12345678901' is not an AWS account id (12 digits)",
         "error: --share-ou: 'ou-AB12-cdef3456' is not an organizational unit id (ou-<4-32 lower-case letters or digits>-<8-32 of them>, "

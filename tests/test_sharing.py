@@ -13,7 +13,7 @@ from botocore.stub import Stubber
 
 from enrollcfn import sharing
 from enrollcfn.catalog import Outcome
-from enrollcfn.errors import CatalogError, UsageErrors
+from enrollcfn.errors import CatalogError, Problems
 
 PORTFOLIO = "port-abc123"
 ACCOUNT = "111122223333"
@@ -80,8 +80,13 @@ def test_first_run_shares_with_the_account_and_the_ou_and_follows_each_to_the_en
     sharing.apply(sc, PORTFOLIO, sharing.parse([ACCOUNT], [OU]), out, w.wait)
 
     assert [(e["kind"], e["name"]) for e in out.created] == [("account share", ACCOUNT), ("OU share", OU)]
-    assert w.lines == [f"  sharing with {ACCOUNT}: IN_PROGRESS (0 s)", f"  sharing with {ACCOUNT}: IN_PROGRESS (2 s)"]
+    assert w.lines[:2] == [f"  sharing with {ACCOUNT}: IN_PROGRESS (0 s)", f"  sharing with {ACCOUNT}: IN_PROGRESS (2 s)"]
     assert w.sleeps == [2.0, 4.0]
+    # The output says that nobody accepts these shares, and where principals did not go with them.
+    account_note, ou_note = w.lines[2:]
+    assert account_note.startswith(f"  shared with {ACCOUNT}: imported automatically, no AcceptPortfolioShare needed")
+    assert "principals are not shared with a single account" in account_note
+    assert ou_note.startswith(f"  shared with {OU}: imported automatically in each account of the OU, with the portfolio's principal patterns")
 
 
 def test_second_run_creates_no_share(sc):
@@ -99,8 +104,7 @@ def test_second_run_creates_no_share(sc):
 def test_shares_are_read_across_pages(sc):
     other = "ou-ab12-00000000"
     _listed(sc, "ORGANIZATIONAL_UNIT", [_share(other, "ORGANIZATIONAL_UNIT")], next_token="page-2")
-    # Recipient ids may come as Organizations ARNs; the id is their last segment.
-    _listed(sc, "ORGANIZATIONAL_UNIT", [_share(f"arn:aws:organizations::999988887777:ou/o-abcdefghij/{OU}", "ORGANIZATIONAL_UNIT")], token="page-2")
+    _listed(sc, "ORGANIZATIONAL_UNIT", [_share(OU, "ORGANIZATIONAL_UNIT")], token="page-2")
     out = Outcome()
 
     sharing.apply(sc, PORTFOLIO, sharing.parse(ous=[OU]), out, Waited().wait)
@@ -187,7 +191,7 @@ def test_account_ids_are_what_organizations_accepts(value):
     if accepted:
         assert sharing.parse([value]).share == (sharing.Node("ACCOUNT", value),)
     else:
-        with pytest.raises(UsageErrors) as err:
+        with pytest.raises(Problems) as err:
             sharing.parse([value])
         assert [(p.key, p.message) for p in err.value.problems] == [("--share-account", f"{value!r} is not an AWS account id (12 digits)")]
 
@@ -199,7 +203,7 @@ def test_ou_ids_are_what_organizations_accepts(value):
     if accepted:
         assert sharing.parse(unshare_ous=[value]).unshare == (sharing.Node("ORGANIZATIONAL_UNIT", value),)
     else:
-        with pytest.raises(UsageErrors) as err:
+        with pytest.raises(Problems) as err:
             sharing.parse(unshare_ous=[value])
         assert [p.key for p in err.value.problems] == ["--unshare-ou"] and "is not an organizational unit id" in err.value.problems[0].message
 
@@ -208,7 +212,8 @@ def test_principal_patterns_take_iam_names_paths_and_wildcards():
     iam_name = re.compile(_shape("iam", "roleNameType")["pattern"])
     good = ["arn:aws:iam:::role/Developers", "arn:aws:iam:::role/team/platform/Developers",
             "arn:aws:iam:::role/aws-reserved/sso.amazonaws.com/AWSReservedSSO_Developers_*", "arn:aws:iam:::group/Ops?",
-            "arn:aws-us-gov:iam:::user/ci", "arn:aws:iam:::role/" + "r" * 64]
+            "arn:aws-us-gov:iam:::user/ci", "arn:aws:iam:::role/" + "r" * 64, "arn:aws:iam:::role/team/??*",
+            "arn:aws:iam:::role/aws-reserved/sso.amazonaws.com/*"]
     assert sharing.parse(patterns=good).patterns == tuple(good)
     assert all(iam_name.fullmatch(g.rsplit("/", 1)[1].replace("*", "x").replace("?", "x")) for g in good)
 
@@ -216,7 +221,8 @@ def test_principal_patterns_take_iam_names_paths_and_wildcards():
 @pytest.mark.parametrize("value, why", [
     ("arn:aws:iam::123456789012:role/Developers", "names an account"),
     ("arn:aws:iam:::role/*", "matches every role in every account"),
-    ("arn:aws:iam:::role/team/??*", "matches every role in every account"),
+    ("arn:aws:iam:::role/*/*", "matches every role in every account"),  # `*` matches `/` too
+    ("arn:aws:iam:::group/?*", "matches every group in every account"),
     ("arn:aws:iam:::role/" + "r" * 65, "an IAM role name is at most 64 characters, this one has 65"),
     ("arn:aws:iam:::role/has space", "is not an IAM ARN pattern"),
     ("arn:aws:iam:::policy/Developers", "is not an IAM ARN pattern"),
@@ -224,7 +230,7 @@ def test_principal_patterns_take_iam_names_paths_and_wildcards():
     ("Developers", "is not an IAM ARN pattern"),
 ])
 def test_bad_principal_patterns_are_one_line_each(value, why):
-    with pytest.raises(UsageErrors) as err:
+    with pytest.raises(Problems) as err:
         sharing.parse(patterns=[value])
     (problem,) = err.value.problems
     assert problem.key == "--principal-pattern" and why in problem.message
@@ -232,7 +238,7 @@ def test_bad_principal_patterns_are_one_line_each(value, why):
 
 def test_at_most_ten_patterns_and_no_node_both_shared_and_unshared():
     patterns = [f"arn:aws:iam:::role/Team{i}" for i in range(11)]
-    with pytest.raises(UsageErrors) as err:
+    with pytest.raises(Problems) as err:
         sharing.parse([ACCOUNT], [OU], [ACCOUNT], [OU], patterns)
     assert [(p.key, p.message.split(";")[0]) for p in err.value.problems] == [
         ("--unshare-account", f"{ACCOUNT} is also to be shared"),

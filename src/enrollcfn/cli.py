@@ -17,7 +17,7 @@ import sys
 from pathlib import Path
 
 from enrollcfn import __version__, commands as c, commands_ops as ops
-from enrollcfn.errors import EnrollcfnError, Interrupted, LintError, Problems, UsageErrors
+from enrollcfn.errors import EnrollcfnError, Interrupted, LintError, Problems
 
 EXIT_OK, EXIT_ERROR, EXIT_PENDING, EXIT_DEGRADED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 3, 64, 130
 
@@ -79,10 +79,6 @@ def main(argv: list[str] | None = None, client_factory=None) -> int:
 def _run(args: argparse.Namespace) -> int:
     try:
         return args.func(args)
-    except UsageErrors as exc:
-        for problem in exc.problems:
-            error(problem)
-        return EXIT_USAGE
     except Problems as exc:
         for problem in exc.problems:
             error(problem)

@@ -54,13 +54,5 @@ class ConfigErrors(Problems):
         super().__init__("config", problems)
 
 
-class UsageErrors(Problems):
-    """Flag values that cannot be used (exit 64, like any usage error), each keyed by its flag;
-    found before any AWS client is made."""
-
-    def __init__(self, problems: list[EnrollcfnError]):
-        super().__init__("usage", problems)
-
-
 class Interrupted(EnrollcfnError):
     """Ctrl-C: what state things were left in and the command to go on (exit 130)."""

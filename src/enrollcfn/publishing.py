@@ -15,12 +15,13 @@ from dataclasses import dataclass, field
 from enrollcfn import catalog, sharing
 from enrollcfn.compiler import Build
 from enrollcfn.config import Config
+from enrollcfn.config.names import launch_role
 from enrollcfn.package import package_templates
 from enrollcfn.pipeline import Clients, Console, Options, Run, stack_tags, standalone
-from enrollcfn.stacks import bootstrap_stack_name, catalog_stack_name, output, output_map, outputs
+from enrollcfn.stacks import bootstrap_stack_name, catalog_stack_name, output, outputs
 from templates import CATALOG
 from templates.bootstrap import ARTIFACT_BUCKET_NAME
-from templates.catalog import ARTIFACT_PREFIX, LAUNCH_ROLE_ARN
+from templates.catalog import ARTIFACT_PREFIX
 
 
 @dataclass(frozen=True)
@@ -69,9 +70,10 @@ def publish(client: Callable[[str], object], cfg: Config, build: Build, req: Req
     # Only now, with names and principals checked, anything is created: first the launch role.
     name = catalog_stack_name(req.stack)
     r = Run(Clients(cfn), Options(stack=req.stack, yes=req.yes, as_json=req.as_json), console)
-    launch_stack = standalone(r, name, build[CATALOG], {ARTIFACT_BUCKET_NAME: bucket}, stack_tags(cfg, name))
-    # The role as deployed, by name: the constraint's LocalRoleName finds the same name in each account.
-    role_name = output(name, output_map(launch_stack or {}), LAUNCH_ROLE_ARN).rsplit("/", 1)[-1]
+    standalone(r, name, build[CATALOG], {ARTIFACT_BUCKET_NAME: bucket}, stack_tags(cfg, name))
+    # The constraint names the role by LocalRoleName, the name its template gave it (config.names),
+    # so the role of that name is found in each account that launches.
+    role_name = launch_role(cfg.project, cfg.environment)
     package = package_templates(client("s3"), bucket, ARTIFACT_PREFIX, cfg.region, build.product())
     listing = catalog.Listing(req.portfolio, req.product, owner, role_name, req.principals, req.keep, req.shares.patterns)
     outcome = catalog.publish(sc, existing, catalog.Release.of(package), listing)

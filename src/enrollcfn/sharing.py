@@ -1,17 +1,21 @@
 """Sharing the portfolio through AWS Organizations, over an injected Service Catalog client.
 
 `publish --share-account ID` and `--share-ou ou-...` share the portfolio with an account of the
-organization or an organizational unit. Shares to organization nodes are accepted automatically
-in the recipient accounts (DescribePortfolioShares: "If the recipient is in an organization node,
-the share is automatically imported"), and only the management account or a delegated
-administrator may make them (CreatePortfolioShare). A share to an account by AccountId, outside
-the organization, would need AcceptPortfolioShare in that account and fails Security Hub's
-ServiceCatalog.1, so publish never makes one.
+organization or an organizational unit (CreatePortfolioShare with an OrganizationNode). Only the
+management account or a delegated administrator may make these shares, with Service Catalog's
+Organizations access enabled (CreatePortfolioShare), and they need no acceptance: "You do not need
+to import a portfolio if the portfolio was shared through AWS Organizations" (admin guide,
+catalogs_portfolios_sharing_how-to-share); DescribePortfolioShares reports such shares Accepted.
+A share by AccountId (account to account) would need AcceptPortfolioShare in the recipient and
+fails Security Hub's ServiceCatalog.1 (portfolios shared within the organization only), so publish
+never makes one. TagOptions are not shared (ShareTagOptions left out: the portfolio has none).
 
-Shares are listed first and only missing ones are created, so a second run creates nothing.
-Organization shares are asynchronous: each returns a token whose status is polled to the end,
-with progress. `--unshare-account` and `--unshare-ou` delete shares; nothing is ever unshared
-implicitly. `parse` checks every flag value before any AWS client exists.
+Shares are listed first (DescribePortfolioShares, every page: the one listing that also says
+whether a share carries principals, which ListOrganizationPortfolioAccess does not) and only
+missing ones are created, so a second run writes nothing. Organization shares are asynchronous:
+each returns a token whose status is polled to the end, with progress. `--unshare-account` and
+`--unshare-ou` delete shares; nothing is ever unshared implicitly. `parse` checks every flag value
+before any AWS client exists.
 """
 
 from __future__ import annotations
@@ -22,7 +26,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from enrollcfn.catalog import Outcome, call, entry
-from enrollcfn.errors import CatalogError, EnrollcfnError, UsageErrors
+from enrollcfn.errors import CatalogError, EnrollcfnError, Problems
 
 # servicecatalog AccountId and organizations AccountId: ^\d{12}$ (botocore's service models).
 ACCOUNT_ID = re.compile(r"[0-9]{12}")
@@ -76,7 +80,7 @@ class Sharing:
 
 
 def parse(accounts=(), ous=(), unshare_accounts=(), unshare_ous=(), patterns=()) -> Sharing:
-    """The flags' values as a Sharing; raise UsageErrors with one line per bad value."""
+    """The flags' values as a Sharing; raise Problems with one line per bad value (exit 1)."""
     problems: list[EnrollcfnError] = []
 
     def nodes(flag: str, values, kind: str, pattern: re.Pattern, allowed: str) -> tuple[Node, ...]:
@@ -98,7 +102,7 @@ def parse(accounts=(), ous=(), unshare_accounts=(), unshare_ous=(), patterns=())
     if len(unique) > MAX_PATTERNS:
         problems.append(EnrollcfnError("--principal-pattern", f"{len(unique)} given; a portfolio takes at most {MAX_PATTERNS} IAM_PATTERN principals"))
     if problems:
-        raise UsageErrors(problems)
+        raise Problems("share flags", problems)
     return Sharing(share, unshare, unique)
 
 
@@ -110,11 +114,13 @@ def _pattern_problem(arn: str) -> str | None:
             return f"{arn[:80]!r} names an account; a pattern has none (arn:aws:iam:::role/NAME); use --principal for this account's ARNs"
         return (f"{arn[:80]!r} is not an IAM ARN pattern: arn:aws:iam:::role/NAME, arn:aws:iam:::role/PATH/NAME (or user/, group/); "
                 "a name takes letters, digits, +=,.@_- and the wildcards * and ?")
-    kind, _, name = match.groups()
+    kind, path, name = match.groups()
     if len(name) > NAME_CHARS[kind]:
         return f"{arn[:80]!r}: an IAM {kind} name is at most {NAME_CHARS[kind]} characters, this one has {len(name)}"
-    if not name.strip("*?"):
-        return f"{arn[:80]!r} matches every {kind} in every account it is shared with; name the {kind} (wildcards may complete a name: Developers*)"
+    # `*` also matches `/` (AssociatePrincipalWithPortfolio), so role/*/* is role/*: every role.
+    if not (path + name).strip("*?/"):
+        return (f"{arn[:80]!r} matches every {kind} in every account it is shared with; name the {kind} or its path "
+                "(wildcards may complete them: Developers*, aws-reserved/sso.amazonaws.com/*)")
     return None
 
 
@@ -151,6 +157,7 @@ def apply(sc, portfolio_id: str, sharing: Sharing, out: Outcome, wait: Wait) -> 
             made = call(sc, "create_portfolio_share", PortfolioId=portfolio_id, OrganizationNode=_node(node), **principals)
             _follow(sc, made.get("PortfolioShareToken"), node, "sharing with", wait)
             out.created.append(entry(node.kind, node.value, portfolio_id))
+            wait.report(f"  shared with {node.value}: {_received(node)}")
         elif node.shares_principals and not found.get("SharePrincipals"):
             made = call(sc, "update_portfolio_share", PortfolioId=portfolio_id, OrganizationNode=_node(node), SharePrincipals=True)
             _follow(sc, made.get("PortfolioShareToken"), node, "sharing principals with", wait)
@@ -174,11 +181,18 @@ def listed_shares(sc, portfolio_id: str, kind: str) -> dict[str, dict]:
     while True:
         page = call(sc, "describe_portfolio_shares", PortfolioId=portfolio_id, Type=kind, **({"PageToken": token} if token else {}))
         for detail in page.get("PortfolioShareDetails", []):
-            # A recipient is an account id or an OU id; an ARN form ends in the id.
-            found[detail["PrincipalId"].rsplit("/", 1)[-1]] = detail
+            found[detail["PrincipalId"]] = detail  # an account id or an OU id (Id: ^[a-zA-Z0-9_\-]*)
         token = page.get("NextPageToken")
         if not token:
             return found
+
+
+def _received(node: Node) -> str:
+    """What the recipient gets, for the output: no acceptance step, and whether principals came."""
+    if node.shares_principals:
+        return "imported automatically in each account of the OU, with the portfolio's principal patterns (SharePrincipals)"
+    return ("imported automatically, no AcceptPortfolioShare needed; principals are not shared with a single account "
+            "(SharePrincipals is for OUs), so its administrator associates who may launch there")
 
 
 def _node(node: Node) -> dict:
