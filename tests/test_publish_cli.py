@@ -137,7 +137,16 @@ def test_launch_role_stack_is_not_created_without_confirmation(aws, capsys):
     assert code == 1 and "error: api-catalog: not confirmed; nothing was changed" in capsys.readouterr().err
     assert sc.writes == []
 
+ORGANIZATION = "o-abcdefghij"
 SHARE = ["--share-account", "111122223333", "--share-ou", "ou-ab12-cdef3456", "--principal-pattern", "arn:aws:iam:::role/Developers"]
+
+
+@pytest.fixture
+def shared_config(tmp_path) -> list[str]:
+    """--config of a file naming the organization whose launch roles read the templates."""
+    path = tmp_path / "shared.yaml"
+    path.write_text(f"catalog:\n  organization_id: {ORGANIZATION}\n", encoding="utf-8")
+    return ["--config", str(path)]
 
 
 @pytest.fixture
@@ -148,10 +157,10 @@ def sleeps(monkeypatch) -> list[float]:
     return waited
 
 
-def test_share_with_an_account_and_an_ou_twice_then_unshare(aws, capsys, sleeps):
+def test_share_with_an_account_and_an_ou_twice_then_unshare(aws, capsys, sleeps, shared_config):
     sc, clients, _ = aws
 
-    code = main([*ARGS, *SHARE, "--json"], client_factory=clients)
+    code = main([*ARGS, *shared_config, *SHARE, "--json"], client_factory=clients)
     out, err = capsys.readouterr()
     first = json.loads(out)
     assert code == 0 and {(e["kind"], e["name"]) for e in first["created"]} >= {
@@ -164,10 +173,10 @@ def test_share_with_an_account_and_an_ou_twice_then_unshare(aws, capsys, sleeps)
     assert "shared with 111122223333: imported automatically, no AcceptPortfolioShare needed" in err
 
     writes = len(sc.writes)
-    assert main([*ARGS, *SHARE], client_factory=clients) == 0
+    assert main([*ARGS, *shared_config, *SHARE], client_factory=clients) == 0
     assert "nothing to publish" in capsys.readouterr().out and len(sc.writes) == writes  # no duplicate share
 
-    code = main([*ARGS, "--unshare-ou", "ou-ab12-cdef3456", "--json"], client_factory=clients)
+    code = main([*ARGS, *shared_config, "--unshare-ou", "ou-ab12-cdef3456", "--json"], client_factory=clients)
     third = json.loads(capsys.readouterr().out)
     assert code == 0 and third["changed"] and [(e["kind"], e["name"]) for e in third["removed"]] == [("OU share", "ou-ab12-cdef3456")]
     assert set(sc.shares[portfolio]) == {("ACCOUNT", "111122223333")}  # unsharing is explicit: the account keeps its share
@@ -188,12 +197,24 @@ def test_bad_share_flags_are_one_line_each_and_no_client_is_made(capsys):
     ]
 
 
-def test_sharing_without_organizations_access_fails_before_anything_is_created(aws, capsys):
+def test_sharing_without_organizations_access_fails_before_anything_is_created(aws, capsys, shared_config):
     sc, clients, _ = aws
     sc.organizations_access = "DISABLED"
-    code, err = _publish(capsys, clients, *SHARE)
+    code, err = _publish(capsys, clients, *shared_config, *SHARE)
     assert code == 1 and err.startswith("error: organizations access: Service Catalog's access to AWS Organizations is DISABLED")
     assert sc.writes == [] and sc.portfolios == {}
     names = [s["StackName"] for s in boto3.client("cloudformation", region_name=REGION).list_stacks()["StackSummaries"]
              if s["StackStatus"] != "DELETE_COMPLETE"]
     assert names == ["api-bootstrap"]  # no launch-role stack either
+
+
+def test_sharing_without_an_organization_to_read_the_templates_makes_no_client(capsys):
+    def no_clients(service: str):
+        raise AssertionError(f"a {service} client was made though no other account could read the templates")
+
+    code = main([*ARGS, "--share-ou", "ou-ab12-cdef3456"], client_factory=no_clients)
+    (line,) = capsys.readouterr().err.splitlines()
+    assert code == 1 and line.startswith("error: catalog.organization_id: is empty, so no other account's launch role may read")
+    # Unsharing needs no reader.
+    with pytest.raises(AssertionError, match="a cloudformation client was made"):
+        main([*ARGS, "--unshare-ou", "ou-ab12-cdef3456"], client_factory=no_clients)

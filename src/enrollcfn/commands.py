@@ -230,7 +230,9 @@ Catalog's Organizations access is enabled). Existing shares are kept, missing on
 followed to the end; --unshare-account and --unshare-ou remove shares, nothing else does.
 --principal-pattern associates IAM_PATTERN principals (no account), shared with OUs so the same
 role name may launch in each of their accounts. Every account that launches needs its own
-NAME-bootstrap and NAME-catalog stacks. Bad values stop the command before any AWS call."""
+NAME-bootstrap and NAME-catalog stacks, and reads the templates from this account's artifact
+bucket, which lets in the organization the config names (catalog.organization_id; required to
+share). Bad values stop the command before any AWS call."""
     from enrollcfn import sharing
 
     shares = sharing.parse(args.share_account, args.share_ou, args.unshare_account, args.unshare_ou, args.principal_pattern)

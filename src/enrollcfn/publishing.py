@@ -58,6 +58,7 @@ class Published:
 
 def publish(client: Callable[[str], object], cfg: Config, build: Build, req: Request, console: Console) -> Published:
     """Publish `build`'s product for root stack `req.stack`; `client(service)` makes AWS clients."""
+    sharing.check_readers(cfg.catalog.organization_id, req.shares)
     cfn = client("cloudformation")
     boot_name = bootstrap_stack_name(req.stack)
     bucket = output(boot_name, outputs(cfn, boot_name), ARTIFACT_BUCKET_NAME)

@@ -26,7 +26,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from enrollcfn.catalog import Outcome, call, entry
-from enrollcfn.errors import CatalogError, EnrollcfnError, Problems
+from enrollcfn.errors import CatalogError, ConfigError, EnrollcfnError, Problems
 
 # servicecatalog AccountId and organizations AccountId: ^\d{12}$ (botocore's service models).
 ACCOUNT_ID = re.compile(r"[0-9]{12}")
@@ -122,6 +122,16 @@ def _pattern_problem(arn: str) -> str | None:
         return (f"{arn[:80]!r} matches every {kind} in every account it is shared with; name the {kind} or its path "
                 "(wildcards may complete them: Developers*, aws-reserved/sso.amazonaws.com/*)")
     return None
+
+
+def check_readers(organization_id: str, sharing: Sharing) -> None:
+    """Raise ConfigError when shares are asked for but no other account may read the templates:
+    CloudFormation in a consumer account fetches every nested template from this account's
+    artifact bucket, which lets in only the organization that catalog.organization_id names."""
+    if sharing.share and not organization_id:
+        raise ConfigError("catalog.organization_id", "is empty, so no other account's launch role may read the packaged templates and "
+                          "every launch there would fail; set it to the organization's id (aws organizations describe-organization "
+                          "--query Organization.Id) and run `enrollcfn deploy` before sharing")
 
 
 def check_access(sc) -> None:
