@@ -208,6 +208,9 @@ def _organization_reads(cfg: Config, bucket: Bucket) -> list[dict]:
     from templates.catalog import ARTIFACT_PREFIX  # catalog.py imports this module
 
     role = f"arn:${{AWS::Partition}}:iam::*:role/{launch_role(cfg.project, cfg.environment)}"
+    # Principal "*" narrowed by a fixed aws:PrincipalOrgID: S3's documented list of what makes a
+    # policy non-public (Block Public Access) does not name this key, though such policies are
+    # accepted in practice; not measured here (README, Sharing the catalog).
     return [{
         "Sid": "OrganizationLaunchRolesRead",
         "Effect": "Allow",
