@@ -13,6 +13,7 @@ import json
 import logging
 import socket
 import time
+import urllib.request
 import warnings
 from contextlib import contextmanager
 
@@ -370,7 +371,10 @@ def server():
     port = free_port()
     srv = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     srv.start()
+    endpoint = f"http://127.0.0.1:{port}"
+    # moto's backends live in this process and outlast a server: each server starts empty.
+    urllib.request.urlopen(urllib.request.Request(f"{endpoint}/moto-api/reset", method="POST"), timeout=30).close()
     try:
-        yield f"http://127.0.0.1:{port}"
+        yield endpoint
     finally:
         srv.stop()
