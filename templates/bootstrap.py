@@ -5,6 +5,8 @@ permissions boundary every role of the product carries.
 The repository lives here, not in the nested set, so an image can be pushed before the service
 exists (a service created before its image hangs the stack for hours). The boundary lives here so
 it exists before any product role, and outside the product, so the launch role cannot change it.
+With catalog.organization_id, the bucket also lets the launch roles of that organization's
+accounts read the packaged templates (a portfolio shared with them launches there).
 Inputs: the Parameter PublisherArns (optional). Outputs: the constants below.
 """
 
@@ -26,6 +28,7 @@ from troposphere.s3 import (
 )
 
 from enrollcfn.config import Config
+from enrollcfn.config.names import launch_role
 from templates._helpers import output, param, private_bucket_properties, scanner_skips, tls_only_statement
 
 ARTIFACT_BUCKET_NAME = "ArtifactBucketName"
@@ -170,7 +173,8 @@ def _artifact_bucket(t: Template, cfg: Config) -> Bucket:
         BucketPolicy(
             "ArtifactBucketPolicy",
             Bucket=Ref(bucket),
-            PolicyDocument={"Version": "2012-10-17", "Statement": [tls_only_statement(GetAtt(bucket, "Arn")), _publishers_only(cfg, bucket, publishers)]},
+            PolicyDocument={"Version": "2012-10-17", "Statement": [tls_only_statement(GetAtt(bucket, "Arn")), _publishers_only(cfg, bucket, publishers),
+                                                                   *_organization_reads(cfg, bucket)]},
         )
     )
     return bucket
@@ -190,6 +194,31 @@ def _publishers_only(cfg: Config, bucket: Bucket, publishers) -> dict:
         # Denied unless tagged as a publisher and (when the list is set) not one of the named ARNs.
         "Condition": If("HasPublisherArns", {**not_tagged, "ArnNotLike": {"aws:PrincipalArn": Ref(publishers)}}, not_tagged),
     }  # fmt: skip
+
+
+def _organization_reads(cfg: Config, bucket: Bucket) -> list[dict]:
+    """With catalog.organization_id, the launch roles of the accounts the portfolio is shared with
+    read the packaged templates: CloudFormation there fetches each nested TemplateURL, in this
+    bucket, as that account's launch role. Only a role of the launch role's name (the same in
+    every account: the launch constraint's LocalRoleName) in that organization, only below the
+    templates prefix, and only reads: the bucket policy must grant it, since the role's own
+    policy cannot reach across accounts (IAM policy evaluation, cross-account requests)."""
+    if not cfg.catalog.organization_id:
+        return []
+    from templates.catalog import ARTIFACT_PREFIX  # catalog.py imports this module
+
+    role = f"arn:${{AWS::Partition}}:iam::*:role/{launch_role(cfg.project, cfg.environment)}"
+    # Principal "*" narrowed by a fixed aws:PrincipalOrgID: S3's documented list of what makes a
+    # policy non-public (Block Public Access) does not name this key, though such policies are
+    # accepted in practice; not measured here (README, Sharing the catalog).
+    return [{
+        "Sid": "OrganizationLaunchRolesRead",
+        "Effect": "Allow",
+        "Principal": {"AWS": "*"},
+        "Action": ["s3:GetObject", "s3:GetObjectVersion"],
+        "Resource": [Join("", [GetAtt(bucket, "Arn"), f"/{ARTIFACT_PREFIX}/*"])],
+        "Condition": {"StringEquals": {"aws:PrincipalOrgID": cfg.catalog.organization_id}, "ArnLike": {"aws:PrincipalArn": Sub(role)}},
+    }]  # fmt: skip
 
 
 def _repository(t: Template, cfg: Config) -> Repository:

@@ -7,6 +7,11 @@ resources (_launch_scopes.py). It cannot escalate: it may create and change only
 product's path that carry the bootstrap stack's permissions boundary, attach only the managed
 policies the templates attach, and pass roles only to the services the templates hand them to.
 
+The role has a fixed name derived from project and environment (config.names.launch_role), because the
+launch constraint names it by LocalRoleName: in every account the portfolio is shared with,
+Service Catalog uses the role of that name there, so each consumer account deploys this same
+template.
+
 Inputs: the product's resource types (from the compiler) and the Parameter ArtifactBucketName
 (the bootstrap stack's output of that name). Outputs: LaunchRoleArn.
 """
@@ -20,6 +25,7 @@ from troposphere import GetAtt, Ref, Sub, Template
 from troposphere.iam import ManagedPolicy, Role
 
 from enrollcfn.config import Config
+from enrollcfn.config.names import launch_role
 from enrollcfn.errors import CompileError
 from templates._helpers import output, param
 from templates._launch_actions import PASSED_TO, RESOURCE_ACTIONS, SERVICE_LINKED
@@ -70,6 +76,9 @@ def build(cfg: Config, resource_types: Iterable[str]) -> Template:
     role = t.add_resource(
         Role(
             "LaunchRole",
+            # Named, at the default path: the launch constraint's LocalRoleName is a bare name that
+            # Service Catalog looks up in each account (constraints-launch.html).
+            RoleName=launch_role(cfg.project, cfg.environment),
             # No aws:SourceAccount: Service Catalog documents this trust without a condition
             # (docs.aws.amazon.com/servicecatalog/latest/adminguide/constraints-launch.html) and
             # publishes no confused-deputy keys for launch roles; a key it does not send would

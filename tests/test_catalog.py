@@ -13,7 +13,7 @@ from enrollcfn import catalog
 from enrollcfn.errors import CatalogError
 
 OWNER = catalog.owner_of("api")
-ROLE = "arn:aws:iam::123456789012:role/api-catalog-LaunchRole-ABC"
+ROLE = "student-enrollment-production-launch"  # the launch role's name, as LocalRoleName takes it
 PRINCIPAL = "arn:aws:iam::123456789012:role/Developers"
 V1 = catalog.Release("https://b.s3.ap-southeast-2.amazonaws.com/templates/root-1111111111111111.yaml", "1" * 16, {"root": "1" * 16, "service": "a" * 16, "network": "c" * 16})
 V2 = catalog.Release("https://b.s3.ap-southeast-2.amazonaws.com/templates/root-2222222222222222.yaml", "2" * 16, {"root": "2" * 16, "service": "b" * 16, "network": "c" * 16})
@@ -52,7 +52,7 @@ def _existing_links(sc) -> None:
     """Association, launch constraint and principal already in place."""
     sc.stub.add_response("list_portfolios_for_product", {"PortfolioDetails": [PORTFOLIO]}, {"ProductId": "prod-1"})
     sc.stub.add_response("list_constraints_for_portfolio", {"ConstraintDetails": [{"ConstraintId": "cons-1", "Type": "LAUNCH"}]}, {"PortfolioId": "port-1", "ProductId": "prod-1"})
-    sc.stub.add_response("describe_constraint", {"ConstraintParameters": json.dumps({"RoleArn": ROLE})}, {"Id": "cons-1"})
+    sc.stub.add_response("describe_constraint", {"ConstraintParameters": json.dumps({"LocalRoleName": ROLE})}, {"Id": "cons-1"})
     sc.stub.add_response("list_principals_for_portfolio", {"Principals": [{"PrincipalARN": PRINCIPAL, "PrincipalType": "IAM"}]}, {"PortfolioId": "port-1"})
 
 
@@ -83,7 +83,7 @@ def test_first_publish_creates_portfolio_product_artifact_constraint_and_associa
     sc.stub.add_response(
         "create_constraint",
         {"ConstraintDetail": {"ConstraintId": "cons-1", "Type": "LAUNCH"}},
-        {"PortfolioId": "port-1", "ProductId": "prod-1", "Type": "LAUNCH", "Parameters": json.dumps({"RoleArn": ROLE}), "Description": ANY, "IdempotencyToken": ANY},
+        {"PortfolioId": "port-1", "ProductId": "prod-1", "Type": "LAUNCH", "Parameters": json.dumps({"LocalRoleName": ROLE}), "Description": ANY, "IdempotencyToken": ANY},
     )
     sc.stub.add_response("list_principals_for_portfolio", {"Principals": []}, {"PortfolioId": "port-1"})
     sc.stub.add_response("associate_principal_with_portfolio", {}, {"PortfolioId": "port-1", "PrincipalARN": PRINCIPAL, "PrincipalType": "IAM"})
@@ -153,13 +153,15 @@ def test_keep_deactivates_versions_beyond_the_newest_n(sc):
     assert out.created == [] and [e["id"] for e in out.updated] == ["pa-1"]
 
 
-def test_replaced_launch_role_updates_the_constraint(sc):
+def test_a_constraint_by_role_arn_becomes_one_by_local_role_name(sc):
     existing = _inspect(sc, [PORTFOLIO], [PRODUCT])
     sc.stub.add_response("list_provisioning_artifacts", {"ProvisioningArtifactDetails": [_artifact("pa-1", f"v1 {V1.digest}")]}, {"ProductId": "prod-1"})
     sc.stub.add_response("list_portfolios_for_product", {"PortfolioDetails": [PORTFOLIO]}, {"ProductId": "prod-1"})
     sc.stub.add_response("list_constraints_for_portfolio", {"ConstraintDetails": [{"ConstraintId": "cons-1", "Type": "LAUNCH"}]}, {"PortfolioId": "port-1", "ProductId": "prod-1"})
-    sc.stub.add_response("describe_constraint", {"ConstraintParameters": json.dumps({"RoleArn": ROLE + "-old"})}, {"Id": "cons-1"})
-    sc.stub.add_response("update_constraint", {}, {"Id": "cons-1", "Parameters": json.dumps({"RoleArn": ROLE})})
+    # What an earlier publish made: the hub account's role by ARN, which no other account has.
+    old = json.dumps({"RoleArn": "arn:aws:iam::123456789012:role/api-catalog-LaunchRole-ABC"})
+    sc.stub.add_response("describe_constraint", {"ConstraintParameters": old}, {"Id": "cons-1"})
+    sc.stub.add_response("update_constraint", {}, {"Id": "cons-1", "Parameters": json.dumps({"LocalRoleName": ROLE})})
     sc.stub.add_response("list_principals_for_portfolio", {"Principals": [{"PrincipalARN": PRINCIPAL, "PrincipalType": "IAM"}]}, {"PortfolioId": "port-1"})
 
     out = _publish(sc, existing, V1)
@@ -209,3 +211,22 @@ def test_service_catalog_errors_name_the_operation(sc):
     with pytest.raises(CatalogError) as err:
         catalog.inspect(sc, "Platform", "enrollment-api", OWNER)
     assert err.value.key == "servicecatalog.list_portfolios" and "AccessDeniedException" in err.value.message
+
+
+def test_principal_patterns_are_associated_as_iam_pattern_once(sc):
+    pattern = "arn:aws:iam:::role/aws-reserved/sso.amazonaws.com/AWSReservedSSO_Developers_*"
+    existing = _inspect(sc, [PORTFOLIO], [PRODUCT])
+    sc.stub.add_response("list_provisioning_artifacts", {"ProvisioningArtifactDetails": [_artifact("pa-1", f"v1 {V1.digest}")]}, {"ProductId": "prod-1"})
+    sc.stub.add_response("list_portfolios_for_product", {"PortfolioDetails": [PORTFOLIO]}, {"ProductId": "prod-1"})
+    sc.stub.add_response("list_constraints_for_portfolio", {"ConstraintDetails": [{"ConstraintId": "cons-1", "Type": "LAUNCH"}]}, {"PortfolioId": "port-1", "ProductId": "prod-1"})
+    sc.stub.add_response("describe_constraint", {"ConstraintParameters": json.dumps({"LocalRoleName": ROLE})}, {"Id": "cons-1"})
+    # The same ARN associated as IAM is not the pattern: only an IAM_PATTERN association counts.
+    listed = [{"PrincipalARN": PRINCIPAL, "PrincipalType": "IAM"}, {"PrincipalARN": pattern, "PrincipalType": "IAM"}]
+    sc.stub.add_response("list_principals_for_portfolio", {"Principals": listed}, {"PortfolioId": "port-1"})
+    sc.stub.add_response("associate_principal_with_portfolio", {}, {"PortfolioId": "port-1", "PrincipalARN": pattern, "PrincipalType": "IAM_PATTERN"})
+
+    listing = catalog.Listing("Platform", "enrollment-api", OWNER, ROLE, (PRINCIPAL,), None, (pattern,))
+    out = catalog.publish(sc, existing, V1, listing)
+
+    assert [(e["kind"], e["name"]) for e in out.created] == [("principal pattern", pattern)]
+    assert out.portfolio_id == "port-1"

@@ -6,6 +6,7 @@ production, cluster student-enrollment-production), written out rather than take
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 
@@ -199,6 +200,47 @@ def test_templates_are_read_by_version_only_below_the_artifact_prefix(role):
 def test_trust_is_service_catalog_alone(catalog_template):
     (statement,) = catalog_template["Resources"]["LaunchRole"]["Properties"]["AssumeRolePolicyDocument"]["Statement"]
     assert statement["Principal"] == {"Service": "servicecatalog.amazonaws.com"} and statement["Action"] == ["sts:AssumeRole"]
+
+
+def _iam_role_name_shape() -> dict:
+    import botocore.session
+
+    return botocore.session.get_session().get_component("data_loader").load_service_model("iam", "service-2")["shapes"]["roleNameType"]
+
+
+def test_the_role_has_the_name_every_account_launches_with(catalog_template):
+    # The launch constraint names the role by LocalRoleName, so its name is fixed and derived.
+    props = catalog_template["Resources"]["LaunchRole"]["Properties"]
+    assert props["RoleName"] == "student-enrollment-production-launch" and "Path" not in props
+
+
+def _role_name(project: str, environment: str) -> str:
+    """The launch role's name as the compiled catalog template holds it."""
+    template = catalog.build(Config(project=project, environment=environment), {"AWS::EC2::VPC"}).to_dict()
+    return template["Resources"]["LaunchRole"]["Properties"]["RoleName"]
+
+
+# Slug allows 2-32 characters each: the longest is 32 + 1 + 32 + "-launch" = 72 characters.
+@pytest.mark.parametrize("project, environment", [("p" * 32, "e" * 32), ("p" * 32, "e" * 25), ("ab", "cd"), ("student-enrollment", "production")])
+def test_the_role_name_fits_iam_for_every_project_and_environment(project, environment):
+    shape = _iam_role_name_shape()  # IAM CreateRole: RoleName 1-64 of [\w+=,.@-]
+    name = _role_name(project, environment)
+    assert shape["min"] <= len(name) <= shape["max"] and re.fullmatch(shape["pattern"], name)
+    full = f"{project}-{environment}-launch"
+    if len(full) <= shape["max"]:
+        assert name == full  # a name that fits is left whole
+    else:
+        assert name.startswith(f"{project}-{environment}"[:50]) and len(name) == shape["max"]
+
+
+def test_a_name_of_exactly_64_is_whole_and_one_of_65_is_cut():
+    assert _role_name("p" * 32, "e" * 24) == f"{'p' * 32}-{'e' * 24}-launch"  # 64 characters
+    assert len(_role_name("p" * 32, "e" * 25)) == 64 and not _role_name("p" * 32, "e" * 25).endswith("-launch")
+
+
+def test_long_names_that_differ_only_past_the_cut_get_different_roles():
+    a, b = _role_name("p" * 32, "e" * 31 + "a"), _role_name("p" * 32, "e" * 31 + "b")
+    assert a != b and a[:55] == b[:55]
 
 
 def test_each_policy_fits_iams_managed_policy_quota(catalog_template):

@@ -4,14 +4,17 @@ stacks' outputs)."""
 
 from __future__ import annotations
 
+import functools
 import json
 
 import boto3
 import pytest
 from moto import mock_aws
 
+from enrollcfn import publishing
 from enrollcfn.cli import main
 from enrollcfn.local import server as localaws
+from enrollcfn.pipeline import Run
 from tests.fake_servicecatalog import FakeServiceCatalog
 
 REGION = "ap-southeast-2"  # the default config's region
@@ -47,11 +50,15 @@ def aws(monkeypatch):
         yield sc, clients, developers
 
 
+# The default config's project and environment, written out: the launch role's name in every account.
+LAUNCH_ROLE = "student-enrollment-production-launch"
+
+
 def launch_role() -> str:
-    """The role publish created in the api-catalog stack."""
+    """The name of the role publish created in the api-catalog stack, as IAM has it."""
     stack = boto3.client("cloudformation", region_name=REGION).describe_stacks(StackName="api-catalog")["Stacks"][0]
-    assert ":role/" in stack["Outputs"][0]["OutputValue"]
-    return stack["Outputs"][0]["OutputValue"]
+    arn = stack["Outputs"][0]["OutputValue"]
+    return boto3.client("iam").get_role(RoleName=arn.rsplit("/", 1)[1])["Role"]["RoleName"]
 
 
 def _publish(capsys, clients, *extra: str) -> tuple[int, dict | str]:
@@ -68,7 +75,7 @@ def test_publish_twice_then_change_a_template(aws, capsys, tmp_path):
     assert sorted(e["kind"] for e in first["created"]) == ["artifact", "association", "launch constraint", "portfolio", "principal", "product"]
     (product_id,) = sc.products
     (v1,) = sc.artifacts[product_id]
-    assert v1["Url"] == first["url"] and v1["Name"].startswith("v1 ") and sc.launch_role(product_id) == launch_role()
+    assert v1["Url"] == first["url"] and v1["Name"].startswith("v1 ") and sc.launch_role(product_id) == launch_role() == LAUNCH_ROLE
     assert first["url"].startswith(f"https://{BUCKET}.s3.{REGION}.amazonaws.com/templates/root-")
     keys = [o["Key"] for o in boto3.client("s3", region_name=REGION).list_objects_v2(Bucket=BUCKET)["Contents"]]
     assert len(keys) == len(first["uploaded"]) and all(k.startswith("templates/") for k in keys)
@@ -129,3 +136,85 @@ def test_launch_role_stack_is_not_created_without_confirmation(aws, capsys):
     code = main([a for a in ARGS if a != "--yes"], client_factory=clients)
     assert code == 1 and "error: api-catalog: not confirmed; nothing was changed" in capsys.readouterr().err
     assert sc.writes == []
+
+ORGANIZATION = "o-abcdefghij"
+SHARE = ["--share-account", "111122223333", "--share-ou", "ou-ab12-cdef3456", "--principal-pattern", "arn:aws:iam:::role/Developers"]
+
+
+@pytest.fixture
+def shared_config(tmp_path) -> list[str]:
+    """--config of a file naming the organization whose launch roles read the templates."""
+    path = tmp_path / "shared.yaml"
+    path.write_text(f"catalog:\n  organization_id: {ORGANIZATION}\n", encoding="utf-8")
+    return ["--config", str(path)]
+
+
+@pytest.fixture
+def sleeps(monkeypatch) -> list[float]:
+    """The waits between share-status polls, recorded instead of slept."""
+    waited: list[float] = []
+    monkeypatch.setattr(publishing, "Run", functools.partial(Run, sleep=waited.append))
+    return waited
+
+
+def test_share_with_an_account_and_an_ou_twice_then_unshare(aws, capsys, sleeps, shared_config):
+    sc, clients, _ = aws
+
+    code = main([*ARGS, *shared_config, *SHARE, "--json"], client_factory=clients)
+    out, err = capsys.readouterr()
+    first = json.loads(out)
+    assert code == 0 and {(e["kind"], e["name"]) for e in first["created"]} >= {
+        ("account share", "111122223333"), ("OU share", "ou-ab12-cdef3456"), ("principal pattern", "arn:aws:iam:::role/Developers")}
+    (portfolio,) = sc.portfolios
+    assert set(sc.shares[portfolio]) == {("ACCOUNT", "111122223333"), ("ORGANIZATIONAL_UNIT", "ou-ab12-cdef3456")}
+    assert sc.shares[portfolio][("ORGANIZATIONAL_UNIT", "ou-ab12-cdef3456")]["SharePrincipals"] is True
+    assert {"PrincipalARN": "arn:aws:iam:::role/Developers", "PrincipalType": "IAM_PATTERN"} in sc.principals[portfolio]
+    assert "sharing with ou-ab12-cdef3456: IN_PROGRESS" in err and len(sleeps) == 2  # progress on stderr under --json
+    assert "shared with 111122223333: imported automatically, no AcceptPortfolioShare needed" in err
+
+    writes = len(sc.writes)
+    assert main([*ARGS, *shared_config, *SHARE], client_factory=clients) == 0
+    assert "nothing to publish" in capsys.readouterr().out and len(sc.writes) == writes  # no duplicate share
+
+    code = main([*ARGS, *shared_config, "--unshare-ou", "ou-ab12-cdef3456", "--json"], client_factory=clients)
+    third = json.loads(capsys.readouterr().out)
+    assert code == 0 and third["changed"] and [(e["kind"], e["name"]) for e in third["removed"]] == [("OU share", "ou-ab12-cdef3456")]
+    assert set(sc.shares[portfolio]) == {("ACCOUNT", "111122223333")}  # unsharing is explicit: the account keeps its share
+
+
+def test_bad_share_flags_are_one_line_each_and_no_client_is_made(capsys):
+    def no_clients(service: str):
+        raise AssertionError(f"a {service} client was made for bad input")
+
+    code = main([*ARGS, "--share-account", "12345678901", "--share-ou", "ou-AB12-cdef3456", "--unshare-account", "x"], client_factory=no_clients)
+    out, err = capsys.readouterr()
+    assert code == 1 and out == ""  # a bad value, like any other (exit 64 is for what argparse refuses)
+    assert err.splitlines() == [
+        "error: --share-account: '12345678901' is not an AWS account id (12 digits)",
+        "error: --share-ou: 'ou-AB12-cdef3456' is not an organizational unit id (ou-<4-32 lower-case letters or digits>-<8-32 of them>, "
+        "as Organizations shows it)",
+        "error: --unshare-account: 'x' is not an AWS account id (12 digits)",
+    ]
+
+
+def test_sharing_without_organizations_access_fails_before_anything_is_created(aws, capsys, shared_config):
+    sc, clients, _ = aws
+    sc.organizations_access = "DISABLED"
+    code, err = _publish(capsys, clients, *shared_config, *SHARE)
+    assert code == 1 and err.startswith("error: organizations access: Service Catalog's access to AWS Organizations is DISABLED")
+    assert sc.writes == [] and sc.portfolios == {}
+    names = [s["StackName"] for s in boto3.client("cloudformation", region_name=REGION).list_stacks()["StackSummaries"]
+             if s["StackStatus"] != "DELETE_COMPLETE"]
+    assert names == ["api-bootstrap"]  # no launch-role stack either
+
+
+def test_sharing_without_an_organization_to_read_the_templates_makes_no_client(capsys):
+    def no_clients(service: str):
+        raise AssertionError(f"a {service} client was made though no other account could read the templates")
+
+    code = main([*ARGS, "--share-ou", "ou-ab12-cdef3456"], client_factory=no_clients)
+    (line,) = capsys.readouterr().err.splitlines()
+    assert code == 1 and line.startswith("error: catalog.organization_id: is empty, so no other account's launch role may read")
+    # Unsharing needs no reader.
+    with pytest.raises(AssertionError, match="a cloudformation client was made"):
+        main([*ARGS, "--unshare-ou", "ou-ab12-cdef3456"], client_factory=no_clients)

@@ -36,6 +36,8 @@ examples:
   enrollcfn destroy --stack se-prod
   enrollcfn publish --stack se-prod --portfolio Platform --product enrollment-api \\
       --principal arn:aws:iam::123456789012:role/Developers
+  enrollcfn publish --stack se-prod --portfolio Platform --product enrollment-api \\
+      --share-ou ou-ab12-cdef3456 --principal-pattern arn:aws:iam:::role/Developers
 
 day 2:
   enrollcfn status --stack se-prod             is it healthy? (exit 3 when degraded)
@@ -223,7 +225,20 @@ def _stack_commands(sub) -> None:
     p.add_argument("--principal", action="append", default=[], metavar="ARN", help="IAM role, group or user ARN allowed to provision (repeatable)")
     p.add_argument("--keep", type=_positive, default=None, metavar="N", help="deactivate versions older than the newest N")
     p.add_argument("--yes", action="store_true", help="create or update the NAME-catalog launch-role stack without asking")
-    p.add_argument("--json", action="store_true", help="print what was created, reused and updated as JSON")
+    p.add_argument("--json", action="store_true", help="print what was created, reused, updated and removed as JSON")
+    _share_args(p)
+
+
+def _share_args(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("sharing the portfolio through AWS Organizations (from the management account or a delegated admin)")
+    g.add_argument("--share-account", action="append", default=[], metavar="ID",
+                   help="share with this account of the organization, 12 digits (repeatable; accepted automatically)")
+    g.add_argument("--share-ou", action="append", default=[], metavar="OU",
+                   help="share with every account of this organizational unit, ou-... (repeatable; principal patterns are shared too)")
+    g.add_argument("--principal-pattern", action="append", default=[], metavar="ARN",
+                   help="IAM_PATTERN principal without an account, e.g. arn:aws:iam:::role/Developers (wildcards * ?; at most 10)")
+    g.add_argument("--unshare-account", action="append", default=[], metavar="ID", help="stop sharing with this account (repeatable)")
+    g.add_argument("--unshare-ou", action="append", default=[], metavar="OU", help="stop sharing with this organizational unit (repeatable)")
 
 
 def _day2_commands(sub) -> None:

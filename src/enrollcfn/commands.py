@@ -220,17 +220,31 @@ templates changed (older versions are deprecated, and with --keep N deactivated 
 newest N). Names and principals are checked before anything is created. The launch role lives
 in the NAME-catalog stack (build/catalog.yaml, permissions derived from the product's resource
 types); publish creates or updates it through the same previewed, guarded change set as deploy
-(asking first, or --yes), and makes it the product's launch constraint. The NAME-bootstrap stack
-(artifact bucket) must exist: `enrollcfn deploy` creates it."""
+(asking first, or --yes), and makes it the product's launch constraint by its name
+(LocalRoleName), so each account that launches uses its own role of that name. The NAME-bootstrap
+stack (artifact bucket) must exist: `enrollcfn deploy` creates it.
+
+Sharing: --share-account and --share-ou share the portfolio through AWS Organizations (accepted
+automatically; the caller is the management account or a delegated administrator, and Service
+Catalog's Organizations access is enabled). Existing shares are kept, missing ones created and
+followed to the end; --unshare-account and --unshare-ou remove shares, nothing else does.
+--principal-pattern associates IAM_PATTERN principals (no account), shared with OUs so the same
+role name may launch in each of their accounts. Every account that launches needs its own
+NAME-bootstrap and NAME-catalog stacks, and reads the templates from this account's artifact
+bucket, which lets in the organization the config names (catalog.organization_id; required to
+share). Bad values stop the command before any AWS call."""
+    from enrollcfn import sharing
+
+    shares = sharing.parse(args.share_account, args.share_ou, args.unshare_account, args.unshare_ou, args.principal_pattern)
     from enrollcfn.publishing import Request, publish
 
     cfg, build = _build_for(args)
-    req = Request(args.stack, args.portfolio, args.product, tuple(args.principal), args.keep, args.yes, args.json)
+    req = Request(args.stack, args.portfolio, args.product, tuple(args.principal), args.keep, args.yes, args.json, shares)
     done = publish(_clients(args, cfg), cfg, build, req, _console(args.json))
     if args.json:
         print(json.dumps(done.to_dict(req), indent=2, sort_keys=True))
         return 0
-    for status in ("created", "updated", "reused"):
+    for status in ("created", "updated", "removed", "reused"):
         for e in getattr(done.outcome, status):
             print(f"  {status:8s} {e['kind']} {e['name']} ({e['id']})")
     if done.changed:

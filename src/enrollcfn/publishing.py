@@ -1,9 +1,10 @@
 """The publish pipeline: the compiled product as a versioned Service Catalog product.
 
 Read-only checks first (the artifact bucket exists, the portfolio and product names are free or
-ours, every principal exists), so a conflict stops the run before anything is created; then the
-launch-role stack (`NAME-catalog`) through the same previewed, guarded change set as deploy;
-then packaging and the catalog calls (catalog.py).
+ours, every principal exists, and when sharing, Service Catalog's Organizations access is on), so
+a conflict stops the run before anything is created; then the launch-role stack (`NAME-catalog`)
+through the same previewed, guarded change set as deploy; then packaging and the catalog calls
+(catalog.py); last the portfolio shares (sharing.py), so a consumer sees a complete portfolio.
 """
 
 from __future__ import annotations
@@ -11,15 +12,16 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from enrollcfn import catalog
+from enrollcfn import catalog, sharing
 from enrollcfn.compiler import Build
 from enrollcfn.config import Config
+from enrollcfn.config.names import launch_role
 from enrollcfn.package import package_templates
 from enrollcfn.pipeline import Clients, Console, Options, Run, stack_tags, standalone
-from enrollcfn.stacks import bootstrap_stack_name, catalog_stack_name, output, output_map, outputs
+from enrollcfn.stacks import bootstrap_stack_name, catalog_stack_name, output, outputs
 from templates import CATALOG
 from templates.bootstrap import ARTIFACT_BUCKET_NAME
-from templates.catalog import ARTIFACT_PREFIX, LAUNCH_ROLE_ARN
+from templates.catalog import ARTIFACT_PREFIX
 
 
 @dataclass(frozen=True)
@@ -33,6 +35,7 @@ class Request:
     keep: int | None = None
     yes: bool = False
     as_json: bool = False
+    shares: sharing.Sharing = field(default_factory=sharing.Sharing)
 
 
 @dataclass(frozen=True)
@@ -45,7 +48,7 @@ class Published:
 
     @property
     def changed(self) -> bool:
-        return bool(self.outcome.created or self.outcome.updated)
+        return bool(self.outcome.created or self.outcome.updated or self.outcome.removed)
 
     def to_dict(self, req: Request) -> dict:
         report = {"product": req.product, "portfolio": req.portfolio, "url": self.url, "uploaded": self.uploaded,
@@ -55,6 +58,7 @@ class Published:
 
 def publish(client: Callable[[str], object], cfg: Config, build: Build, req: Request, console: Console) -> Published:
     """Publish `build`'s product for root stack `req.stack`; `client(service)` makes AWS clients."""
+    sharing.check_readers(cfg.catalog.organization_id, req.shares)
     cfn = client("cloudformation")
     boot_name = bootstrap_stack_name(req.stack)
     bucket = output(boot_name, outputs(cfn, boot_name), ARTIFACT_BUCKET_NAME)
@@ -62,12 +66,17 @@ def publish(client: Callable[[str], object], cfg: Config, build: Build, req: Req
     owner = catalog.owner_of(req.stack)
     existing = catalog.inspect(sc, req.portfolio, req.product, owner)
     catalog.check_principals(client("iam"), list(req.principals))
+    if req.shares.wanted:
+        sharing.check_access(sc)
     # Only now, with names and principals checked, anything is created: first the launch role.
     name = catalog_stack_name(req.stack)
     r = Run(Clients(cfn), Options(stack=req.stack, yes=req.yes, as_json=req.as_json), console)
-    launch_stack = standalone(r, name, build[CATALOG], {ARTIFACT_BUCKET_NAME: bucket}, stack_tags(cfg, name))
-    role_arn = output(name, output_map(launch_stack or {}), LAUNCH_ROLE_ARN)
+    standalone(r, name, build[CATALOG], {ARTIFACT_BUCKET_NAME: bucket}, stack_tags(cfg, name))
+    # The constraint names the role by LocalRoleName, the name its template gave it (config.names),
+    # so the role of that name is found in each account that launches.
+    role_name = launch_role(cfg.project, cfg.environment)
     package = package_templates(client("s3"), bucket, ARTIFACT_PREFIX, cfg.region, build.product())
-    listing = catalog.Listing(req.portfolio, req.product, owner, role_arn, req.principals, req.keep)
+    listing = catalog.Listing(req.portfolio, req.product, owner, role_name, req.principals, req.keep, req.shares.patterns)
     outcome = catalog.publish(sc, existing, catalog.Release.of(package), listing)
+    sharing.apply(sc, outcome.portfolio_id, req.shares, outcome, sharing.Wait(console.report, r.sleep, r.clock))
     return Published(outcome, package.root.url, package.uploaded)

@@ -11,6 +11,7 @@ from typing import Annotated, Any
 from pydantic import Field, ValidationError, ValidationInfo, field_validator, model_validator
 
 from enrollcfn.config._base import Bool, Section, Text, check, rules
+from enrollcfn.config.catalog import Catalog
 from enrollcfn.config.database import Database
 from enrollcfn.config.dns import Dns
 from enrollcfn.config.load_balancer import LoadBalancer
@@ -51,6 +52,7 @@ class Config(Section):
     database: Database = Field(default_factory=Database)
     logs: Logs = Field(default_factory=Logs)
     monitoring: Monitoring = Field(default_factory=Monitoring)
+    catalog: Catalog = Field(default_factory=Catalog)
 
     def __init__(self, **data: Any) -> None:
         """Validate `data` (sections as mappings or models); raise `ConfigErrors` with every problem."""

@@ -375,9 +375,9 @@ def server():
     srv.start()
     endpoint = f"http://127.0.0.1:{port}"
     reset = urllib.request.Request(f"{endpoint}/moto-api/reset", method="POST")
-    urllib.request.urlopen(reset).close()
+    urllib.request.urlopen(reset, timeout=30).close()
     try:
         yield endpoint
     finally:
-        urllib.request.urlopen(reset).close()
+        urllib.request.urlopen(reset, timeout=30).close()
         srv.stop()
