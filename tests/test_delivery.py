@@ -287,20 +287,22 @@ def test_deploy_creates_the_delivery_stack_and_ci_workflow_reads_the_role_iam_ho
     with localaws.server() as endpoint, pytest.MonkeyPatch.context() as mp:
         for key, value in {**localaws.CREDENTIALS, "AWS_ENDPOINT_URL": endpoint, "AWS_DEFAULT_REGION": localaws.REGION}.items():
             mp.setenv(key, value)
-        zone = boto3.client("route53").create_hosted_zone(Name=Config().dns.zone_name, CallerReference="ci")["HostedZone"]["Id"]
-        config = tmp_path / "c.yaml"
-        # Its own environment: the local AWS is one per process, and IAM names are per account.
-        config.write_text(_config_text(DELIVERY, f"environment: citest\nproduction: false\nnetwork: {{mode: public}}\n"
-                                                 f"dns:\n  hosted_zone_id: {zone.rsplit('/', 1)[-1]}\n"))
-        out = tmp_path / "app" / ".github" / "workflows" / "deploy.yml"
-        with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
-            main(["deploy", "--stack", "se-ci", "--config", str(config), "--yes"])  # stops at the preflight: no image yet
-            assert main(["ci-workflow", "--stack", "se-ci", "--config", str(config), "--out", str(out)]) == 0
-        iam = boto3.client("iam")
-        delivery_arn = iam.get_role(RoleName="student-enrollment-citest-delivery")["Role"]["Arn"]
-        plan_arn = iam.get_role(RoleName="student-enrollment-citest-plan")["Role"]["Arn"]
-        # moto keeps its state per process: leave none behind for the other local-AWS tests.
-        urllib.request.urlopen(urllib.request.Request(f"{endpoint}/moto-api/reset", method="POST"), timeout=10).close()
+        try:
+            zone = boto3.client("route53").create_hosted_zone(Name=Config().dns.zone_name, CallerReference="ci")["HostedZone"]["Id"]
+            config = tmp_path / "c.yaml"
+            # Its own environment: the local AWS is one per process, and IAM names are per account.
+            config.write_text(_config_text(DELIVERY, f"environment: citest\nproduction: false\nnetwork: {{mode: public}}\n"
+                                                     f"dns:\n  hosted_zone_id: {zone.rsplit('/', 1)[-1]}\n"))
+            out = tmp_path / "app" / ".github" / "workflows" / "deploy.yml"
+            with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+                main(["deploy", "--stack", "se-ci", "--config", str(config), "--yes"])  # stops at the preflight: no image yet
+                assert main(["ci-workflow", "--stack", "se-ci", "--config", str(config), "--out", str(out)]) == 0
+            iam = boto3.client("iam")
+            delivery_arn = iam.get_role(RoleName="student-enrollment-citest-delivery")["Role"]["Arn"]
+            plan_arn = iam.get_role(RoleName="student-enrollment-citest-plan")["Role"]["Arn"]
+        finally:
+            # moto keeps its state per process: leave none behind for the other local-AWS tests.
+            urllib.request.urlopen(urllib.request.Request(f"{endpoint}/moto-api/reset", method="POST"), timeout=10).close()
     doc = yaml.safe_load(out.read_text())
     assert _steps(doc, "release", "aws-actions/configure-aws-credentials")[0]["with"]["role-to-assume"] == delivery_arn
     assert _steps(doc, "plan", "aws-actions/configure-aws-credentials")[0]["with"]["role-to-assume"] == plan_arn
