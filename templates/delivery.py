@@ -159,6 +159,8 @@ def _stack_statements(cfg: Config, stack, bucket, actions: list) -> list[Stateme
                   Resource=[_regional("ecr", f"repository/{cfg.registry.repository_name}")]),
         Statement(Sid="HostedZone", Effect=Allow, Action=[route53.GetHostedZone],
                   Resource=[Sub(f"{_ARN}:route53:::hostedzone/{cfg.dns.hosted_zone_id}")]),
+        # deploy's progress lines; ListTasks is authorized on a container-instance ARN (Service
+        # Authorization Reference, Amazon ECS), which this pattern limits to the cluster.
         Statement(Sid="Rollout", Effect=Allow, Action=[ecs.DescribeServices, ecs.DescribeTasks, ecs.ListTasks],
                   Resource=[_regional("ecs", f"service/{cluster}/{cfg.service.name}"), _regional("ecs", f"task/{cluster}/*"),
                             _regional("ecs", f"container-instance/{cluster}/*")]),
