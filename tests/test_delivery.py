@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import contextlib
 import io
-import os
 import re
 import shutil
 import subprocess
@@ -207,6 +206,10 @@ def _no_aws(service):
     ({"enabled": True, "repository": "acme/app", "environment": "prod*"}, "delivery.environment"),
     ({"enabled": True, "repository": "acme/app", "release": "deploy"}, "delivery.execution_role_name"),
     ({"enabled": True}, "delivery.repository"),
+    ({"enabled": True, "repository": "acme/app", "provider_arn": "arn:aws:iam::111122223333:oidc-provider/example.com"},
+     "delivery.provider_arn"),
+    ({"enabled": True, "repository": "acme/app", "release": "deploy", "execution_role_name": "arn:aws:iam::1:role/x"},
+     "delivery.execution_role_name"),
     ({"enabled": False}, "delivery.enabled"),
 ])  # fmt: skip
 def test_bad_delivery_config_is_one_line_naming_the_key_and_no_aws_call(tmp_path, capsys, delivery, key):
@@ -216,6 +219,13 @@ def test_bad_delivery_config_is_one_line_naming_the_key_and_no_aws_call(tmp_path
     assert code == 1 and out == ""
     lines = err.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith(f"error: {key}: "), err
+
+
+def test_a_redeploy_prefix_that_would_also_deploy_ci_tags_is_refused(tmp_path, capsys):
+    (tmp_path / "c.yaml").write_text(_config_text(DELIVERY, "registry:\n  redeploy_tag_prefix: ci\n"))
+    code = main(["ci-workflow", "--stack", "se-prod", "--config", str(tmp_path / "c.yaml")], client_factory=_no_aws)
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 1 and len(err) == 1 and err[0].startswith("error: registry.redeploy_tag_prefix: ")
 
 
 # --- the workflow -----------------------------------------------------------------------------
@@ -281,7 +291,7 @@ def test_actionlint_accepts_the_workflow(tmp_path, delivery):
 
 # --- end to end on the local AWS --------------------------------------------------------------
 
-def test_deploy_creates_the_delivery_stack_and_ci_workflow_reads_the_role_iam_holds(tmp_path):
+def test_deploy_creates_the_delivery_stack_runs_the_root_as_the_execution_role_and_ci_workflow_reads_the_roles(tmp_path):
     from enrollcfn.local import server as localaws
 
     with localaws.server() as endpoint, pytest.MonkeyPatch.context() as mp:
@@ -300,10 +310,16 @@ def test_deploy_creates_the_delivery_stack_and_ci_workflow_reads_the_role_iam_ho
             iam = boto3.client("iam")
             delivery_arn = iam.get_role(RoleName="student-enrollment-citest-delivery")["Role"]["Arn"]
             plan_arn = iam.get_role(RoleName="student-enrollment-citest-plan")["Role"]["Arn"]
+            # With the image pushed, the root is created, its change set run as the execution role.
+            localaws.push_image(boto3.client("ecr"), "student-enrollment-citest", Config().service.image_tag, "ci")
+            with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+                assert main(["deploy", "--stack", "se-ci", "--config", str(config), "--yes"]) == 0
+            root = boto3.client("cloudformation").describe_stacks(StackName="se-ci")["Stacks"][0]
+            account = boto3.client("sts").get_caller_identity()["Account"]
         finally:
             # moto keeps its state per process: leave none behind for the other local-AWS tests.
             urllib.request.urlopen(urllib.request.Request(f"{endpoint}/moto-api/reset", method="POST"), timeout=10).close()
     doc = yaml.safe_load(out.read_text())
     assert _steps(doc, "release", "aws-actions/configure-aws-credentials")[0]["with"]["role-to-assume"] == delivery_arn
     assert _steps(doc, "plan", "aws-actions/configure-aws-credentials")[0]["with"]["role-to-assume"] == plan_arn
-    assert os.path.basename(out) == "deploy.yml"
+    assert root["StackStatus"] == "CREATE_COMPLETE" and root["RoleARN"] == f"arn:aws:iam::{account}:role/acme-cfn-exec"
