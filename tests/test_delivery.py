@@ -189,6 +189,20 @@ def test_role_names_fit_iams_limit_and_stay_distinct():
     assert role_name("student-enrollment", "dev", "delivery") == "student-enrollment-dev-delivery"
 
 
+def test_the_roles_of_several_environments_share_no_name_and_fit_iams_limit():
+    from tests.test_physical_names import ENVIRONMENTS, physical_names
+
+    roles = {}
+    for env in ENVIRONMENTS:
+        extra = {} if env == "production" else {"network": {"mode": "public"}}
+        cfg = Config(environment=env, production=env == "production", delivery=DELIVERY, **extra)
+        roles[env] = {n for _, n in physical_names(cfg)[("AWS::IAM::Role", "RoleName")]}
+    assert all(len(r) >= 2 for r in roles.values())  # the delivery and plan roles, at least
+    for a, b in [(a, b) for a in roles for b in roles if a < b]:
+        assert not roles[a] & roles[b], f"{a} and {b} both name {roles[a] & roles[b]}"
+    assert all(len(n) <= IAM_ROLE_NAME_LIMIT for names in roles.values() for n in names)
+
+
 # --- bad input: one line naming the key, exit 1, nothing asked of AWS ----------------------------
 
 def _no_aws(service):
@@ -323,3 +337,25 @@ def test_deploy_creates_the_delivery_stack_runs_the_root_as_the_execution_role_a
     assert _steps(doc, "release", "aws-actions/configure-aws-credentials")[0]["with"]["role-to-assume"] == delivery_arn
     assert _steps(doc, "plan", "aws-actions/configure-aws-credentials")[0]["with"]["role-to-assume"] == plan_arn
     assert root["StackStatus"] == "CREATE_COMPLETE" and root["RoleARN"] == f"arn:aws:iam::{account}:role/acme-cfn-exec"
+
+
+def test_a_second_environment_is_told_to_name_the_accounts_provider_before_its_stack_fails(tmp_path, capsys):
+    from enrollcfn.local import server as localaws
+
+    with localaws.server() as endpoint, pytest.MonkeyPatch.context() as mp:
+        for key, value in {**localaws.CREDENTIALS, "AWS_ENDPOINT_URL": endpoint, "AWS_DEFAULT_REGION": localaws.REGION}.items():
+            mp.setenv(key, value)
+        try:
+            existing = boto3.client("iam").create_open_id_connect_provider(
+                Url=f"https://{ISSUER}", ClientIDList=["sts.amazonaws.com"], ThumbprintList=["a" * 40])["OpenIDConnectProviderArn"]
+            config = tmp_path / "c.yaml"
+            config.write_text(_config_text({"enabled": True, "repository": REPO}, "environment: second\nproduction: false\n"
+                                                                                  "network: {mode: public}\n"))
+            code = main(["deploy", "--stack", "se-second", "--config", str(config), "--yes"])
+            err = capsys.readouterr().err.strip().splitlines()
+            stacks = {s["StackName"] for s in boto3.client("cloudformation").list_stacks()["StackSummaries"]}
+        finally:
+            urllib.request.urlopen(urllib.request.Request(f"{endpoint}/moto-api/reset", method="POST"), timeout=10).close()
+    assert code == 1 and err == [f"error: delivery.provider_arn: this account already has the OIDC provider for {ISSUER}; "
+                                 f"an account holds one per URL, so name it: delivery.provider_arn: {existing}"]
+    assert "se-second-delivery" not in stacks

@@ -165,7 +165,7 @@ def _pipeline(args: argparse.Namespace, execute: bool, image_digest: str | None 
 
     cfg, build = _build_for(args, skip_lint=(CATALOG,))  # deploy never sends the catalog stack
     client = _clients(args, cfg)
-    clients = pipeline.Clients(*(client(s) for s in ("cloudformation", "s3", "ecr", "route53", "ecs")))
+    clients = pipeline.Clients(*(client(s) for s in ("cloudformation", "s3", "ecr", "route53", "ecs", "iam")))
     opts = pipeline.Options(
         stack=args.stack, execute=execute, yes=getattr(args, "yes", False),
         allow_data_loss=getattr(args, "allow_data_loss", False), recreate_failed=getattr(args, "recreate_failed", False),

@@ -27,7 +27,7 @@ from enrollcfn.deploy import Clock, DeployError, Sleep, Target
 from enrollcfn.errors import Interrupted, Problems
 from enrollcfn.images import digest_to_deploy
 from enrollcfn.package import package_templates
-from enrollcfn.preflight import preflight, warnings
+from enrollcfn.preflight import preflight, provider_taken, warnings
 from enrollcfn.stacks import bootstrap_stack_name, delivery_stack_name, describe, output, output_map
 from templates import DELIVERY, ROOT
 from templates.bootstrap import ARTIFACT_BUCKET_NAME, REPOSITORY_URI
@@ -46,6 +46,7 @@ class Clients:
     ecr: object = None
     route53: object = None
     ecs: object = None
+    iam: object = None
 
 
 @dataclass(frozen=True)
@@ -159,6 +160,9 @@ def _delivery(r: Run, cfg: Config, build: Build, bucket: str, result: Result) ->
     if DELIVERY not in build.stacks:
         return None
     name = delivery_stack_name(r.opts.stack)
+    if not cfg.delivery.provider_arn and r.clients.iam is not None and describe(r.cfn, name, r.sleep) is None:
+        if problems := provider_taken(r.clients.iam):  # checked before the stack would fail on it
+            raise Problems("preflight", problems)
     params = {ROOT_STACK_NAME: r.opts.stack, ARTIFACT_BUCKET_NAME: bucket} if cfg.delivery.release == "deploy" else {}
     stack = standalone(r, name, build[DELIVERY], params, stack_tags(cfg, name), result)
     if stack is None or cfg.delivery.release != "deploy":
