@@ -11,7 +11,6 @@ import io
 import re
 import shutil
 import subprocess
-import urllib.request
 from fnmatch import fnmatchcase
 
 import boto3
@@ -311,28 +310,23 @@ def test_deploy_creates_the_delivery_stack_runs_the_root_as_the_execution_role_a
     with localaws.server() as endpoint, pytest.MonkeyPatch.context() as mp:
         for key, value in {**localaws.CREDENTIALS, "AWS_ENDPOINT_URL": endpoint, "AWS_DEFAULT_REGION": localaws.REGION}.items():
             mp.setenv(key, value)
-        try:
-            zone = boto3.client("route53").create_hosted_zone(Name=Config().dns.zone_name, CallerReference="ci")["HostedZone"]["Id"]
-            config = tmp_path / "c.yaml"
-            # Its own environment: the local AWS is one per process, and IAM names are per account.
-            config.write_text(_config_text(DELIVERY, f"environment: citest\nproduction: false\nnetwork: {{mode: public}}\n"
-                                                     f"dns:\n  hosted_zone_id: {zone.rsplit('/', 1)[-1]}\n"))
-            out = tmp_path / "app" / ".github" / "workflows" / "deploy.yml"
-            with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
-                main(["deploy", "--stack", "se-ci", "--config", str(config), "--yes"])  # stops at the preflight: no image yet
-                assert main(["ci-workflow", "--stack", "se-ci", "--config", str(config), "--out", str(out)]) == 0
-            iam = boto3.client("iam")
-            delivery_arn = iam.get_role(RoleName="student-enrollment-citest-delivery")["Role"]["Arn"]
-            plan_arn = iam.get_role(RoleName="student-enrollment-citest-plan")["Role"]["Arn"]
-            # With the image pushed, the root is created, its change set run as the execution role.
-            localaws.push_image(boto3.client("ecr"), "student-enrollment-citest", Config().service.image_tag, "ci")
-            with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
-                assert main(["deploy", "--stack", "se-ci", "--config", str(config), "--yes"]) == 0
-            root = boto3.client("cloudformation").describe_stacks(StackName="se-ci")["Stacks"][0]
-            account = boto3.client("sts").get_caller_identity()["Account"]
-        finally:
-            # moto keeps its state per process: leave none behind for the other local-AWS tests.
-            urllib.request.urlopen(urllib.request.Request(f"{endpoint}/moto-api/reset", method="POST"), timeout=10).close()
+        zone = boto3.client("route53").create_hosted_zone(Name=Config().dns.zone_name, CallerReference="ci")["HostedZone"]["Id"]
+        config = tmp_path / "c.yaml"
+        config.write_text(_config_text(DELIVERY, f"environment: citest\nproduction: false\nnetwork: {{mode: public}}\n"
+                                                 f"dns:\n  hosted_zone_id: {zone.rsplit('/', 1)[-1]}\n"))
+        out = tmp_path / "app" / ".github" / "workflows" / "deploy.yml"
+        with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+            main(["deploy", "--stack", "se-ci", "--config", str(config), "--yes"])  # stops at the preflight: no image yet
+            assert main(["ci-workflow", "--stack", "se-ci", "--config", str(config), "--out", str(out)]) == 0
+        iam = boto3.client("iam")
+        delivery_arn = iam.get_role(RoleName="student-enrollment-citest-delivery")["Role"]["Arn"]
+        plan_arn = iam.get_role(RoleName="student-enrollment-citest-plan")["Role"]["Arn"]
+        # With the image pushed, the root is created, its change set run as the execution role.
+        localaws.push_image(boto3.client("ecr"), "student-enrollment-citest", Config().service.image_tag, "ci")
+        with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+            assert main(["deploy", "--stack", "se-ci", "--config", str(config), "--yes"]) == 0
+        root = boto3.client("cloudformation").describe_stacks(StackName="se-ci")["Stacks"][0]
+        account = boto3.client("sts").get_caller_identity()["Account"]
     doc = yaml.safe_load(out.read_text())
     assert _steps(doc, "release", "aws-actions/configure-aws-credentials")[0]["with"]["role-to-assume"] == delivery_arn
     assert _steps(doc, "plan", "aws-actions/configure-aws-credentials")[0]["with"]["role-to-assume"] == plan_arn
@@ -345,17 +339,14 @@ def test_a_second_environment_is_told_to_name_the_accounts_provider_before_its_s
     with localaws.server() as endpoint, pytest.MonkeyPatch.context() as mp:
         for key, value in {**localaws.CREDENTIALS, "AWS_ENDPOINT_URL": endpoint, "AWS_DEFAULT_REGION": localaws.REGION}.items():
             mp.setenv(key, value)
-        try:
-            existing = boto3.client("iam").create_open_id_connect_provider(
-                Url=f"https://{ISSUER}", ClientIDList=["sts.amazonaws.com"], ThumbprintList=["a" * 40])["OpenIDConnectProviderArn"]
-            config = tmp_path / "c.yaml"
-            config.write_text(_config_text({"enabled": True, "repository": REPO}, "environment: second\nproduction: false\n"
-                                                                                  "network: {mode: public}\n"))
-            code = main(["deploy", "--stack", "se-second", "--config", str(config), "--yes"])
-            err = capsys.readouterr().err.strip().splitlines()
-            stacks = {s["StackName"] for s in boto3.client("cloudformation").list_stacks()["StackSummaries"]}
-        finally:
-            urllib.request.urlopen(urllib.request.Request(f"{endpoint}/moto-api/reset", method="POST"), timeout=10).close()
+        existing = boto3.client("iam").create_open_id_connect_provider(
+            Url=f"https://{ISSUER}", ClientIDList=["sts.amazonaws.com"], ThumbprintList=["a" * 40])["OpenIDConnectProviderArn"]
+        config = tmp_path / "c.yaml"
+        config.write_text(_config_text({"enabled": True, "repository": REPO}, "environment: second\nproduction: false\n"
+                                                                              "network: {mode: public}\n"))
+        code = main(["deploy", "--stack", "se-second", "--config", str(config), "--yes"])
+        err = capsys.readouterr().err.strip().splitlines()
+        stacks = {s["StackName"] for s in boto3.client("cloudformation").list_stacks()["StackSummaries"]}
     assert code == 1 and err == [f"error: delivery.provider_arn: this account already has the OIDC provider for {ISSUER}; "
                                  f"an account holds one per URL, so name it: delivery.provider_arn: {existing}"]
     assert "se-second-delivery" not in stacks

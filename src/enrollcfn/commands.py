@@ -142,7 +142,9 @@ def cmd_deploy(args: argparse.Namespace) -> int:
     """Deploy through change sets, safely.
 
 1. compile, validate and lint (or read --build DIR); no AWS call before these pass
-2. the bootstrap stack NAME-bootstrap (artifact bucket, ECR repository), if it changed
+2. the bootstrap stack NAME-bootstrap (artifact bucket, ECR repository), if it changed; with
+   delivery.enabled the NAME-delivery stack (GitHub OIDC roles) too, and with delivery.release:
+   deploy the root's change sets run as delivery.execution_role_name
 3. upload every template under its content hash (unchanged content is not uploaded again)
 4. read-only preflight: the image tag is in ECR, the hosted zone exists (every problem at once);
    a warning when a production environment's alarms notify no one (monitoring.alarm_email)

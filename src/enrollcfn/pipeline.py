@@ -1,9 +1,10 @@
 """The plan, deploy, recover and destroy pipelines over one `Build` and a set of AWS clients.
 
-deploy: bootstrap stack (if changed) -> delivery stack (if built and changed) -> upload the product's templates under content-hash keys ->
-read-only preflight (image in ECR, hosted zone; warnings such as alarms that notify no one) ->
-one change set on the root with nested stacks -> preview -> data-loss guard -> confirmation ->
-execute -> follow events -> stack policies and termination protection. `plan` stops after the preview and deletes what it created.
+deploy: bootstrap stack (if changed) -> delivery stack (if built and changed) -> upload the
+product's templates under content-hash keys -> read-only preflight (image in ECR, hosted zone;
+warnings such as alarms that notify no one) -> one change set on the root with nested stacks ->
+preview -> data-loss guard -> confirmation -> execute -> follow events -> stack policies and
+termination protection. `plan` stops after the preview and deletes what it created.
 
 This module orchestrates; the leaves it calls (deploy: change sets and stack state, progress:
 following an operation, package: uploads, stacks: reading deployed stacks, changes: rendering)
