@@ -47,3 +47,4 @@ STANDALONE: tuple[StackSpec, ...] = (StackSpec("bootstrap", bootstrap.build),)
 
 ROOT = "root"
 CATALOG = "catalog"  # standalone, built last from the product's resource types
+DELIVERY = "delivery"  # standalone, built only with delivery.enabled (templates/delivery.py)

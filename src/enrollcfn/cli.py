@@ -16,7 +16,7 @@ import os
 import sys
 from pathlib import Path
 
-from enrollcfn import __version__, commands as c, commands_ops as ops
+from enrollcfn import __version__, commands as c, commands_ci as ci, commands_ops as ops
 from enrollcfn.errors import EnrollcfnError, Interrupted, LintError, Problems
 
 EXIT_OK, EXIT_ERROR, EXIT_PENDING, EXIT_DEGRADED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 3, 64, 130
@@ -46,6 +46,9 @@ day 2:
   enrollcfn exec --stack se-dev                a shell in a running task (ECS Exec)
   enrollcfn rollback --stack se-prod           back to the previous image, through a change set
   enrollcfn drift --stack se-prod              what changed outside CloudFormation (exit 2 when drifted)
+
+delivery:
+  enrollcfn ci-workflow --stack se-prod --out .github/workflows/deploy.yml   GitHub Actions through OIDC
 
 exit codes: 0 done, 1 error, 2 plan: changes pending / drift: drifted, 3 status: degraded,
 64 usage error, 130 interrupted; run: the container's exit code.
@@ -154,6 +157,7 @@ def _parser() -> argparse.ArgumentParser:
     _local_commands(sub)
     _stack_commands(sub)
     _day2_commands(sub)
+    _ci_commands(sub)
     return parser
 
 
@@ -272,6 +276,16 @@ def _day2_commands(sub) -> None:
 
     p = _command(sub, "drift", ops.cmd_drift, "drift detection on every stack, per resource and property (exit 2 drifted)")
     _stack_args(p, json_=True)
+
+
+def _ci_commands(sub) -> None:
+    p = _command(sub, "ci-workflow", ci.cmd_ci_workflow, "write the application repository's GitHub Actions workflow (OIDC, no keys)")
+    _stack_args(p)
+    p.add_argument("--out", type=Path, default=None, metavar="FILE", help="write it here, e.g. .github/workflows/deploy.yml (default: print it)")
+    p.add_argument("--repo-config", default="enrollcfn.yaml", metavar="PATH",
+                   help="where the config file lives in the application repository (release: deploy; default enrollcfn.yaml)")
+    p.add_argument("--install", default=None, metavar="SPEC",
+                   help="what the workflow pip-installs to get enrollcfn (release: deploy; default enrollcfn==<this version>)")
 
 
 def _stack_args(p: argparse.ArgumentParser, from_build: bool = False, json_: bool = False) -> None:

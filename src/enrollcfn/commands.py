@@ -142,7 +142,9 @@ def cmd_deploy(args: argparse.Namespace) -> int:
     """Deploy through change sets, safely.
 
 1. compile, validate and lint (or read --build DIR); no AWS call before these pass
-2. the bootstrap stack NAME-bootstrap (artifact bucket, ECR repository), if it changed
+2. the bootstrap stack NAME-bootstrap (artifact bucket, ECR repository), if it changed; with
+   delivery.enabled the NAME-delivery stack (GitHub OIDC roles) too, and with delivery.release:
+   deploy the root's change sets run as delivery.execution_role_name
 3. upload every template under its content hash (unchanged content is not uploaded again)
 4. read-only preflight: the image tag is in ECR, the hosted zone exists (every problem at once);
    a warning when a production environment's alarms notify no one (monitoring.alarm_email)
@@ -165,7 +167,7 @@ def _pipeline(args: argparse.Namespace, execute: bool, image_digest: str | None 
 
     cfg, build = _build_for(args, skip_lint=(CATALOG,))  # deploy never sends the catalog stack
     client = _clients(args, cfg)
-    clients = pipeline.Clients(*(client(s) for s in ("cloudformation", "s3", "ecr", "route53", "ecs")))
+    clients = pipeline.Clients(*(client(s) for s in ("cloudformation", "s3", "ecr", "route53", "ecs", "iam")))
     opts = pipeline.Options(
         stack=args.stack, execute=execute, yes=getattr(args, "yes", False),
         allow_data_loss=getattr(args, "allow_data_loss", False), recreate_failed=getattr(args, "recreate_failed", False),

@@ -28,7 +28,7 @@ from enrollcfn import cache as _cache
 from enrollcfn import cost, price_table
 from enrollcfn.config import Config, regions
 from enrollcfn.errors import CompileError, LintError
-from templates import CATALOG, NESTED, ROOT, STANDALONE, catalog, root
+from templates import CATALOG, DELIVERY, NESTED, ROOT, STANDALONE, catalog, delivery, root
 from templates.monitoring import MONTHLY_BUDGET, OPTIONAL_TYPES
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -42,7 +42,7 @@ MAX_RESOURCES = 500
 MAX_PARAMETERS = 200
 MAX_OUTPUTS = 200
 
-STANDALONE_NAMES = frozenset({s.name for s in STANDALONE} | {CATALOG})
+STANDALONE_NAMES = frozenset({s.name for s in STANDALONE} | {CATALOG, DELIVERY})
 PRODUCT_NAMES = (*(s.name for s in NESTED), ROOT)  # what the root stack (and the catalog product) is made of
 
 
@@ -133,6 +133,8 @@ def compile(cfg: Config, usage: Mapping[str, float] | None = None, cache: bool =
         template = _built(spec.name, lambda: spec.build(cfg))
         stacks[spec.name] = _render(spec.name, template, cache)
         children[spec.name] = template
+    if cfg.delivery.enabled:  # off by default: build/ of the default config has no delivery.yaml
+        stacks[DELIVERY] = _render(DELIVERY, _built(DELIVERY, lambda: delivery.build(cfg)), cache)
     check_region(cfg.region, {t for s in stacks.values() for t in s.resource_types})
     usage = dict(usage or cost.load_usage())
     prices = prices or price_table.for_region(cfg.region)

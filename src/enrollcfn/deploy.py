@@ -60,11 +60,13 @@ class Target:
     template_body: str | None = None
     parameters: dict[str, str] = field(default_factory=dict)
     capabilities: tuple[str, ...] = ("CAPABILITY_IAM",)
+    role_arn: str | None = None  # the service role CloudFormation runs the change set as (delivery.release: deploy)
 
     def template_args(self) -> dict:
+        role = {"RoleARN": self.role_arn} if self.role_arn else {}
         if self.template_url:
-            return {"TemplateURL": self.template_url}
-        return {"TemplateBody": self.template_body}
+            return {"TemplateURL": self.template_url, **role}
+        return {"TemplateBody": self.template_body, **role}
 
     def parameter_list(self) -> list[dict]:
         return [{"ParameterKey": k, "ParameterValue": v} for k, v in sorted(self.parameters.items())]

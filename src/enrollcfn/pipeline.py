@@ -1,9 +1,10 @@
 """The plan, deploy, recover and destroy pipelines over one `Build` and a set of AWS clients.
 
-deploy: bootstrap stack (if changed) -> upload the product's templates under content-hash keys ->
-read-only preflight (image in ECR, hosted zone; warnings such as alarms that notify no one) ->
-one change set on the root with nested stacks -> preview -> data-loss guard -> confirmation ->
-execute -> follow events -> stack policies and termination protection. `plan` stops after the preview and deletes what it created.
+deploy: bootstrap stack (if changed) -> delivery stack (if built and changed) -> upload the
+product's templates under content-hash keys -> read-only preflight (image in ECR, hosted zone;
+warnings such as alarms that notify no one) -> one change set on the root with nested stacks ->
+preview -> data-loss guard -> confirmation -> execute -> follow events -> stack policies and
+termination protection. `plan` stops after the preview and deletes what it created.
 
 This module orchestrates; the leaves it calls (deploy: change sets and stack state, progress:
 following an operation, package: uploads, stacks: reading deployed stacks, changes: rendering)
@@ -27,11 +28,12 @@ from enrollcfn.deploy import Clock, DeployError, Sleep, Target
 from enrollcfn.errors import Interrupted, Problems
 from enrollcfn.images import digest_to_deploy
 from enrollcfn.package import package_templates
-from enrollcfn.preflight import preflight, warnings
-from enrollcfn.stacks import bootstrap_stack_name, describe, output, output_map
-from templates import ROOT
+from enrollcfn.preflight import preflight, provider_taken, warnings
+from enrollcfn.stacks import bootstrap_stack_name, delivery_stack_name, describe, output, output_map
+from templates import DELIVERY, ROOT
 from templates.bootstrap import ARTIFACT_BUCKET_NAME, REPOSITORY_URI
 from templates.catalog import ARTIFACT_PREFIX  # the launch role may read only below it
+from templates.delivery import CLOUDFORMATION_ROLE_ARN, ROOT_STACK_NAME
 from templates.monitoring import ENVIRONMENT_TAG  # the budget counts the costs carrying it
 from templates.service import IMAGE_DIGEST
 
@@ -45,6 +47,7 @@ class Clients:
     ecr: object = None
     route53: object = None
     ecs: object = None
+    iam: object = None
 
 
 @dataclass(frozen=True)
@@ -120,6 +123,7 @@ def run(r: Run, cfg: Config, build: Build) -> Result:
         return result
     boot_outputs = output_map(boot_stack)
     bucket = output(boot_name, boot_outputs, ARTIFACT_BUCKET_NAME)
+    execution_role = _delivery(r, cfg, build, bucket, result)
     package = package_templates(r.clients.s3, bucket, ARTIFACT_PREFIX, cfg.region, build.product())
     result.uploaded = package.uploaded
     r.console.report(f"templates: {len(package.uploaded)} uploaded, {len(package.artifacts) - len(package.uploaded)} unchanged "
@@ -136,7 +140,7 @@ def run(r: Run, cfg: Config, build: Build) -> Result:
     elif not problems:  # the image is there: run it by digest (ECR.2), never by a tag that could move
         parameters[IMAGE_DIGEST] = digest_to_deploy(r.clients.ecr, r.clients.ecs, cfg, r.opts.image_tag)
     root = Target(r.opts.stack, template_url=package.root.url, parameters=parameters,
-                  capabilities=cs.capabilities([s.doc for s in product.values()]))
+                  capabilities=cs.capabilities([s.doc for s in product.values()]), role_arn=execution_role)
     children = {name: s.doc for name, s in product.items()}
 
     def second_opinion(stack_id: str) -> list:
@@ -149,6 +153,22 @@ def run(r: Run, cfg: Config, build: Build) -> Result:
     _protect(r, result)
     result.pending = not r.opts.execute and bool(result.changed)
     return result
+
+
+def _delivery(r: Run, cfg: Config, build: Build, bucket: str, result: Result) -> str | None:
+    """Plan or deploy NAME-delivery when the build has it; the execution role the root's change
+    sets run as (release: deploy), None otherwise or while the delivery stack is only planned."""
+    if DELIVERY not in build.stacks:
+        return None
+    name = delivery_stack_name(r.opts.stack)
+    if not cfg.delivery.provider_arn and r.clients.iam is not None and describe(r.cfn, name, r.sleep) is None:
+        if problems := provider_taken(r.clients.iam):  # checked before the stack would fail on it
+            raise Problems("preflight", problems)
+    params = {ROOT_STACK_NAME: r.opts.stack, ARTIFACT_BUCKET_NAME: bucket} if cfg.delivery.release == "deploy" else {}
+    stack = standalone(r, name, build[DELIVERY], params, stack_tags(cfg, name), result)
+    if stack is None or cfg.delivery.release != "deploy":
+        return None
+    return output(name, output_map(stack), CLOUDFORMATION_ROLE_ARN)
 
 
 def _protect(r: Run, result: Result) -> None:

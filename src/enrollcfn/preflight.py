@@ -9,6 +9,7 @@ from __future__ import annotations
 from botocore.exceptions import ClientError
 
 from enrollcfn.config import Config
+from enrollcfn.config.delivery import GITHUB_ISSUER
 from enrollcfn.deploy import DeployError
 
 
@@ -64,3 +65,14 @@ def push_hint(cfg: Config, uri: str) -> str:
             f"  docker build -t {repo}:{tag} .\n"
             f"  docker tag {repo}:{tag} {uri}:{tag}\n"
             f"  docker push {uri}:{tag}")
+
+
+def provider_taken(iam, issuer: str = GITHUB_ISSUER) -> list[DeployError]:
+    """A new delivery stack would create the account's OIDC provider for `issuer`, but one exists:
+    IAM holds one provider per URL, so the stack would fail and roll back (CreateOpenIDConnectProvider)."""
+    arns = [p["Arn"] for p in iam.list_open_id_connect_providers().get("OpenIDConnectProviderList", [])]
+    taken = [arn for arn in arns if arn.endswith(f":oidc-provider/{issuer}")]
+    if not taken:
+        return []
+    return [DeployError("delivery.provider_arn", f"this account already has the OIDC provider for {issuer}; an account holds one per URL, "
+                        f"so name it: delivery.provider_arn: {taken[0]}")]

@@ -1,7 +1,8 @@
 """Reading deployed stacks, shared by deploy and publish.
 
 The bootstrap stack of a root stack `NAME` is `NAME-bootstrap`; it owns the artifact bucket and
-the ECR repository. Its catalog stack is `NAME-catalog`; it owns the Service Catalog launch role.
+the ECR repository. Its catalog stack is `NAME-catalog`; it owns the Service Catalog launch role. Its delivery stack
+`NAME-delivery` owns the roles GitHub Actions assumes.
 """
 
 from __future__ import annotations
@@ -17,6 +18,11 @@ THROTTLED = {"Throttling", "ThrottlingException", "RequestLimitExceeded", "TooMa
 def bootstrap_stack_name(stack: str) -> str:
     """The standalone bootstrap stack that belongs to root stack `stack`."""
     return f"{stack}-bootstrap"
+
+
+def delivery_stack_name(stack: str) -> str:
+    """The standalone delivery stack (GitHub OIDC provider and roles) of root stack `stack`."""
+    return f"{stack}-delivery"
 
 
 def catalog_stack_name(stack: str) -> str:

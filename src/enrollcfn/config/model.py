@@ -13,6 +13,7 @@ from pydantic import Field, ValidationError, ValidationInfo, field_validator, mo
 from enrollcfn.config._base import Bool, Section, Text, check, rules
 from enrollcfn.config.catalog import Catalog
 from enrollcfn.config.database import Database
+from enrollcfn.config.delivery import CI_TAG_PREFIX, Delivery
 from enrollcfn.config.dns import Dns
 from enrollcfn.config.load_balancer import LoadBalancer
 from enrollcfn.config.monitoring import Logs, Monitoring
@@ -53,6 +54,7 @@ class Config(Section):
     logs: Logs = Field(default_factory=Logs)
     monitoring: Monitoring = Field(default_factory=Monitoring)
     catalog: Catalog = Field(default_factory=Catalog)
+    delivery: Delivery = Field(default_factory=Delivery)
 
     def __init__(self, **data: Any) -> None:
         """Validate `data` (sections as mappings or models); raise `ConfigErrors` with every problem."""
@@ -121,6 +123,17 @@ class Config(Section):
         if len(derived) > 253:  # RFC 1035
             rules([("dns.api_domain", f"the derived name {derived[:40]}... is over DNS's 253 characters; set a shorter one")])
         return dns.model_copy(update={"api_domain": derived})
+
+    @field_validator("delivery")
+    @classmethod
+    def _ci_tags_not_redeployed(cls, delivery: Delivery, info: ValidationInfo) -> Delivery:
+        """A CI that deploys pushes tags the redeploy function ignores (one deploy per release)."""
+        registry = info.data.get("registry")
+        tag_prefix = registry.redeploy_tag_prefix if registry is not None else ""
+        if delivery.enabled and delivery.release == "deploy" and tag_prefix and (CI_TAG_PREFIX.startswith(tag_prefix) or tag_prefix.startswith(CI_TAG_PREFIX)):
+            rules([("registry.redeploy_tag_prefix", f"{tag_prefix!r} overlaps {CI_TAG_PREFIX!r}, the tags CI pushes and deploys with "
+                                                    "delivery.release: deploy; choose another prefix or release: redeploy")])
+        return delivery
 
     @field_validator("service")
     @classmethod

@@ -52,3 +52,14 @@ def launch_role(project: str, environment: str) -> str:
         return name
     digest = hashlib.sha256(name.encode()).hexdigest()[:_HASH_CHARS]
     return f"{name[: ROLE_NAME_CHARS - _HASH_CHARS - 1]}-{digest}"
+
+
+def role_name(project: str, environment: str, purpose: str) -> str:
+    """`<project>-<environment>-<purpose>`, or, past IAM's 64 characters, its stem shortened and
+    followed by 8 hex digits of the whole name's SHA-256 and the purpose, so two long names still differ."""
+    whole = f"{prefix(project, environment)}-{purpose}"
+    if len(whole) <= ROLE_NAME_CHARS:
+        return whole
+    digest = hashlib.sha256(whole.encode("utf-8")).hexdigest()[:_HASH_CHARS]
+    stem = prefix(project, environment)[: ROLE_NAME_CHARS - len(purpose) - _HASH_CHARS - 2].rstrip("-")
+    return f"{stem}-{digest}-{purpose}"

@@ -1,0 +1,51 @@
+"""The ci-workflow command: read the parsed arguments, read the delivery stack's roles, print or
+write the workflow enrollcfn.workflow renders. commands.py holds the stack commands.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from enrollcfn import __version__
+from enrollcfn.commands import _clients, load_config
+from enrollcfn.errors import EnrollcfnError
+
+
+def cmd_ci_workflow(args: argparse.Namespace) -> int:
+    """Write the GitHub Actions workflow of the application repository (delivery.repository).
+
+1. read and validate the config: delivery.enabled, a repository, a branch or an environment,
+   no wildcards (nothing is asked of AWS before this passes)
+2. read the role ARNs from the outputs of the deployed NAME-delivery stack (`enrollcfn deploy`
+   creates it): DeliveryRoleArn, and PlanRoleArn with release: deploy
+3. render the workflow: `permissions: id-token: write, contents: read`; on pushes to the branch,
+   aws-actions/configure-aws-credentials assumes the delivery role, the image is built, pushed
+   under a new tag and its digest printed; then the redeploy stack deploys it (release:
+   redeploy, tag <redeploy_tag_prefix><sha>) or the job runs `enrollcfn deploy --yes` for tag
+   ci-<sha> (release: deploy); pull requests build without pushing, and with release: deploy
+   run `enrollcfn plan` under the plan role
+4. print it, or write it to --out FILE (commit it in the application repository as
+   .github/workflows/deploy.yml)"""
+    from enrollcfn.stacks import delivery_stack_name, describe, output, output_map
+    from enrollcfn.workflow import render
+    from templates.delivery import DELIVERY_ROLE_ARN, PLAN_ROLE_ARN
+
+    cfg = load_config(args.config)
+    if not cfg.delivery.enabled:
+        raise EnrollcfnError("delivery.enabled", "is false: set delivery.enabled: true and delivery.repository, deploy, then run ci-workflow")
+    name = delivery_stack_name(args.stack)
+    stack = describe(_clients(args, cfg)("cloudformation"), name)
+    if stack is None:
+        raise EnrollcfnError(name, f"stack does not exist; `enrollcfn deploy --stack {args.stack}` creates it")
+    values = output_map(stack)
+    wanted = [DELIVERY_ROLE_ARN] + ([PLAN_ROLE_ARN] if cfg.delivery.release == "deploy" and cfg.delivery.plans else [])
+    roles = {key: output(name, values, key) for key in wanted}
+    text = render(cfg, args.stack, roles, args.install or f"enrollcfn=={__version__}", args.repo_config)
+    if args.out is None:
+        sys.stdout.write(text)
+        return 0
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(text, encoding="utf-8")
+    print(f"wrote {args.out}: commit it in {cfg.delivery.repository}; it assumes {roles[DELIVERY_ROLE_ARN]}")
+    return 0

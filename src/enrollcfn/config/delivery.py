@@ -1,0 +1,145 @@
+"""Delivery from CI: which GitHub repository, branch or environment may assume the delivery role
+(GitHub's OpenID Connect provider, no stored access keys), and how a release reaches the service.
+
+An empty string leaves a key unset. The trust policy compares the token's `sub` claim with
+StringEquals, so a value here is matched literally; wildcards are refused anyway, so that no
+config can read as if it trusted more (or less) than it does.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, model_validator
+from pydantic_core import PydanticCustomError
+
+from enrollcfn.config._base import Bool, Section, Text, rules
+
+# GitHub's OIDC issuer and the audience aws-actions/configure-aws-credentials asks for
+# (docs.github.com, "Configuring OpenID Connect in Amazon Web Services").
+GITHUB_ISSUER = "token.actions.githubusercontent.com"
+AUDIENCE = "sts.amazonaws.com"
+# With release: deploy, CI pushes ci-<commit sha> and deploys that tag itself; it must not start
+# with registry.redeploy_tag_prefix, or the redeploy function would deploy it a second time.
+CI_TAG_PREFIX = "ci-"
+
+
+def _fail(value: str, message: str):
+    shown = value if len(value) <= 60 else value[:57] + "..."
+    raise PydanticCustomError("bad_value", "{message}", {"message": f"{shown!r} {message}"})
+
+
+def _no_wildcard(value: str, what: str) -> None:
+    if "*" in value or "?" in value:
+        _fail(value, f"holds a wildcard; name one {what} exactly (the role trusts only the subjects written here)")
+
+
+# GitHub account (user or organisation) names: 1-39 letters, digits and single hyphens, not
+# starting or ending with a hyphen. Repository names: 1-100 letters, digits, '.', '_' and '-',
+# not '.' or '..' (GitHub renames a name ending in .git, so it is refused).
+_OWNER = r"[A-Za-z0-9](?:[A-Za-z0-9]|-(?=[A-Za-z0-9])){0,38}"
+_REPO = r"(?!\.{1,2}$)(?!.*\.git$)[A-Za-z0-9._-]{1,100}"
+
+
+def _repository(value: str) -> str:
+    if value:
+        _no_wildcard(value, "repository")
+        if not re.fullmatch(f"{_OWNER}/{_REPO}", value):
+            _fail(value, "is not a GitHub repository: write owner/name (owner: 1-39 letters, digits and single hyphens; "
+                         "name: 1-100 letters, digits, '.', '_' and '-')")
+    return value
+
+
+def _branch(value: str) -> str:
+    """A branch name git accepts (git check-ref-format), without refs/heads/."""
+    if value:
+        _no_wildcard(value, "branch")
+        parts = value.split("/")
+        bad = (len(value) > 255 or value.startswith(("-", "refs/")) or value.endswith((".", ".lock")) or ".." in value
+               or "@{" in value or value == "@" or re.search(r"[\x00-\x20~^:\[\\\x7f]", value)
+               or any(not p or p.startswith(".") or p.endswith(".lock") for p in parts))  # fmt: skip
+        if bad:
+            _fail(value, "is not a branch name: no spaces, '~', '^', ':', '[', '\\', '..', '@{', no empty or '.'-led "
+                         "parts, not ending in '.' or '.lock', without refs/heads/")
+    return value
+
+
+def _environment(value: str) -> str:
+    """A GitHub environment name (at most 255 characters); ':' would end the sub claim's field."""
+    if value:
+        _no_wildcard(value, "environment")
+        if not re.fullmatch(r"[A-Za-z0-9_.-]{1,255}", value):
+            _fail(value, "is not an environment name here: use 1-255 letters, digits, '_', '.' and '-'")
+    return value
+
+
+def _provider_arn(value: str) -> str:
+    if value and not re.fullmatch(rf"arn:aws(-cn|-us-gov)?:iam::[0-9]{{12}}:oidc-provider/{re.escape(GITHUB_ISSUER)}", value):
+        _fail(value, f"is not the ARN of an IAM OIDC provider for {GITHUB_ISSUER} "
+                     f"(arn:aws:iam::<account>:oidc-provider/{GITHUB_ISSUER})")
+    return value
+
+
+def _role_name(value: str) -> str:
+    # IAM role names: 1-64 of letters, digits and +=,.@_- (IAM API Reference, CreateRole).
+    if value and not re.fullmatch(r"[\w+=,.@-]{1,64}", value, re.ASCII):
+        _fail(value, "is not an IAM role name: 1-64 letters, digits and '+=,.@_-' (the name, not the ARN)")
+    return value
+
+
+Repository = Annotated[Text, AfterValidator(_repository)]
+Branch = Annotated[Text, AfterValidator(_branch)]
+Environment = Annotated[Text, AfterValidator(_environment)]
+ProviderArn = Annotated[Text, AfterValidator(_provider_arn)]
+RoleName = Annotated[Text, AfterValidator(_role_name)]
+
+
+class Delivery(Section):
+    """The standalone NAME-delivery stack (off by default): the OIDC provider and the roles
+    GitHub Actions assumes."""
+
+    enabled: Bool = False  # fix: the seed pushed with long-lived access keys stored in GitHub
+    repository: Repository = ""  # owner/name of the application repository
+    branch: Branch = "main"  # pushes to it may assume the role (sub repo:OWNER/REPO:ref:refs/heads/BRANCH)
+    environment: Environment = ""  # jobs in this GitHub environment may (sub repo:OWNER/REPO:environment:NAME)
+    # An account holds one IAM OIDC provider per issuer URL: the first delivery stack of an
+    # account creates it (and keeps it on delete); every other one names it here.
+    provider_arn: ProviderArn = ""
+    # redeploy: CI only pushes a registry.redeploy_tag_prefix tag; the redeploy stack deploys it.
+    # deploy: CI runs `enrollcfn deploy --yes` through change sets executed by execution_role_name.
+    release: Literal["deploy", "redeploy"] = "redeploy"
+    # The CloudFormation service role every change set of the root stack runs as with release:
+    # deploy (an existing role, named here; the delivery roles may pass only it, only to CloudFormation).
+    execution_role_name: RoleName = ""
+    plan_pull_requests: Bool = True  # deploy only: a plan-only role for pull requests of the repository
+
+    @model_validator(mode="after")
+    def _complete(self) -> Delivery:
+        """When enabled: a repository, a branch or an environment, and for CI deploys the role they run as."""
+        if not self.enabled:
+            return self
+        problems = []
+        if not self.repository:
+            problems.append(("delivery.repository", "is required when delivery.enabled is true: owner/name of the GitHub repository"))
+        if not self.branch and not self.environment:
+            problems.append(("delivery.branch", "set a branch or delivery.environment (or both): the role trusts only those subjects"))
+        if self.release == "deploy" and not self.execution_role_name:
+            problems.append(("delivery.execution_role_name", "is required with release: deploy (the CloudFormation service role the "
+                                                             "deploys run as); or set release: redeploy"))
+        rules(problems)
+        return self
+
+    def subjects(self) -> list[str]:
+        """The `sub` claims the delivery role trusts (GitHub's formats for a branch and an environment)."""
+        repo = f"repo:{self.repository}"
+        return [s for s, on in ((f"{repo}:ref:refs/heads/{self.branch}", self.branch), (f"{repo}:environment:{self.environment}", self.environment)) if on]
+
+    def pull_request_subject(self) -> str:
+        """The `sub` claim of a workflow run for a pull request that references no environment."""
+        return f"repo:{self.repository}:pull_request"
+
+    @property
+    def plans(self) -> bool:
+        """True when a plan role for pull requests is built (only CI that deploys has anything to plan)."""
+        return self.release == "deploy" and self.plan_pull_requests
