@@ -23,9 +23,10 @@ from troposphere.s3 import (
 from enrollcfn.config import Config
 from enrollcfn.errors import CompileError
 
-# CloudFormation documented 4096 characters for Code.ZipFile until 2022 and has since raised it;
-# keeping to the old bound keeps each function small enough to review in the template itself.
-INLINE_LIMIT = 4096
+# CloudFormation documented 4096 characters for Code.ZipFile until 2022 and has since removed the
+# limit (the AWS CDK dropped its own check then, aws-cdk#20624); a bound of our own keeps each
+# function small enough to review in the template itself.
+INLINE_LIMIT = 8192
 
 
 def param(t: Template, name: str, type_: str, description: str, **kwargs) -> Parameter:

@@ -56,8 +56,8 @@ def build(cfg: Config) -> Template:
         )
     )
     public, private = _subnets(t, cfg, vpc)
-    public_rt = _public_routing(t, cfg, vpc, public)
-    private_rts = _private_routing(t, cfg, vpc, public, private)
+    public_rt, attach = _public_routing(t, cfg, vpc, public)
+    private_rts = _private_routing(t, cfg, vpc, public, private, attach)
     if cfg.network.s3_gateway_endpoint:
         t.add_resource(
             VPCEndpoint(
@@ -116,7 +116,7 @@ def _subnets(t: Template, cfg: Config, vpc: VPC) -> tuple[list[Subnet], list[Sub
     return public, private
 
 
-def _public_routing(t: Template, cfg: Config, vpc: VPC, public: list[Subnet]) -> RouteTable:
+def _public_routing(t: Template, cfg: Config, vpc: VPC, public: list[Subnet]) -> tuple[RouteTable, VPCGatewayAttachment]:
     igw = t.add_resource(InternetGateway("InternetGateway", Tags=name_tags(cfg, "igw")))
     attach = t.add_resource(VPCGatewayAttachment("InternetGatewayAttachment", VpcId=Ref(vpc), InternetGatewayId=Ref(igw)))
     rt = t.add_resource(RouteTable("PublicRouteTable", VpcId=Ref(vpc), Tags=name_tags(cfg, "public-rt")))
@@ -126,10 +126,11 @@ def _public_routing(t: Template, cfg: Config, vpc: VPC, public: list[Subnet]) ->
     )
     for i, subnet in enumerate(public, 1):
         t.add_resource(SubnetRouteTableAssociation(f"PublicSubnet{i}RouteTableAssociation", SubnetId=Ref(subnet), RouteTableId=Ref(rt)))
-    return rt
+    return rt, attach
 
 
-def _private_routing(t: Template, cfg: Config, vpc: VPC, public: list[Subnet], private: list[Subnet]) -> list[RouteTable]:
+def _private_routing(t: Template, cfg: Config, vpc: VPC, public: list[Subnet], private: list[Subnet],
+                     attach: VPCGatewayAttachment) -> list[RouteTable]:
     nat = cfg.network.mode == "private"
     per_az = nat and cfg.network.nat_gateways == "per_az"
     count = len(private) if per_az else 1
@@ -139,7 +140,7 @@ def _private_routing(t: Template, cfg: Config, vpc: VPC, public: list[Subnet], p
         rt = t.add_resource(RouteTable(f"PrivateRouteTable{suffix(i)}", VpcId=Ref(vpc), Tags=name_tags(cfg, f"private-rt{'-' + suffix(i) if per_az else ''}")))
         # network.mode public: no NAT and no route out; the private subnets hold only the database.
         if nat:
-            gateway = _nat_gateway(t, cfg, public[i - 1], suffix(i), per_az)
+            gateway = _nat_gateway(t, cfg, public[i - 1], suffix(i), per_az, attach)
             t.add_resource(Route(f"PrivateDefaultRoute{suffix(i)}", RouteTableId=Ref(rt), DestinationCidrBlock="0.0.0.0/0", NatGatewayId=Ref(gateway)))
         tables.append(rt)
     for i, subnet in enumerate(private, 1):
@@ -148,12 +149,17 @@ def _private_routing(t: Template, cfg: Config, vpc: VPC, public: list[Subnet], p
     return tables
 
 
-def _nat_gateway(t: Template, cfg: Config, subnet: Subnet, suffix: str, per_az: bool) -> NatGateway:
-    """A NAT gateway in `subnet` with its Elastic IP."""
+def _nat_gateway(t: Template, cfg: Config, subnet: Subnet, suffix: str, per_az: bool, attach: VPCGatewayAttachment) -> NatGateway:
+    """A NAT gateway in `subnet` with its Elastic IP, both after the internet gateway is attached:
+    neither references the attachment, so without DependsOn CloudFormation may create them first,
+    and a public NAT gateway made before its VPC has an attached internet gateway fails (an EIP
+    "requires an internet gateway attached to the VPC", AWS::EC2::EIP and the DependsOn
+    attribute's documented example)."""
     role = f"-{suffix}" if per_az else ""
-    eip = t.add_resource(EIP(f"NatEip{suffix}", Domain="vpc", Tags=name_tags(cfg, f"nat-eip{role}")))
+    eip = t.add_resource(EIP(f"NatEip{suffix}", Domain="vpc", Tags=name_tags(cfg, f"nat-eip{role}"), DependsOn=[attach]))
     return t.add_resource(
-        NatGateway(f"NatGateway{suffix}", AllocationId=GetAtt(eip, "AllocationId"), SubnetId=Ref(subnet), Tags=name_tags(cfg, f"nat{role}"))
+        NatGateway(f"NatGateway{suffix}", AllocationId=GetAtt(eip, "AllocationId"), SubnetId=Ref(subnet), Tags=name_tags(cfg, f"nat{role}"),
+                   DependsOn=[attach])
     )
 
 

@@ -24,6 +24,7 @@ from enrollcfn.config import Config
 from templates._helpers import inline_code as _inline_code, output, param, scanner_skips, service_role_trust
 from templates.bootstrap import product_role
 from templates.cluster import CLUSTER_NAME
+from templates.database import DATABASE_SECRET_ARN
 from templates.service import EXECUTION_ROLE_ARN, SERVICE_ARN, SERVICE_NAME, TASK_ROLE_ARN, repository_uri
 
 REDEPLOY_FUNCTION_NAME = "RedeployFunctionName"
@@ -46,6 +47,7 @@ def build(cfg: Config) -> Template:
     service = param(t, SERVICE_NAME, "String", "ECS service to redeploy")
     service_arn = param(t, SERVICE_ARN, "String", "ARN of that service, the only resource the function may change")
     roles = [param(t, name, "String", f"{what} role of the service's tasks, passed to each new revision") for name, what in ((EXECUTION_ROLE_ARN, "Execution"), (TASK_ROLE_ARN, "Task"))]
+    secret = param(t, DATABASE_SECRET_ARN, "String", "RDS-managed database secret; its rotation restarts the service's tasks")
 
     queue = t.add_resource(
         # Holds events for 14 days (the maximum) so a failed redeploy can be inspected and replayed.
@@ -66,18 +68,19 @@ def build(cfg: Config) -> Template:
         )
     )
     role = t.add_resource(_role(cfg, log_group, queue, service_arn, roles))
-    function = t.add_resource(_function(cfg, role, log_group, queue, cluster, service))
-    rule = t.add_resource(_rule(cfg, function, queue))
-    t.add_resource(
-        Permission(
-            "InvokePermission",
-            Action="lambda:InvokeFunction",
-            FunctionName=GetAtt(function, "Arn"),
-            Principal="events.amazonaws.com",
-            SourceArn=GetAtt(rule, "Arn"),  # only this rule may invoke it (Lambda.1)
+    function = t.add_resource(_function(cfg, role, log_group, queue, cluster, service, secret))
+    rules = [t.add_resource(_push_rule(cfg, function, queue)), t.add_resource(_rotation_rule(function, queue, secret))]
+    for rule, title in zip(rules, ("InvokePermission", "RotationInvokePermission")):
+        t.add_resource(
+            Permission(
+                title,
+                Action="lambda:InvokeFunction",
+                FunctionName=GetAtt(function, "Arn"),
+                Principal="events.amazonaws.com",
+                SourceArn=GetAtt(rule, "Arn"),  # only this rule may invoke it (Lambda.1)
+            )
         )
-    )
-    t.add_resource(_queue_policy(queue, rule))
+    t.add_resource(_queue_policy(queue, rules))
     output(t, REDEPLOY_FUNCTION_NAME, Ref(function), "Lambda that deploys a pushed image by digest")
     output(t, REDEPLOY_DEAD_LETTER_QUEUE_ARN, GetAtt(queue, "Arn"), "Queue of push events whose redeploy failed after retries")
     return t
@@ -111,7 +114,20 @@ def _role(cfg: Config, log_group: LogGroup, queue: Queue, service_arn, roles: li
     )
 
 
-def _function(cfg: Config, role: Role, log_group: LogGroup, queue: Queue, cluster, service) -> Function:
+def _function(cfg: Config, role: Role, log_group: LogGroup, queue: Queue, cluster, service, secret) -> Function:
+    # Lambda keeps 100 of an account's concurrency unreserved ("You can reserve up to the
+    # Unreserved account concurrency value ..., minus 100", Lambda developer guide), and new
+    # accounts may start with a limit of 10, where any reservation is refused and the stack fails.
+    # So none by default; the handler is safe without it (see lambda/redeploy/index.py).
+    reserved = cfg.registry.redeploy_reserved_concurrency
+    extra = {} if reserved is None else {"ReservedConcurrentExecutions": reserved}
+    skips = {
+        "CKV_AWS_117": "Calls only the ECS API; a VPC would add NAT or endpoint dependencies for no isolation gain",
+        "CKV_AWS_173": "The environment holds names, a tag prefix and the database secret's ARN (not its value), no secrets",
+        "CKV_AWS_272": "The code is inline in the reviewed template; there is no package to sign",
+    }
+    if reserved is None:
+        skips["CKV_AWS_115"] = "registry.redeploy_reserved_concurrency is unset: a reservation fails in accounts whose concurrency limit is under 101"
     return Function(
         "Function",
         Description=f"Deploy {cfg.registry.repository_name} pushes tagged {cfg.registry.redeploy_tag_prefix}* to {cfg.service.name} by digest",
@@ -121,8 +137,6 @@ def _function(cfg: Config, role: Role, log_group: LogGroup, queue: Queue, cluste
         Role=GetAtt(role, "Arn"),
         Timeout=30,  # fix: the seed's default 3 s is shorter than a slow UpdateService call
         MemorySize=128,
-        # One at a time: two pushes in quick succession must not race each other's revisions.
-        ReservedConcurrentExecutions=1,
         # Lambda retries asynchronous invocations twice, then parks the event here.
         DeadLetterConfig=LambdaDeadLetter(TargetArn=GetAtt(queue, "Arn")),
         LoggingConfig=LoggingConfig(LogGroup=Ref(log_group)),
@@ -134,19 +148,40 @@ def _function(cfg: Config, role: Role, log_group: LogGroup, queue: Queue, cluste
                 "REPOSITORY_URI": repository_uri(cfg),
                 "CONTAINER_NAME": cfg.registry.repository_name,  # the container is named after the repository
                 "TAG_PREFIX": cfg.registry.redeploy_tag_prefix,
+                "SECRET_ARN": Ref(secret),
             }
         ),
-        Metadata=scanner_skips(
-            checkov={
-                "CKV_AWS_117": "Calls only the ECS API; a VPC would add NAT or endpoint dependencies for no isolation gain",
-                "CKV_AWS_173": "The environment holds only cluster, service, container and repository names and a tag prefix, no secrets",
-                "CKV_AWS_272": "The code is inline in the reviewed template; there is no package to sign",
-            }
-        ),
+        Metadata=scanner_skips(checkov=skips),
+        **extra,
     )
 
 
-def _rule(cfg: Config, function: Function, queue: Queue) -> Rule:
+def _target(function: Function, queue: Queue) -> Target:
+    return Target(
+        Id="Redeploy",
+        Arn=GetAtt(function, "Arn"),
+        RetryPolicy=RetryPolicy(MaximumRetryAttempts=8, MaximumEventAgeInSeconds=3600),
+        DeadLetterConfig=DeadLetterConfig(Arn=GetAtt(queue, "Arn")),
+    )
+
+
+def _rotation_rule(function: Function, queue: Queue, secret) -> Rule:
+    """RDS rotates its managed master password every 7 days; running tasks keep the old one (ECS
+    reads a secret when a task starts), so each successful rotation restarts them. Secrets Manager
+    reports it as RotationSucceeded, an "AWS Service Event via CloudTrail" whose
+    additionalEventData.SecretId is the secret's ARN (Secrets Manager user guide, "CloudTrail
+    entries": rotation log entries; delivered to EventBridge on a best-effort basis)."""
+    pattern = {
+        "source": ["aws.secretsmanager"],
+        "detail-type": ["AWS Service Event via CloudTrail"],
+        "detail": {"eventSource": ["secretsmanager.amazonaws.com"], "eventName": ["RotationSucceeded"],
+                   "additionalEventData": {"SecretId": [Ref(secret)]}},
+    }
+    return Rule("RotationRule", Description="Successful rotations of the database secret", EventPattern=pattern, State="ENABLED",
+                Targets=[_target(function, queue)])
+
+
+def _push_rule(cfg: Config, function: Function, queue: Queue) -> Rule:
     prefix = cfg.registry.redeploy_tag_prefix
     pattern = {
         "source": ["aws.ecr"],
@@ -159,18 +194,11 @@ def _rule(cfg: Config, function: Function, queue: Queue) -> Rule:
         Description=f"Successful pushes of {cfg.registry.repository_name} with a {prefix}* tag",
         EventPattern=pattern,
         State="ENABLED",
-        Targets=[
-            Target(
-                Id="Redeploy",
-                Arn=GetAtt(function, "Arn"),
-                RetryPolicy=RetryPolicy(MaximumRetryAttempts=8, MaximumEventAgeInSeconds=3600),
-                DeadLetterConfig=DeadLetterConfig(Arn=GetAtt(queue, "Arn")),
-            )
-        ],
+        Targets=[_target(function, queue)],
     )
 
 
-def _queue_policy(queue: Queue, rule: Rule) -> QueuePolicy:
+def _queue_policy(queue: Queue, rules: list[Rule]) -> QueuePolicy:
     return QueuePolicy(
         "DeadLetterQueuePolicy",
         Queues=[Ref(queue)],
@@ -182,7 +210,7 @@ def _queue_policy(queue: Queue, rule: Rule) -> QueuePolicy:
                     Principal=Principal("Service", "events.amazonaws.com"),
                     Action=[sqs.SendMessage],
                     Resource=[GetAtt(queue, "Arn")],
-                    Condition=Condition(ArnEquals({"aws:SourceArn": GetAtt(rule, "Arn")})),
+                    Condition=Condition(ArnEquals({"aws:SourceArn": [GetAtt(rule, "Arn") for rule in rules]})),
                 )
             ],
         ),

@@ -284,3 +284,46 @@ def test_readme_never_claims_a_control_both_held_and_not_held():
     assert held & not_held == set()
     assert {"EC2.2", "ECS.5", "ECS.20", "ECR.2", "RDS.9"} <= held
     assert {"SecretsManager.1", "RDS.5"} <= not_held
+
+
+def _needs(doc: dict, logical_id: str) -> set[str]:
+    """Every resource `logical_id` waits for: DependsOn, Ref and GetAtt, followed to the end."""
+    resources = doc["Resources"]
+
+    def direct(lid: str) -> set[str]:
+        found, todo = set(), [resources[lid].get("Properties", {})]
+        depends = resources[lid].get("DependsOn", [])
+        found |= {depends} if isinstance(depends, str) else set(depends)
+        while todo:
+            value = todo.pop()
+            if isinstance(value, dict):
+                if "Ref" in value and value["Ref"] in resources:
+                    found.add(value["Ref"])
+                if "Fn::GetAtt" in value and value["Fn::GetAtt"][0] in resources:
+                    found.add(value["Fn::GetAtt"][0])
+                todo.extend(value.values())
+            elif isinstance(value, list):
+                todo.extend(value)
+        return found
+
+    seen, todo = set(), [logical_id]
+    while todo:
+        for dep in direct(todo.pop()) - seen:
+            seen.add(dep)
+            todo.append(dep)
+    return seen
+
+
+@pytest.mark.parametrize("nat", ["single", "per_az"])
+def test_whatever_needs_the_internet_gateway_waits_for_its_attachment(nat):
+    # A route to an IGW, an Elastic IP and a public NAT gateway fail while the gateway is not
+    # attached to the VPC (AWS::EC2::EIP, DependsOn attribute documentation); CloudFormation
+    # orders only what references something, so each must reach the attachment.
+    doc = compile(Config(network={"nat_gateways": nat})).stacks["network"].doc
+    [attachment] = [lid for lid, r in doc["Resources"].items() if r["Type"] == "AWS::EC2::VPCGatewayAttachment"]
+    gateway_users = [lid for lid, r in doc["Resources"].items()
+                     if r["Type"] in ("AWS::EC2::EIP", "AWS::EC2::NatGateway")
+                     or (r["Type"] == "AWS::EC2::Route" and r["Properties"].get("GatewayId") == {"Ref": "InternetGateway"})]
+    assert len(gateway_users) == (5 if nat == "per_az" else 3)  # the public route, each NAT and its EIP
+    for lid in gateway_users:
+        assert attachment in _needs(doc, lid), f"{lid} may be created before the internet gateway is attached"

@@ -26,8 +26,12 @@ def one(template: dict, type_: str) -> dict:
 # ---- redeploy -------------------------------------------------------------------------------
 
 
+def props(template: dict, logical_id: str) -> dict:
+    return template["Resources"][logical_id]["Properties"]
+
+
 def test_rule_matches_only_successful_pushes_of_release_tags_of_the_repository(rendered):
-    pattern = one(rendered["redeploy"], "AWS::Events::Rule")["EventPattern"]
+    pattern = props(rendered["redeploy"], "PushRule")["EventPattern"]
     assert pattern["source"] == ["aws.ecr"] and pattern["detail-type"] == ["ECR Image Action"]
     detail = pattern["detail"]
     assert detail["action-type"] == ["PUSH"] and detail["result"] == ["SUCCESS"]
@@ -36,16 +40,46 @@ def test_rule_matches_only_successful_pushes_of_release_tags_of_the_repository(r
     assert detail["image-tag"] == [{"prefix": "release-"}]
 
 
-def test_rule_target_retries_and_dead_letters(rendered):
-    (target,) = one(rendered["redeploy"], "AWS::Events::Rule")["Targets"]
-    assert target["RetryPolicy"]["MaximumRetryAttempts"] > 0
-    assert target["DeadLetterConfig"]["Arn"] == {"Fn::GetAtt": ["DeadLetterQueue", "Arn"]}
+def test_each_rule_target_retries_and_dead_letters(rendered):
+    rules = resources_of(rendered["redeploy"], "AWS::Events::Rule")
+    assert set(rules) == {"PushRule", "RotationRule"}
+    for rule in rules.values():
+        (target,) = rule["Properties"]["Targets"]
+        assert target["Arn"] == {"Fn::GetAtt": ["Function", "Arn"]}
+        assert target["RetryPolicy"]["MaximumRetryAttempts"] > 0
+        assert target["DeadLetterConfig"]["Arn"] == {"Fn::GetAtt": ["DeadLetterQueue", "Arn"]}
+    # EventBridge may write to the dead-letter queue for both rules, and for nothing else
+    (policy,) = [s for p in resources_of(rendered["redeploy"], "AWS::SQS::QueuePolicy").values()
+                 for s in p["Properties"]["PolicyDocument"]["Statement"]]
+    assert policy["Condition"]["ArnEquals"]["aws:SourceArn"] == [{"Fn::GetAtt": [r, "Arn"]} for r in ("PushRule", "RotationRule")]
 
 
-def test_function_is_current_serialised_bounded_and_logs_to_its_own_group(rendered):
+def test_a_rotation_of_the_database_secret_restarts_the_service(rendered):
+    """RDS rotates its managed master password every 7 days (RDS user guide, "Password management
+    with Amazon RDS and Secrets Manager"); the rule must match Secrets Manager's RotationSucceeded
+    CloudTrail service event for exactly the secret the database stack outputs, and the function
+    must know that secret."""
+    pattern = props(rendered["redeploy"], "RotationRule")["EventPattern"]
+    assert pattern["source"] == ["aws.secretsmanager"] and pattern["detail-type"] == ["AWS Service Event via CloudTrail"]
+    assert pattern["detail"]["eventName"] == ["RotationSucceeded"]
+    assert pattern["detail"]["additionalEventData"]["SecretId"] == [{"Ref": "DatabaseSecretArn"}]
+    variables = one(rendered["redeploy"], "AWS::Lambda::Function")["Environment"]["Variables"]
+    assert variables["SECRET_ARN"] == {"Ref": "DatabaseSecretArn"}
+    # the root hands the redeploy stack the database stack's secret output, and the service's
+    # DB_PASSWORD comes from that same secret
+    wired = rendered["root"]["Resources"]["RedeployStack"]["Properties"]["Parameters"]["DatabaseSecretArn"]
+    assert wired == {"Fn::GetAtt": ["DatabaseStack", "Outputs.DatabaseSecretArn"]}
+    assert rendered["database"]["Outputs"]["DatabaseSecretArn"]["Value"] == {"Fn::GetAtt": ["Database", "MasterUserSecret.SecretArn"]}
+    (container,) = one(rendered["service"], "AWS::ECS::TaskDefinition")["ContainerDefinitions"]
+    password = next(x for x in container["Secrets"] if x["Name"] == "DB_PASSWORD")
+    assert "DatabaseSecretArn" in json.dumps(password["ValueFrom"])
+
+
+def test_function_is_current_bounded_and_logs_to_its_own_group(rendered):
     fn = one(rendered["redeploy"], "AWS::Lambda::Function")
     assert fn["Runtime"] in ("python3.12", "python3.13") and fn["Timeout"] == 30
-    assert fn["ReservedConcurrentExecutions"] == 1
+    # no reservation unless configured: Lambda refuses one that leaves under 100 unreserved
+    assert "ReservedConcurrentExecutions" not in fn
     assert fn["LoggingConfig"]["LogGroup"] == {"Ref": "FunctionLogGroup"}
     assert one(rendered["redeploy"], "AWS::Logs::LogGroup")["RetentionInDays"] == 30
     assert fn["DeadLetterConfig"]["TargetArn"] == {"Fn::GetAtt": ["DeadLetterQueue", "Arn"]}
@@ -58,8 +92,8 @@ def test_function_code_is_the_reviewed_source_byte_for_byte(rendered):
 
 
 def test_source_over_the_inline_limit_is_a_compile_error():
-    with pytest.raises(CompileError, match="4096"):
-        redeploy.inline_code("#" * 4097)
+    with pytest.raises(CompileError, match="8192"):
+        redeploy.inline_code("#" * 8193)
 
 
 def test_role_may_only_update_the_one_service_and_pass_its_two_roles_to_ecs_tasks(rendered):
@@ -88,10 +122,15 @@ def test_function_knows_the_repository_container_and_prefix(rendered):
     assert digest_form == variables["REPOSITORY_URI"]["Fn::Sub"] + "@${ImageDigest}"
 
 
-def test_only_the_rule_may_invoke_the_function(rendered):
-    permission = one(rendered["redeploy"], "AWS::Lambda::Permission")
-    assert permission["Principal"] == "events.amazonaws.com"
-    assert permission["SourceArn"] == {"Fn::GetAtt": ["PushRule", "Arn"]}
+def test_reserved_concurrency_is_a_config_value():
+    fn = compile(Config(registry={"redeploy_reserved_concurrency": 1})).stacks["redeploy"].doc["Resources"]["Function"]
+    assert fn["Properties"]["ReservedConcurrentExecutions"] == 1
+
+
+def test_only_the_rules_may_invoke_the_function(rendered):
+    permissions = resources_of(rendered["redeploy"], "AWS::Lambda::Permission").values()
+    assert {p["Properties"]["Principal"] for p in permissions} == {"events.amazonaws.com"}
+    assert sorted(p["Properties"]["SourceArn"]["Fn::GetAtt"][0] for p in permissions) == ["PushRule", "RotationRule"]
 
 
 # ---- monitoring -----------------------------------------------------------------------------

@@ -23,6 +23,7 @@ ENV = {
     "REPOSITORY_URI": "123456789012.dkr.ecr.ap-southeast-2.amazonaws.com/student-enrollment-production",
     "CONTAINER_NAME": "student-enrollment-production",
     "TAG_PREFIX": "release-",
+    "SECRET_ARN": "arn:aws:secretsmanager:ap-southeast-2:123456789012:secret:rds!db-3f1e2d4c-5b6a-4789-8c9d-0e1f2a3b4c5d-Ab12Cd",
 }
 OLD = "sha256:" + "0" * 64
 NEW = "sha256:" + "a" * 64
@@ -175,6 +176,55 @@ def test_ecs_error_is_logged_and_raised_so_eventbridge_retries(ecs, capsys, monk
         redeploy.handler(push(), None)
     (line,) = log_lines(capsys)
     assert line["decision"] == "failed" and line["cluster"] == "no-such-cluster"
+
+
+def rotation(secret: str, event_name: str = "RotationSucceeded") -> dict:
+    """A Secrets Manager rotation as EventBridge delivers it: a CloudTrail service event (Secrets
+    Manager user guide, "CloudTrail entries", log entries for rotation)."""
+    return {
+        "version": "0", "id": "6a7e8feb-b491-4cf7-a9f1-bf3703467718", "detail-type": "AWS Service Event via CloudTrail",
+        "source": "aws.secretsmanager", "account": "123456789012", "time": "2026-12-03T17:00:00Z", "region": "ap-southeast-2",
+        "resources": [],
+        "detail": {
+            "eventVersion": "1.08", "userIdentity": {"accountId": "123456789012", "invokedBy": "secretsmanager.amazonaws.com"},
+            "eventTime": "2026-12-03T17:00:00Z", "eventSource": "secretsmanager.amazonaws.com", "eventName": event_name,
+            "awsRegion": "ap-southeast-2", "sourceIPAddress": "secretsmanager.amazonaws.com", "userAgent": "secretsmanager.amazonaws.com",
+            "requestParameters": None, "responseElements": None, "additionalEventData": {"SecretId": secret},
+            "eventType": "AwsServiceEvent", "managementEvent": True, "recipientAccountId": "123456789012", "eventCategory": "Management",
+        },
+    }  # fmt: skip
+
+
+@pytest.fixture
+def update_calls(ecs):
+    """The parameters of every UpdateService call the handler makes."""
+    calls = []
+    boto3.setup_default_session()
+    boto3.DEFAULT_SESSION.events.register("provide-client-params.ecs.UpdateService", lambda params, **_: calls.append(dict(params)))
+    yield calls
+    boto3.DEFAULT_SESSION = None
+
+
+def test_a_rotation_of_the_database_secret_starts_new_tasks_on_the_same_revision(ecs, update_calls, capsys):
+    before = running(ecs)["taskDefinitionArn"]
+    result = redeploy.handler(rotation(ENV["SECRET_ARN"]), None)
+    assert result == {"redeployed": True, "reason": "secret rotated"}
+    assert update_calls == [{"cluster": ENV["CLUSTER_NAME"], "service": ENV["SERVICE_NAME"], "forceNewDeployment": True}]
+    assert running(ecs)["taskDefinitionArn"] == before
+    (line,) = log_lines(capsys)
+    assert line["decision"] == "restarted" and line["secret"] == ENV["SECRET_ARN"]
+
+
+@pytest.mark.parametrize("event", [
+    rotation(ENV["SECRET_ARN"].replace("Ab12Cd", "Zz99Yy")),
+    rotation(ENV["SECRET_ARN"], "RotationStarted"),
+    rotation(ENV["SECRET_ARN"], "RotationFailed"),
+], ids=["another secret", "rotation started", "rotation failed"])
+def test_other_secrets_manager_events_change_nothing(ecs, update_calls, capsys, event):
+    assert redeploy.handler(event, None)["redeployed"] is False
+    assert update_calls == []
+    (line,) = log_lines(capsys)
+    assert line["decision"] == "ignored"
 
 
 def test_deleted_service_raises(ecs):

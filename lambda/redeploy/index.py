@@ -4,6 +4,16 @@ Only a successful PUSH to REPOSITORY_NAME of such a tag acts; other events are l
 ignored. It registers a copy of the service's task definition whose CONTAINER_NAME image is
 REPOSITORY_URI@digest and points the service at it (the circuit breaker rolls back to the
 previous revision). A service already on that digest is left alone, so a retry changes nothing.
+
+A RotationSucceeded event of SECRET_ARN (the database's RDS-managed secret) restarts the
+service's tasks instead (UpdateService forceNewDeployment): ECS reads a secret when a task
+starts, so tasks started before the rotation hold the old password, which stops working for new
+connections.
+
+Two invocations may run at once (no reserved concurrency by default): each is a whole
+UpdateService of its own, the digest check makes a repeated push a no-op and a repeated restart
+only replaces the tasks again, so neither leaves the service half-changed. Two different pushes
+within seconds of each other may finish in either order; the later UpdateService wins.
 One JSON log line per decision. Errors raise: EventBridge retries, then dead-letters.
 """
 
@@ -33,6 +43,21 @@ def skip_reason(event, repository, prefix):
     return None
 
 
+def rotated_secret(event):
+    """The secret of a Secrets Manager RotationSucceeded event (a CloudTrail service event), or None."""
+    detail = event.get("detail") or {}
+    if event.get("source") != "aws.secretsmanager" or detail.get("eventName") != "RotationSucceeded":
+        return None
+    return (detail.get("additionalEventData") or {}).get("SecretId")
+
+
+def restart(cluster, service, secret):
+    """Start new tasks, which read the rotated secret; the old ones drain."""
+    boto3.client("ecs").update_service(cluster=cluster, service=service, forceNewDeployment=True)
+    log("restarted", cluster=cluster, service=service, reason="secret rotated", secret=secret)
+    return {"redeployed": True, "reason": "secret rotated"}
+
+
 def with_image(taskdef, container, image):
     """RegisterTaskDefinition arguments: `taskdef` with `container` running `image`."""
     args = {k: taskdef[k] for k in COPIED if taskdef.get(k)}
@@ -49,6 +74,12 @@ def handler(event, context):
     """EventBridge entry point; returns what was done."""
     env = os.environ
     cluster, service = env["CLUSTER_NAME"], env["SERVICE_NAME"]
+    if event.get("source") == "aws.secretsmanager":
+        secret = rotated_secret(event)
+        if secret != env["SECRET_ARN"]:
+            log("ignored", reason=f"not a RotationSucceeded of {env['SECRET_ARN']}", secret=secret)
+            return {"redeployed": False, "reason": "not this service's rotated secret"}
+        return restart(cluster, service, secret)
     detail = event.get("detail") or {}
     image = {k: detail.get(k) for k in ("repository-name", "image-tag", "image-digest")}
     reason = skip_reason(event, env["REPOSITORY_NAME"], env["TAG_PREFIX"])

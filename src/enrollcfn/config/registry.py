@@ -43,6 +43,9 @@ class Registry(Section):
         Text,
         check(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}", "is not the start of an image tag: use 1-128 letters, digits, '_', '.' and '-', not starting with '.' or '-'"),
     ] = "release-"
+    # Concurrent executions reserved for the redeploy function; unset by default, since Lambda
+    # keeps 100 of the account's concurrency unreserved and a new account's limit may be 10.
+    redeploy_reserved_concurrency: Annotated[Int, int_range(1, 1000)] | None = None
 
 
     @model_validator(mode="after")
