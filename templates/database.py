@@ -127,8 +127,8 @@ def _instance(cfg: Config, subnet_group, parameters, options, monitoring, sg) ->
         PubliclyAccessible=False,
         MultiAZ=db.multi_az,
         BackupRetentionPeriod=db.backup_retention_days,
-        PreferredBackupWindow=db.backup_window,
-        PreferredMaintenanceWindow=db.maintenance_window,
+        PreferredBackupWindow=db.utc_windows[0],  # database.time_zone's local times, in UTC
+        PreferredMaintenanceWindow=db.utc_windows[1],
         CopyTagsToSnapshot=True,
         DeletionProtection=True,  # fix: seed off (RDS.8)
         EnableIAMDatabaseAuthentication=True,  # RDS.10; Laravel keeps using the password

@@ -28,10 +28,10 @@ def props(template: dict, type_: str) -> dict:
 # ---- database -------------------------------------------------------------------------------
 
 
-def test_database_has_the_seeds_size_windows_and_name(rendered):
+def test_database_has_the_seeds_size_retention_and_name(rendered):
     db = props(rendered["database"], "AWS::RDS::DBInstance")
     assert (db["Engine"], db["DBInstanceClass"], db["AllocatedStorage"], db["DBName"]) == ("mysql", "db.t3.micro", "20", "collage")
-    assert (db["BackupRetentionPeriod"], db["PreferredBackupWindow"], db["PreferredMaintenanceWindow"]) == (7, "03:00-04:00", "mon:04:00-mon:05:00")
+    assert db["BackupRetentionPeriod"] == 7
     assert db["MultiAZ"] is False and db["PubliclyAccessible"] is False
 
 

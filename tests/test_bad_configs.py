@@ -54,7 +54,7 @@ BAD = [
     ("magnetic storage", {"database": {"storage_type": "standard"}}, "database.storage_type"),
     # RDS: a backup window is at least 30 minutes and does not overlap the maintenance window.
     ("backup window of 10 minutes", {"database": {"backup_window": "03:00-03:10"}}, "database.backup_window"),
-    ("backup window overlapping maintenance", {"database": {"backup_window": "04:30-05:30"}}, "database.backup_window"),
+    ("backup window overlapping maintenance", {"database": {"backup_window": "04:00-05:00"}}, "database.backup_window"),
     ("backup window across midnight overlapping maintenance", {"database": {"backup_window": "23:50-00:30", "maintenance_window": "tue:00:00-tue:01:00"}}, "database.backup_window"),
     ("maintenance window of 5 minutes", {"database": {"maintenance_window": "sun:10:00-sun:10:05"}}, "database.maintenance_window"),
     ("backup retention over 35 days", {"database": {"backup_retention_days": 36}}, "database.backup_retention_days"),

@@ -39,7 +39,8 @@ def test_defaults_reproduce_the_seed():
     assert (cfg.service.cpu, cfg.service.memory, cfg.service.min_tasks, cfg.service.max_tasks) == (1024, 2048, 2, 20)
     assert (cfg.service.scaling.cpu_target, cfg.service.scaling.memory_target) == (70, 80)
     assert (cfg.database.instance_class, cfg.database.allocated_storage_gb, cfg.database.name) == ("db.t3.micro", 20, "collage")
-    assert (cfg.database.backup_window, cfg.database.maintenance_window) == ("03:00-04:00", "mon:04:00-mon:05:00")
+    # not the seed's: its UTC windows (03:00-04:00, mon:04:00-mon:05:00) were the Sydney afternoon
+    assert (cfg.database.backup_window, cfg.database.maintenance_window) == ("02:00-03:00", "mon:03:30-mon:04:30")
     assert cfg.registry.keep_images == 30 and cfg.logs.retention_days == 30
     assert cfg.service.environment["DB_DATABASE"] == "collage"
 
@@ -103,7 +104,7 @@ def test_the_constructor_validates_too():
         ({"database": {"allocated_storage_gb": 70000}}, "database.allocated_storage_gb", "must be 20-65536, got 70000"),
         ({"monitoring": {"monthly_budget_usd": float("nan")}}, "monitoring.monthly_budget_usd", "finite"),
         ({"database": {"storage_type": "io1"}}, "database.storage_type", "provisioned IOPS"),
-        ({"database": {"backup_window": "04:30-05:30"}}, "database.backup_window", "overlaps the maintenance window"),
+        ({"database": {"backup_window": "04:00-05:00"}}, "database.backup_window", "overlaps the maintenance window"),
         ({"database": {"backup_window": "03:00-03:20"}}, "database.backup_window", "30 minutes"),
         ({"database": {"name": "mysql"}}, "database.name", "reserves"),
         ({"service": {"environment": {"BIG": "x" * 70_000}}}, "service.environment", "64 KiB"),

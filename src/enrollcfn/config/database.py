@@ -6,7 +6,10 @@ window", "Maintenance window"; CreateDBInstance parameters)."""
 from __future__ import annotations
 
 import re
+from datetime import datetime, timedelta
+from functools import cache
 from typing import Annotated
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from pydantic import AfterValidator, field_validator, model_validator
 from pydantic_core import PydanticCustomError
@@ -18,6 +21,7 @@ _HHMM = r"([01]\d|2[0-3]):([0-5]\d)"
 _DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _DAY = "(" + "|".join(_DAYS) + ")"
 WEEK = 7 * 24 * 60
+_zones = cache(available_timezones)  # scans the tzdata files; the same answer every time
 
 
 def _not_reserved(value: str) -> str:
@@ -59,10 +63,14 @@ class Database(Section):
     storage_type: Text = "gp3"  # fix: seed gp2; gp3 is cheaper per GB with a 3000 IOPS baseline
     multi_az: Bool = False  # seed (turn on for AZ-independent production)
     backup_retention_days: Annotated[Int, int_range(1, 35)] = 7  # seed; RDS keeps automated backups 1-35 days (0 turns them off)
-    backup_window: Annotated[Text, check(f"{_HHMM}-{_HHMM}", "is not a backup window: use hh:mm-hh:mm in UTC, such as 03:00-04:00")] = "03:00-04:00"  # seed
+    # fix: the seed's windows were UTC strings, 03:00 UTC being 13:00 or 14:00 in Sydney, the
+    # middle of the working day. The windows are local times in this IANA zone, compiled to the
+    # UTC strings RDS takes (see utc_windows); "UTC" keeps them as written.
+    time_zone: Text = "Australia/Sydney"
+    backup_window: Annotated[Text, check(f"{_HHMM}-{_HHMM}", "is not a backup window: use hh:mm-hh:mm (local time in database.time_zone), such as 02:00-03:00")] = "02:00-03:00"
     maintenance_window: Annotated[
-        Text, check(f"{_DAY}:{_HHMM}-{_DAY}:{_HHMM}", "is not a maintenance window: use ddd:hh:mm-ddd:hh:mm in UTC, such as mon:04:00-mon:05:00")
-    ] = "mon:04:00-mon:05:00"  # seed
+        Text, check(f"{_DAY}:{_HHMM}-{_DAY}:{_HHMM}", "is not a maintenance window: use ddd:hh:mm-ddd:hh:mm (local time in database.time_zone), such as mon:03:30-mon:04:30")
+    ] = "mon:03:30-mon:04:30"
     name: DbName = "collage"  # seed
     master_username: UserName = "collage_admin"  # fix: seed "admin" is the engine default (RDS.25)
 
@@ -74,6 +82,28 @@ class Database(Section):
         if value not in versions:
             rules([("database.engine_version", f"MySQL {value[:40]} is not offered by RDS (or not known to cfn-lint); use 8.4.x such as {', '.join(newest(versions))}")])
         return value
+
+    @field_validator("time_zone")
+    @classmethod
+    def _zone(cls, value: str) -> str:
+        """An IANA time zone name (the tzdata package's list)."""
+        if value not in _zones():
+            rules([("database.time_zone", f"{value[:40]!r} is not an IANA time zone; use a name such as Australia/Sydney, Europe/Dublin or UTC")])
+        return value
+
+    @property
+    def utc_windows(self) -> tuple[str, str]:
+        """(PreferredBackupWindow, PreferredMaintenanceWindow) in UTC, as RDS takes them.
+
+        RDS windows are fixed in UTC, so in a zone with daylight saving they move by an hour on
+        the local clock twice a year. They are converted at the zone's standard (smaller) offset
+        of the year, so a window written for the night runs at that time in winter and one hour
+        later in summer: Sydney 02:00-03:00 is 16:00-17:00 UTC, 02:00 AEST or 03:00 AEDT."""
+        shift = _standard_offset(self.time_zone)
+        backup = "-".join(_clock(_minutes(t) - shift) for t in self.backup_window.split("-"))
+        start, end = _weekly(self.maintenance_window)
+        maintenance = f"{_day_clock(start - shift)}-{_day_clock(end - shift)}"
+        return backup, maintenance
 
     @field_validator("storage_type")
     @classmethod
@@ -91,8 +121,11 @@ class Database(Section):
         out = []
         if self.max_allocated_storage_gb < self.allocated_storage_gb:
             out.append(("database.max_allocated_storage_gb", f"must be at least allocated_storage_gb ({self.allocated_storage_gb})"))
-        backup = _daily(self.backup_window)
-        maintenance = _weekly(self.maintenance_window)
+        if self.time_zone not in _zones():
+            return self  # already reported by _zone
+        backup_utc, maintenance_utc = self.utc_windows
+        backup = _daily(backup_utc)
+        maintenance = _weekly(maintenance_utc)
         # RDS: "The backup window must be at least 30 minutes" and "must not overlap with the
         # weekly maintenance window"; the maintenance window is also at least 30 minutes.
         if _length(backup[0]) < 30:
@@ -103,6 +136,27 @@ class Database(Section):
             out.append(("database.backup_window", f"{self.backup_window} overlaps the maintenance window {self.maintenance_window}; RDS requires them apart"))
         rules(out)
         return self
+
+
+def _standard_offset(zone: str) -> int:
+    """The smaller of the zone's UTC offsets in January and July, in minutes (no DST there)."""
+    try:
+        tz = ZoneInfo(zone)
+    except ZoneInfoNotFoundError:  # listed but unreadable: treat as UTC rather than fail later
+        return 0
+    year = datetime.now().year
+    offsets = (datetime(year, month, 1, tzinfo=tz).utcoffset() or timedelta(0) for month in (1, 7))
+    return int(min(offsets).total_seconds() // 60)
+
+
+def _clock(minutes: int) -> str:
+    minutes %= 1440
+    return f"{minutes // 60:02d}:{minutes % 60:02d}"
+
+
+def _day_clock(minutes: int) -> str:
+    minutes %= WEEK
+    return f"{_DAYS[minutes // 1440]}:{_clock(minutes)}"
 
 
 def _minutes(hhmm: str) -> int:
