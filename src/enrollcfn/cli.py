@@ -19,7 +19,7 @@ from pathlib import Path
 from enrollcfn import __version__, commands as c, commands_ci as ci, commands_ops as ops
 from enrollcfn.errors import EnrollcfnError, Interrupted, LintError, Problems
 
-EXIT_OK, EXIT_ERROR, EXIT_PENDING, EXIT_DEGRADED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 3, 64, 130
+from enrollcfn.exits import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_USAGE
 
 EPILOG = """\
 examples:

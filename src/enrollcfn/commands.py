@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 from enrollcfn.errors import EnrollcfnError
+from enrollcfn.exits import EXIT_OK, EXIT_PENDING
 
 # An unreachable endpoint fails within about 5 s: botocore's standard retry mode makes at most
 # MAX_ATTEMPTS tries (the first included) with jittered exponential backoff below 1 s, then 2 s,
@@ -182,7 +183,7 @@ def _pipeline(args: argparse.Namespace, execute: bool, image_digest: str | None 
         print("outputs:")
         for key, value in sorted(result.outputs.items()):
             print(f"  {key:<24} {value}")
-    return 2 if not execute and result.pending else 0
+    return EXIT_PENDING if not execute and result.pending else EXIT_OK
 
 
 def cmd_recover(args: argparse.Namespace) -> int:

@@ -11,9 +11,8 @@ import sys
 
 from enrollcfn.commands import _clients, _pipeline, load_config
 from enrollcfn.errors import EnrollcfnError, Interrupted
+from enrollcfn.exits import EXIT_DEGRADED, EXIT_PENDING
 
-EXIT_DEGRADED = 3  # status: the stack answers but something is unhealthy
-EXIT_DRIFTED = 2  # drift: something drifted (as plan's "changes pending")
 
 
 def _located(args: argparse.Namespace):
@@ -152,4 +151,4 @@ property (expected -> actual). Exit 0 nothing drifted, 2 drifted, 1 error."""
     _, client, dep = _located(args)
     results = drift.detect(client("cloudformation"), dep)
     _emit(args, results, drift.render(results))
-    return EXIT_DRIFTED if drift.drifted(results) else 0
+    return EXIT_PENDING if drift.drifted(results) else 0

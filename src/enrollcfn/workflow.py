@@ -17,13 +17,13 @@ import yaml
 
 from enrollcfn.config import Config
 from enrollcfn.config.delivery import CI_TAG_PREFIX
+from enrollcfn.exits import EXIT_PENDING
 from templates.delivery import DELIVERY_ROLE_ARN, PLAN_ROLE_ARN
 
 CHECKOUT = "actions/checkout@v4"
 CREDENTIALS = "aws-actions/configure-aws-credentials@v4"
 ECR_LOGIN = "aws-actions/amazon-ecr-login@v2"
 SETUP_PYTHON = "actions/setup-python@v5"
-PLAN_EXIT_PENDING = 2  # `enrollcfn plan` exits 2 when changes are pending: a result, not a failure
 
 
 def tag_expression(cfg: Config) -> str:
@@ -93,7 +93,7 @@ def _release_job(cfg: Config, role_arn: str, tool: dict | None) -> dict:
 
 
 def _plan_job(cfg: Config, role_arn: str, tool: dict) -> dict:
-    plan = f'enrollcfn plan --stack {tool["stack"]} --config {tool["config"]} || test $? -eq {PLAN_EXIT_PENDING}'
+    plan = f'enrollcfn plan --stack {tool["stack"]} --config {tool["config"]} || test $? -eq {EXIT_PENDING}'
     steps = [{"uses": CHECKOUT}, {"name": "Build the image (not pushed)", "run": "docker build ."},
              _credentials(role_arn), *_install(tool), {"name": "Plan (exit 2: changes pending)", "run": plan}]
     return {"if": "github.event_name == 'pull_request'", "runs-on": "ubuntu-latest", "steps": steps}
