@@ -135,6 +135,16 @@ class Config(Section):
                                                     "delivery.release: deploy; choose another prefix or release: redeploy")])
         return delivery
 
+    @field_validator("database")
+    @classmethod
+    def _production_defaults(cls, database: Database, info: ValidationInfo) -> Database:
+        """Deletion protection and the final snapshot left out follow `production`."""
+        keys = ("deletion_protection", "final_snapshot")
+        production = info.data.get("production")
+        if production is None:
+            return database
+        return database.model_copy(update={k: production for k in keys if getattr(database, k) is None})
+
     @field_validator("service")
     @classmethod
     def _spot_drain(cls, service: Service, info: ValidationInfo) -> Service:
