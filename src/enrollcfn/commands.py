@@ -204,9 +204,10 @@ per key, while database.deletion_protection or load_balancer.deletion_protection
 config or in the deployed stacks (set it to false and deploy first), or when a deployed
 DeletionPolicy differs from the config's; refuse while termination protection is on unless
 --disable-termination-protection; ask for the stack name (or --yes); delete and follow each stack.
-Kept: every resource the templates give DeletionPolicy Retain (the artifact, access-log buckets,
-the ECR repository with its images, the application secret) and, with database.final_snapshot,
-the database's final snapshot."""
+Kept: every resource the templates give DeletionPolicy Retain (the artifact and access-log
+buckets, the ECR repository with its images, the application secret), the log groups RDS wrote,
+with database.final_snapshot the database's final snapshot, and a NAME-catalog stack if publish
+made one."""
     from enrollcfn import compiler, pipeline, teardown
 
     cfg = load_config(args.config)
