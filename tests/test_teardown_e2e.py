@@ -54,7 +54,7 @@ def torn_down(tmp_path_factory):
         cfg = load("config/dev.yaml")
         zone = boto3.client("route53").create_hosted_zone(Name=cfg.dns.zone_name, CallerReference="td")["HostedZone"]["Id"]
         doc = yaml.safe_load(open("config/dev.yaml", encoding="utf-8"))
-        doc["dns"]["hosted_zone_id"] = zone.rsplit("/", 1)[-1]
+        doc.setdefault("dns", {})["hosted_zone_id"] = zone.rsplit("/", 1)[-1]
         tmp = tmp_path_factory.mktemp("td")
         dev, protected = tmp / "dev.yaml", tmp / "protected.yaml"
         dev.write_text(yaml.safe_dump(doc))

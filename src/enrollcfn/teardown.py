@@ -133,20 +133,19 @@ def refuse(deployed: list[Deployed], build: Build, deploy_command: str) -> None:
     """Problems (one line each) for deletion protection that is on and for a deployed DeletionPolicy
     that differs from the compiled one; nothing is deleted when there are any."""
     problems = []
+    apply = f"apply it with `{deploy_command}`, then destroy"
     for p in PROTECTIONS:
-        compiled = [_on(p.read(res.get("Properties", {}))) for res in _of_type(build[p.stack].doc, p.type).values()]
-        live = [d.path for d in deployed if d.compiled == p.stack for res in _of_type(d.template, p.type).values() if _on(p.read(res.get("Properties", {})))]
-        if any(compiled):
-            problems.append(EnrollcfnError(p.key, f"is on, so the deletion would fail half way; set it to false, apply it with `{deploy_command}`, then destroy"))
+        live = [d.path for d in deployed if d.compiled == p.stack and _protected(p, d.template)]
+        if _protected(p, build[p.stack].doc):
+            problems.append(EnrollcfnError(p.key, f"is on, so the deletion would fail half way; set it to false, {apply}"))
         elif live:
-            problems.append(EnrollcfnError(p.key, f"is false in the config but still on in {live[0]}; apply it with `{deploy_command}`, then destroy"))
+            problems.append(EnrollcfnError(p.key, f"is false in the config but still on in {live[0]}; {apply}"))
     for d in deployed:
         new = build[d.compiled].doc.get("Resources", {})
         for logical, res in d.template.get("Resources", {}).items():
-            was, now = res.get("DeletionPolicy", "Delete"), new.get(logical, {}).get("DeletionPolicy", "Delete")
+            was, now = _policy(res), _policy(new.get(logical, {}))
             if logical in new and was != now:
-                problems.append(EnrollcfnError(f"{d.path}/{logical}", f"was deployed with DeletionPolicy {was}, the config says {now}; "
-                                                                     f"apply it with `{deploy_command}`, then destroy"))
+                problems.append(EnrollcfnError(f"{d.path}/{logical}", f"was deployed with DeletionPolicy {was}, the config says {now}; {apply}"))
     if problems:
         raise Problems("destroy", problems)
 
@@ -157,7 +156,7 @@ def retained(deployed: list[Deployed], build: Build) -> tuple[list[Kept], list[s
     kept, databases = [], []
     for d in deployed:
         for logical, res in build[d.compiled].doc.get("Resources", {}).items():
-            policy, physical = res.get("DeletionPolicy"), d.physical.get(logical)
+            policy, physical = _policy(res), d.physical.get(logical)
             if policy not in KEEPING or physical is None:
                 continue
             if policy == "Snapshot" and res["Type"] == DB_INSTANCE:
@@ -233,6 +232,17 @@ def _manual_snapshots(rds, db: str) -> set[str]:
     for page in rds.get_paginator("describe_db_snapshots").paginate(DBInstanceIdentifier=db, SnapshotType="manual"):
         found.update(s["DBSnapshotIdentifier"] for s in page["DBSnapshots"])
     return found
+
+
+def _protected(p: Protection, doc: Mapping) -> bool:
+    return any(_on(p.read(res.get("Properties", {}))) for res in _of_type(doc, p.type).values())
+
+
+def _policy(res: Mapping) -> str:
+    """The DeletionPolicy in effect: CloudFormation's default is Delete, except Snapshot for a
+    DBInstance outside a cluster (DeletionPolicy attribute, "Exception")."""
+    default = "Snapshot" if res.get("Type") == DB_INSTANCE and "DBClusterIdentifier" not in res.get("Properties", {}) else "Delete"
+    return res.get("DeletionPolicy", default)
 
 
 def _of_type(doc: Mapping, kind: str) -> dict[str, Mapping]:
