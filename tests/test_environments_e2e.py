@@ -10,6 +10,7 @@ import json
 
 import boto3
 import pytest
+import requests
 import yaml
 
 from enrollcfn.cli import main
@@ -30,6 +31,7 @@ def _quiet(argv: list[str]) -> int:
 def side_by_side(tmp_path_factory):
     """Both environments deployed (bootstrap, image push, root) into one fresh local AWS."""
     with localaws.server() as endpoint, pytest.MonkeyPatch.context() as mp:
+        requests.post(f"{endpoint}/moto-api/reset", timeout=10)  # fresh: moto's state outlives a server in one process
         for key, value in {**localaws.CREDENTIALS, "AWS_ENDPOINT_URL": endpoint, "AWS_DEFAULT_REGION": localaws.REGION}.items():
             mp.setenv(key, value)
         zone = boto3.client("route53").create_hosted_zone(Name=Config().dns.zone_name, CallerReference="envs")["HostedZone"]["Id"]
