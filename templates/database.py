@@ -101,11 +101,15 @@ def _instance(cfg: Config, subnet_group, parameters, options, monitoring, sg) ->
     extra = {}
     if not db.multi_az:
         extra["Metadata"] = scanner_skips(checkov={"CKV_AWS_157": "Single-AZ as in the seed; set database.multi_az: true for a standby in the second AZ"})
+    # database.final_snapshot: Snapshot on delete AND on replacement (UpdateReplacePolicy defaults
+    # to Delete, which would drop the data), or Delete for both. Stated either way: CloudFormation's
+    # default DeletionPolicy for a DBInstance outside a cluster is Snapshot, a manual snapshot that
+    # outlives the stack and is billed until deleted by hand (`enrollcfn destroy` lists it).
+    policy = "Snapshot" if db.final_snapshot else "Delete"
     return DBInstance(
         "Database",
-        # Snapshot on delete AND on replacement: the UpdateReplacePolicy default would drop the data.
-        DeletionPolicy="Snapshot",
-        UpdateReplacePolicy="Snapshot",
+        DeletionPolicy=policy,
+        UpdateReplacePolicy=policy,
         Engine="mysql",
         EngineVersion=db.engine_version,
         # fix: no silent move to paid Extended Support when a major version leaves standard support.
@@ -130,7 +134,7 @@ def _instance(cfg: Config, subnet_group, parameters, options, monitoring, sg) ->
         PreferredBackupWindow=db.utc_windows[0],  # database.time_zone's local times, in UTC
         PreferredMaintenanceWindow=db.utc_windows[1],
         CopyTagsToSnapshot=True,
-        DeletionProtection=True,  # fix: seed off (RDS.8)
+        DeletionProtection=db.deletion_protection,  # fix: seed off (RDS.8); on in production
         EnableIAMDatabaseAuthentication=True,  # RDS.10; Laravel keeps using the password
         EnableCloudwatchLogsExports=LOG_EXPORTS,
         MonitoringInterval=60,  # RDS.6 enhanced monitoring

@@ -327,10 +327,28 @@ def test_deploy_creates_the_delivery_stack_runs_the_root_as_the_execution_role_a
             assert main(["deploy", "--stack", "se-ci", "--config", str(config), "--yes"]) == 0
         root = boto3.client("cloudformation").describe_stacks(StackName="se-ci")["Stacks"][0]
         account = boto3.client("sts").get_caller_identity()["Account"]
+        # destroy removes the delivery stack with the others (the provider it keeps is not
+        # modelled by moto, which reports no id for it: see the unit test below)
+        err = io.StringIO()
+        with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(err):
+            assert main(["destroy", "--stack", "se-ci", "--config", str(config), "--yes", "--disable-termination-protection"]) == 0, err.getvalue()
+        left = {s["StackName"] for s in boto3.client("cloudformation").list_stacks()["StackSummaries"] if s["StackStatus"] != "DELETE_COMPLETE"}
+        roles = {r["RoleName"] for r in iam.list_roles()["Roles"]}
+    assert "se-ci-delivery" not in left and "student-enrollment-citest-delivery" not in roles
     doc = yaml.safe_load(out.read_text())
     assert _steps(doc, "release", "aws-actions/configure-aws-credentials")[0]["with"]["role-to-assume"] == delivery_arn
     assert _steps(doc, "plan", "aws-actions/configure-aws-credentials")[0]["with"]["role-to-assume"] == plan_arn
     assert root["StackStatus"] == "CREATE_COMPLETE" and root["RoleARN"] == f"arn:aws:iam::{account}:role/acme-cfn-exec"
+
+
+def test_destroy_lists_the_kept_provider_with_the_aws_cli_command_that_deletes_it():
+    from enrollcfn.teardown import _removal
+
+    arn = "arn:aws:iam::123456789012:oidc-provider/token.actions.githubusercontent.com"
+    label, commands, _ = _removal("AWS::IAM::OIDCProvider", arn, {})
+    # AWS CLI: aws iam delete-open-id-connect-provider --open-id-connect-provider-arn <value>
+    assert commands == (f"aws iam delete-open-id-connect-provider --open-id-connect-provider-arn {arn}",)
+    assert "delivery.provider_arn" in label
 
 
 def test_a_second_environment_is_told_to_name_the_accounts_provider_before_its_stack_fails(tmp_path, capsys):

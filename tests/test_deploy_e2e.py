@@ -130,8 +130,12 @@ def test_change_that_replaces_the_database_is_refused(created, config_file, caps
     assert db["DBName"] == "collage"
 
 
+# With deletion protection on in the config, destroy refuses before it reads a stack (test_teardown).
+UNPROTECTED = "database:\n  deletion_protection: false\nload_balancer:\n  deletion_protection: false\n"
+
+
 def test_destroy_refuses_while_termination_protection_is_on(created, config_file, capsys):
-    code, out, err = run(capsys, "destroy", "--stack", STACK, "--config", config_file(), "--yes")
+    code, out, err = run(capsys, "destroy", "--stack", STACK, "--config", config_file(UNPROTECTED), "--yes")
     assert code == 1 and "termination protection" in err
     assert boto3.client("cloudformation").describe_stacks(StackName=STACK)["Stacks"][0]["StackStatus"] == "CREATE_COMPLETE"
 
@@ -139,6 +143,6 @@ def test_destroy_refuses_while_termination_protection_is_on(created, config_file
 def test_destroy_refuses_a_stack_it_did_not_create(created, config_file, capsys):
     cfn = boto3.client("cloudformation")
     cfn.create_stack(StackName="someone-elses", TemplateBody='{"Resources": {"Q": {"Type": "AWS::SQS::Queue"}}}')
-    code, out, err = run(capsys, "destroy", "--stack", "someone-elses", "--config", config_file(), "--yes")
+    code, out, err = run(capsys, "destroy", "--stack", "someone-elses", "--config", config_file(UNPROTECTED), "--yes")
     assert code == 1 and "not created by enrollcfn" in err
     assert cfn.describe_stacks(StackName="someone-elses")["Stacks"][0]["StackStatus"] == "CREATE_COMPLETE"

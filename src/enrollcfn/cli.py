@@ -216,7 +216,7 @@ def _stack_commands(sub) -> None:
                    help="a resource the rollback may leave as it is (repeatable; nested: StackName.LogicalId)")
     _timeout_arg(p, "stop following after this long")
 
-    p = _command(sub, "destroy", c.cmd_destroy, "delete the root stack (data keeps its snapshot/retain policies)")
+    p = _command(sub, "destroy", c.cmd_destroy, "delete the root and bootstrap stacks; list what stays (retained buckets, repository, snapshot) with the commands to remove it")
     _stack_args(p)
     p.add_argument("--yes", action="store_true", help="do not ask for the stack name as confirmation")
     p.add_argument("--disable-termination-protection", action="store_true", help="turn termination protection off first")

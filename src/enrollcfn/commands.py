@@ -197,21 +197,41 @@ with --skip-resource (fix or remove them by hand first), and follow it to the en
 
 
 def cmd_destroy(args: argparse.Namespace) -> int:
-    """Delete the root stack and its nested stacks (only a stack enrollcfn created).
+    """Delete the root stack with its nested stacks, then the NAME-bootstrap stack (only stacks
+enrollcfn created), and list what stays on purpose, each with the command that removes it.
 
-Refuses while termination protection is on unless --disable-termination-protection. The database
-keeps a final snapshot (DeletionPolicy Snapshot) and its deletion protection must be turned off by a
-deploy first; the bootstrap stack (repository, artifact bucket) is kept."""
-    from enrollcfn import pipeline
+Steps: compile the config (no AWS call when it is bad); read both stacks; refuse up front, one line
+per key, while database.deletion_protection or load_balancer.deletion_protection is on in the
+config or in the deployed stacks (set it to false and deploy first), or when a deployed
+DeletionPolicy differs from the config's; refuse while termination protection is on unless
+--disable-termination-protection; ask for the stack name (or --yes); delete and follow each stack.
+Kept: every resource the templates give DeletionPolicy Retain (the artifact and access-log
+buckets, the ECR repository with its images, the application secret), the log groups RDS wrote,
+with database.final_snapshot the database's final snapshot, and a NAME-catalog stack if publish
+made one."""
+    from enrollcfn import compiler, pipeline, teardown
 
-    if not args.yes:
-        if not sys.stdin.isatty():
-            raise EnrollcfnError(args.stack, "destroy needs confirmation: pass --yes when not at a terminal")
-        if input(f"Type the stack name to delete {args.stack}: ").strip() != args.stack:
-            raise EnrollcfnError(args.stack, "confirmation did not match; nothing was deleted")
-    pipeline.destroy(_stack_run(args), args.disable_termination_protection)
-    print(f"{args.stack}: deleted")
+    cfg = load_config(args.config)
+    build = compiler.compile(cfg)
+    deploy = f"enrollcfn deploy --stack {args.stack}" + (f" --config {args.config}" if args.config else "")
+    teardown.refuse([], build, deploy)  # protection the config itself turns on: before any AWS call
+    client = _clients(args, cfg)
+    run = pipeline.Run(pipeline.Clients(client("cloudformation"), rds=client("rds")), pipeline.Options(stack=args.stack, timeout_minutes=args.timeout),
+                       _console(False))
+    done = teardown.destroy(run, build, deploy, args.disable_termination_protection, confirm=lambda: _confirm_destroy(args))
+    for line in teardown.render(done):
+        print(line)
     return 0
+
+
+def _confirm_destroy(args: argparse.Namespace) -> None:
+    """The stack name typed back, unless --yes; raises when it is not."""
+    if args.yes:
+        return
+    if not sys.stdin.isatty():
+        raise EnrollcfnError(args.stack, "destroy needs confirmation: pass --yes when not at a terminal")
+    if input(f"Type the stack name to delete {args.stack}: ").strip() != args.stack:
+        raise EnrollcfnError(args.stack, "confirmation did not match; nothing was deleted")
 
 
 def cmd_publish(args: argparse.Namespace) -> int:

@@ -232,12 +232,21 @@ def deployed_losses(cfn, stack_id: str, name: str, root_doc: Mapping, children: 
 
     create_only = create_only_properties(region)
     pairs = [(name, stack_id, root_doc)]
+    for logical_id, physical, child in nested_children(cfn, stack_id, root_doc, children):
+        pairs.append((f"{name}/{logical_id}", physical, children[child]))
+    return [loss for path, physical, new in pairs
+            for loss in template_losses(path, deployed_template(cfn, physical), new, create_only)]
+
+
+def nested_children(cfn, stack_id: str, root_doc: Mapping, children: Iterable[str]) -> list[tuple[str, str, str]]:
+    """(logical id, physical id, compiled stack name) of each deployed nested stack of the root
+    whose compiled TemplateURL is `<name>.yaml` for a name in `children`."""
+    found = []
     for r in _nested_stacks(cfn, stack_id):
         url = root_doc.get("Resources", {}).get(r["LogicalResourceId"], {}).get("Properties", {}).get("TemplateURL", "")
         if url.endswith(".yaml") and url[:-5] in children:
-            pairs.append((f"{name}/{r['LogicalResourceId']}", r["PhysicalResourceId"], children[url[:-5]]))
-    return [loss for path, physical, new in pairs
-            for loss in template_losses(path, deployed_template(cfn, physical), new, create_only)]
+            found.append((r["LogicalResourceId"], r["PhysicalResourceId"], url[:-5]))
+    return found
 
 
 def deployed_template(cfn, stack_id: str) -> dict:

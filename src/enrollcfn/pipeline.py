@@ -1,4 +1,4 @@
-"""The plan, deploy, recover and destroy pipelines over one `Build` and a set of AWS clients.
+"""The plan, deploy and recover pipelines (destroy: `teardown`) over one `Build` and a set of AWS clients.
 
 deploy: bootstrap stack (if changed) -> delivery stack (if built and changed) -> upload the
 product's templates under content-hash keys -> read-only preflight (image in ECR, hosted zone;
@@ -48,6 +48,7 @@ class Clients:
     route53: object = None
     ecs: object = None
     iam: object = None
+    rds: object = None  # destroy: the final DB snapshot
 
 
 @dataclass(frozen=True)
@@ -337,11 +338,6 @@ def _discard(cfn, change_set: str, name: str, fresh: bool) -> None:
 def recover(r: Run, skip: list[str]) -> None:
     """Continue a rollback stopped in UPDATE_ROLLBACK_FAILED, skipping `skip`, and follow it."""
     follow(r, r.opts.stack, lambda: cs.recover(r.cfn, r.opts.stack, skip), cancel_on_timeout=False)
-
-
-def destroy(r: Run, disable_termination_protection: bool) -> None:
-    """Delete the root stack (only one this tool created) and follow the deletion."""
-    follow(r, r.opts.stack, lambda: cs.delete(r.cfn, r.opts.stack, disable_termination_protection), cancel_on_timeout=False)
 
 
 def _probe(clients: Clients, cfg: Config):

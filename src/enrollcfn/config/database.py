@@ -73,6 +73,14 @@ class Database(Section):
     ] = "mon:03:30-mon:04:30"
     name: DbName = "collage"  # seed
     master_username: UserName = "collage_admin"  # fix: seed "admin" is the engine default (RDS.25)
+    # Left out, both follow the root's `production` (see Config._production_defaults): on in
+    # production, off elsewhere, so a development environment can be destroyed and leaves nothing.
+    # RDS refuses DeleteDBInstance while DeletionProtection is on, so a stack deletion fails at
+    # the instance (fix: seed off, RDS.8).
+    deletion_protection: Bool | None = None
+    # True: DeletionPolicy and UpdateReplacePolicy Snapshot, a final snapshot when the instance is
+    # deleted or replaced (one that stays, and is billed, until it is deleted by hand); false: Delete.
+    final_snapshot: Bool | None = None
 
     @field_validator("engine_version")
     @classmethod

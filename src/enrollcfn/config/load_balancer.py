@@ -59,7 +59,9 @@ class LoadBalancer(Section):
     stickiness_cookie: Annotated[Text, check(r"(?!AWSALB)[A-Za-z0-9_!#$%&'*+.^`|~-]{1,255}", "is not a usable cookie name (1-255 token characters, not starting with AWSALB)")] = "laravel_session"  # seed (app_cookie stickiness)
     stickiness_seconds: Annotated[Int, int_range(1, 604800)] = 86400  # seed; stickiness.app_cookie.duration_seconds 1-604800 (7 days)
     idle_timeout_seconds: Annotated[Int, int_range(1, 4000)] = 60  # seed (AWS default); idle_timeout.timeout_seconds 1-4000
-    deletion_protection: Bool = True  # fix: seed had it off (ELB.6)
+    # fix: seed had it off (ELB.6). Left out, it follows `production` (config.model), so a
+    # development environment can be destroyed in one go.
+    deletion_protection: Bool | None = None
     # S3 lifecycle ExpirationInDays: a positive integer (the API's Integer is 32-bit).
     access_log_retention_days: Annotated[Int, int_range(1, INT32_MAX)] = 90  # fix: the seed had no access logs (ELB.5)
 

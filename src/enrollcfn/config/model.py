@@ -135,6 +135,16 @@ class Config(Section):
                                                     "delivery.release: deploy; choose another prefix or release: redeploy")])
         return delivery
 
+    @field_validator("database", "load_balancer")
+    @classmethod
+    def _production_defaults(cls, section: Database | LoadBalancer, info: ValidationInfo):
+        """Deletion protection (and the database's final snapshot) left out follow `production`."""
+        keys = ("deletion_protection", "final_snapshot") if isinstance(section, Database) else ("deletion_protection",)
+        production = info.data.get("production")
+        if production is None:
+            return section
+        return section.model_copy(update={k: production for k in keys if getattr(section, k) is None})
+
     @field_validator("service")
     @classmethod
     def _spot_drain(cls, service: Service, info: ValidationInfo) -> Service:
