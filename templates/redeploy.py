@@ -170,7 +170,9 @@ def _rotation_rule(function: Function, queue: Queue, secret) -> Rule:
     reads a secret when a task starts), so each successful rotation restarts them. Secrets Manager
     reports it as RotationSucceeded, an "AWS Service Event via CloudTrail" whose
     additionalEventData.SecretId is the secret's ARN (Secrets Manager user guide, "CloudTrail
-    entries": rotation log entries; delivered to EventBridge on a best-effort basis)."""
+    entries": rotation log entries, and "Match Secrets Manager events with EventBridge": match
+    events when a secret value rotates; delivered to EventBridge on a best-effort basis, so a lost
+    event leaves the old tasks until the next deploy or rotation)."""
     pattern = {
         "source": ["aws.secretsmanager"],
         "detail-type": ["AWS Service Event via CloudTrail"],

@@ -314,16 +314,50 @@ def _needs(doc: dict, logical_id: str) -> set[str]:
     return seen
 
 
-@pytest.mark.parametrize("nat", ["single", "per_az"])
-def test_whatever_needs_the_internet_gateway_waits_for_its_attachment(nat):
+NETWORKS = {
+    "single NAT": {"network": {"nat_gateways": "single"}},
+    "NAT per zone": {"network": {"nat_gateways": "per_az"}},
+    "public, no NAT": {"environment": "dev", "production": False, "network": {"mode": "public"}},
+}
+
+
+def _references(value, logical_ids: set[str]) -> bool:
+    """Does `value` (a resource's Properties) Ref or GetAtt one of `logical_ids`?"""
+    if isinstance(value, dict):
+        if value.get("Ref") in logical_ids or (value.get("Fn::GetAtt") or [None])[0] in logical_ids:
+            return True
+        return any(_references(v, logical_ids) for v in value.values())
+    return isinstance(value, list) and any(_references(v, logical_ids) for v in value)
+
+
+@pytest.mark.parametrize("settings", NETWORKS.values(), ids=NETWORKS.keys())
+def test_whatever_needs_the_internet_gateway_waits_for_its_attachment(settings):
     # A route to an IGW, an Elastic IP and a public NAT gateway fail while the gateway is not
     # attached to the VPC (AWS::EC2::EIP, DependsOn attribute documentation); CloudFormation
-    # orders only what references something, so each must reach the attachment.
-    doc = compile(Config(network={"nat_gateways": nat})).stacks["network"].doc
-    [attachment] = [lid for lid, r in doc["Resources"].items() if r["Type"] == "AWS::EC2::VPCGatewayAttachment"]
-    gateway_users = [lid for lid, r in doc["Resources"].items()
-                     if r["Type"] in ("AWS::EC2::EIP", "AWS::EC2::NatGateway")
-                     or (r["Type"] == "AWS::EC2::Route" and r["Properties"].get("GatewayId") == {"Ref": "InternetGateway"})]
-    assert len(gateway_users) == (5 if nat == "per_az" else 3)  # the public route, each NAT and its EIP
-    for lid in gateway_users:
+    # orders only what references something, so each must reach the attachment. Chosen from the
+    # template read back: every resource that references the gateway or an Elastic IP, and every
+    # Elastic IP and NAT gateway.
+    doc = compile(Config(**settings)).stacks["network"].doc
+    resources = doc["Resources"]
+    [attachment] = [lid for lid, r in resources.items() if r["Type"] == "AWS::EC2::VPCGatewayAttachment"]
+    gateways = {lid for lid, r in resources.items() if r["Type"] == "AWS::EC2::InternetGateway"}
+    eips = {lid for lid, r in resources.items() if r["Type"] == "AWS::EC2::EIP"}
+    users = {lid for lid, r in resources.items() if lid != attachment
+             and (r["Type"] in ("AWS::EC2::EIP", "AWS::EC2::NatGateway") or _references(r.get("Properties", {}), gateways | eips))}
+    nats = len({lid for lid in users if resources[lid]["Type"] == "AWS::EC2::NatGateway"})
+    assert "PublicDefaultRoute" in users and len(eips) == nats  # the public route, each NAT and its EIP
+    assert len(users) == 1 + 2 * nats
+    for lid in sorted(users):
         assert attachment in _needs(doc, lid), f"{lid} may be created before the internet gateway is attached"
+
+
+def test_stacks_in_the_public_subnets_start_after_the_network_stack(rendered):
+    # The internet-facing load balancer and (network.mode public) the tasks with public IPs need
+    # the attached gateway too; they are in other stacks, which the root creates only after the
+    # network stack completes because their subnets come from its outputs.
+    root = rendered["root"]["Resources"]
+    for lid, stack in root.items():
+        subnets = {k: v for k, v in stack.get("Properties", {}).get("Parameters", {}).items() if k.endswith("SubnetIds")}
+        for value in subnets.values():
+            assert value["Fn::GetAtt"][0] == "NetworkStack", (lid, value)
+    assert any("PublicSubnetIds" in s.get("Properties", {}).get("Parameters", {}) for s in root.values())
