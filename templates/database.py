@@ -98,6 +98,7 @@ def parameter_group_family(engine_version: str) -> str:
 
 def _instance(cfg: Config, subnet_group, parameters, options, monitoring, sg) -> DBInstance:
     db = cfg.database
+    backup_window, maintenance_window = db.utc_windows
     extra = {}
     if not db.multi_az:
         extra["Metadata"] = scanner_skips(checkov={"CKV_AWS_157": "Single-AZ as in the seed; set database.multi_az: true for a standby in the second AZ"})
@@ -131,8 +132,8 @@ def _instance(cfg: Config, subnet_group, parameters, options, monitoring, sg) ->
         PubliclyAccessible=False,
         MultiAZ=db.multi_az,
         BackupRetentionPeriod=db.backup_retention_days,
-        PreferredBackupWindow=db.utc_windows[0],  # database.time_zone's local times, in UTC
-        PreferredMaintenanceWindow=db.utc_windows[1],
+        PreferredBackupWindow=backup_window,  # database.time_zone's local times, in UTC
+        PreferredMaintenanceWindow=maintenance_window,
         CopyTagsToSnapshot=True,
         DeletionProtection=db.deletion_protection,  # fix: seed off (RDS.8); on in production
         EnableIAMDatabaseAuthentication=True,  # RDS.10; Laravel keeps using the password

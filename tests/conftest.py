@@ -5,8 +5,10 @@ from __future__ import annotations
 import os
 import tempfile
 
+import boto3
 import pytest
 import yaml
+from botocore.stub import Stubber
 from cfn_flip import load_yaml
 
 from enrollcfn.compiler import compile
@@ -17,6 +19,16 @@ from enrollcfn.config import Config
 # the run is cold whatever the environment says, and the cache tests switch it off themselves.
 os.environ["XDG_CACHE_HOME"] = tempfile.mkdtemp(prefix="enrollcfn-test-cache-")
 os.environ.pop("ENROLLCFN_NO_CACHE", None)
+
+
+def stubbed(service: str, region: str = "ap-southeast-2"):
+    """A fixture body: a `service` client under botocore's Stubber (as `client.stub`); every queued
+    response must have been used when the test ends."""
+    client = boto3.client(service, region_name=region, aws_access_key_id="test", aws_secret_access_key="test")
+    with Stubber(client) as stub:
+        client.stub = stub
+        yield client
+        stub.assert_no_pending_responses()
 
 
 @pytest.fixture(scope="session")
@@ -50,4 +62,4 @@ def intrinsics(node, name: str) -> list:
     return found
 
 
-__all__ = ["intrinsics", "resources_of", "yaml"]
+__all__ = ["intrinsics", "resources_of", "stubbed", "yaml"]

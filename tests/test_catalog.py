@@ -11,6 +11,7 @@ from botocore.stub import ANY, Stubber
 
 from enrollcfn import catalog
 from enrollcfn.errors import CatalogError
+from tests.conftest import stubbed
 
 OWNER = catalog.owner_of("api")
 ROLE = "student-enrollment-production-launch"  # the launch role's name, as LocalRoleName takes it
@@ -27,11 +28,7 @@ def _client(service: str):
 
 @pytest.fixture
 def sc():
-    client = _client("servicecatalog")
-    with Stubber(client) as stub:
-        client.stub = stub
-        yield client
-        stub.assert_no_pending_responses()
+    yield from stubbed("servicecatalog")
 
 
 def _artifact(id_: str, name: str, guidance: str = "DEFAULT", active: bool = True, description: str = "") -> dict:

@@ -15,6 +15,7 @@ from enrollcfn import progress
 from enrollcfn.changes import render
 from enrollcfn.deploy import DeployError, Target
 from enrollcfn.pipeline import Clients, Console, Options, Run, apply
+from tests.conftest import stubbed
 
 NAME = "se-prod"
 STACK_ID = f"arn:aws:cloudformation:ap-southeast-2:123456789012:stack/{NAME}/1b2c3d4e-0000-0000-0000-000000000001"
@@ -27,11 +28,7 @@ OWNED = [{"Key": cs.OWNER_TAG, "Value": NAME}]
 
 @pytest.fixture
 def cfn():
-    client = boto3.client("cloudformation", region_name="ap-southeast-2", aws_access_key_id="x", aws_secret_access_key="x")
-    with Stubber(client) as stub:
-        client.stub = stub
-        yield client
-        stub.assert_no_pending_responses()
+    yield from stubbed("cloudformation")
 
 
 def stack(status: str, stack_id: str = STACK_ID, name: str = NAME, **extra) -> dict:

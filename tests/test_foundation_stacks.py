@@ -13,7 +13,7 @@ from cfn_flip import load_yaml
 
 from enrollcfn.compiler import compile
 from enrollcfn.config import Config
-from tests.conftest import resources_of
+from tests.conftest import intrinsics, resources_of
 
 
 def compile_with(**network) -> dict:
@@ -286,25 +286,19 @@ def test_readme_never_claims_a_control_both_held_and_not_held():
     assert {"SecretsManager.1", "RDS.5"} <= not_held
 
 
+def _referenced(props) -> set[str]:
+    """The logical ids `props` names with Ref or GetAtt (parameters and pseudo parameters too)."""
+    return {*intrinsics(props, "Ref"), *(arg[0] for arg in intrinsics(props, "Fn::GetAtt"))}
+
+
 def _needs(doc: dict, logical_id: str) -> set[str]:
     """Every resource `logical_id` waits for: DependsOn, Ref and GetAtt, followed to the end."""
     resources = doc["Resources"]
 
     def direct(lid: str) -> set[str]:
-        found, todo = set(), [resources[lid].get("Properties", {})]
         depends = resources[lid].get("DependsOn", [])
-        found |= {depends} if isinstance(depends, str) else set(depends)
-        while todo:
-            value = todo.pop()
-            if isinstance(value, dict):
-                if "Ref" in value and value["Ref"] in resources:
-                    found.add(value["Ref"])
-                if "Fn::GetAtt" in value and value["Fn::GetAtt"][0] in resources:
-                    found.add(value["Fn::GetAtt"][0])
-                todo.extend(value.values())
-            elif isinstance(value, list):
-                todo.extend(value)
-        return found
+        named = {depends} if isinstance(depends, str) else set(depends)
+        return named | (_referenced(resources[lid].get("Properties", {})) & resources.keys())
 
     seen, todo = set(), [logical_id]
     while todo:
@@ -321,15 +315,6 @@ NETWORKS = {
 }
 
 
-def _references(value, logical_ids: set[str]) -> bool:
-    """Does `value` (a resource's Properties) Ref or GetAtt one of `logical_ids`?"""
-    if isinstance(value, dict):
-        if value.get("Ref") in logical_ids or (value.get("Fn::GetAtt") or [None])[0] in logical_ids:
-            return True
-        return any(_references(v, logical_ids) for v in value.values())
-    return isinstance(value, list) and any(_references(v, logical_ids) for v in value)
-
-
 @pytest.mark.parametrize("settings", NETWORKS.values(), ids=NETWORKS.keys())
 def test_whatever_needs_the_internet_gateway_waits_for_its_attachment(settings):
     # A route to an IGW, an Elastic IP and a public NAT gateway fail while the gateway is not
@@ -343,7 +328,7 @@ def test_whatever_needs_the_internet_gateway_waits_for_its_attachment(settings):
     gateways = {lid for lid, r in resources.items() if r["Type"] == "AWS::EC2::InternetGateway"}
     eips = {lid for lid, r in resources.items() if r["Type"] == "AWS::EC2::EIP"}
     users = {lid for lid, r in resources.items() if lid != attachment
-             and (r["Type"] in ("AWS::EC2::EIP", "AWS::EC2::NatGateway") or _references(r.get("Properties", {}), gateways | eips))}
+             and (r["Type"] in ("AWS::EC2::EIP", "AWS::EC2::NatGateway") or _referenced(r.get("Properties", {})) & (gateways | eips))}
     nats = len({lid for lid in users if resources[lid]["Type"] == "AWS::EC2::NatGateway"})
     assert "PublicDefaultRoute" in users and len(eips) == nats  # the public route, each NAT and its EIP
     assert len(users) == 1 + 2 * nats

@@ -5,13 +5,12 @@ from __future__ import annotations
 
 import hashlib
 
-import boto3
 import pytest
-from botocore.stub import Stubber
 from cfn_flip import load_yaml
 
 from enrollcfn import catalog
 from enrollcfn.package import content_key, nested_templates, object_url, package_templates, rewrite_template_urls
+from tests.conftest import stubbed
 
 BUCKET = "se-prod-bootstrap-artifactbucket-1abc"
 REGION = "ap-southeast-2"
@@ -19,11 +18,7 @@ REGION = "ap-southeast-2"
 
 @pytest.fixture
 def s3():
-    client = boto3.client("s3", region_name=REGION, aws_access_key_id="x", aws_secret_access_key="x")
-    with Stubber(client) as stub:
-        client.stub = stub
-        yield client
-        stub.assert_no_pending_responses()
+    yield from stubbed("s3", REGION)
 
 
 def test_a_key_is_the_name_and_the_first_16_hex_of_the_sha256():

@@ -6,14 +6,13 @@ from __future__ import annotations
 
 import re
 
-import boto3
 import botocore.session
 import pytest
-from botocore.stub import Stubber
 
 from enrollcfn import sharing
 from enrollcfn.catalog import Outcome
 from enrollcfn.errors import CatalogError, Problems
+from tests.conftest import stubbed
 
 PORTFOLIO = "port-abc123"
 ACCOUNT = "111122223333"
@@ -27,11 +26,7 @@ def _shape(service: str, name: str) -> dict:
 
 @pytest.fixture
 def sc():
-    client = boto3.client("servicecatalog", region_name="ap-southeast-2", aws_access_key_id="test", aws_secret_access_key="test")
-    with Stubber(client) as stub:
-        client.stub = stub
-        yield client
-        stub.assert_no_pending_responses()
+    yield from stubbed("servicecatalog")
 
 
 class Waited:

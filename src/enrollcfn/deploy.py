@@ -18,7 +18,7 @@ from datetime import datetime, timezone
 
 from enrollcfn.changes import StackPlan, parameter_changes, resource_change
 from enrollcfn.errors import EnrollcfnError
-from enrollcfn.stacks import calm, describe
+from enrollcfn.stacks import calm, describe, nested_stacks
 
 OWNER_TAG = "enrollcfn:stack"  # on every stack this tool creates; recreate/destroy require it
 EMPTY_REASONS = ("didn't contain changes", "no updates are to be performed")  # CloudFormation's two wordings
@@ -242,7 +242,7 @@ def nested_children(cfn, stack_id: str, root_doc: Mapping, children: Iterable[st
     """(logical id, physical id, compiled stack name) of each deployed nested stack of the root
     whose compiled TemplateURL is `<name>.yaml` for a name in `children`."""
     found = []
-    for r in _nested_stacks(cfn, stack_id):
+    for r in nested_stacks(cfn, stack_id):
         url = root_doc.get("Resources", {}).get(r["LogicalResourceId"], {}).get("Properties", {}).get("TemplateURL", "")
         if url.endswith(".yaml") and url[:-5] in children:
             found.append((r["LogicalResourceId"], r["PhysicalResourceId"], url[:-5]))
@@ -276,18 +276,10 @@ def execute(cfn, change_set_id: str) -> None:
 def nested_stack_ids(cfn, stack_id: str) -> list[str]:
     """Physical ids of every nested stack under `stack_id`, depth first."""
     found = []
-    for r in _nested_stacks(cfn, stack_id):
+    for r in nested_stacks(cfn, stack_id):
         found.append(r["PhysicalResourceId"])
         found.extend(nested_stack_ids(cfn, r["PhysicalResourceId"]))
     return found
-
-
-def _nested_stacks(cfn, stack_id: str):
-    """The stack's own nested-stack resources (every page) that exist."""
-    for page in cfn.get_paginator("list_stack_resources").paginate(StackName=stack_id):
-        for r in page["StackResourceSummaries"]:
-            if r["ResourceType"] == "AWS::CloudFormation::Stack" and r.get("PhysicalResourceId"):
-                yield r
 
 
 def set_policies(cfn, stack_ids: list[str], policy: dict) -> None:

@@ -29,7 +29,7 @@ from enrollcfn.errors import Interrupted, Problems
 from enrollcfn.images import digest_to_deploy
 from enrollcfn.package import package_templates
 from enrollcfn.preflight import preflight, provider_taken, warnings
-from enrollcfn.stacks import bootstrap_stack_name, delivery_stack_name, describe, output, output_map
+from enrollcfn.stacks import bootstrap_stack_name, delivery_stack_name, describe, nested_stacks, output, output_map
 from templates import DELIVERY, ROOT
 from templates.bootstrap import ARTIFACT_BUCKET_NAME, REPOSITORY_URI
 from templates.catalog import ARTIFACT_PREFIX  # the launch role may read only below it
@@ -311,7 +311,7 @@ def interrupted(cfn, name: str) -> str:
     try:
         stack = describe(cfn, name)
         states = {name: stack["StackStatus"]} if stack else {}
-        states.update({n["LogicalResourceId"]: n["ResourceStatus"] for n in cs._nested_stacks(cfn, stack["StackId"])} if stack else {})
+        states.update({n["LogicalResourceId"]: n["ResourceStatus"] for n in nested_stacks(cfn, stack["StackId"])} if stack else {})
     except Exception:  # noqa: BLE001 - the state is a courtesy; the commands below are what matters
         states = {}
     now = f" (now: {', '.join(f'{k} {v}' for k, v in states.items())})" if states else ""

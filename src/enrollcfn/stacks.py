@@ -25,6 +25,19 @@ def delivery_stack_name(stack: str) -> str:
     return f"{stack}-delivery"
 
 
+def stack_resources(cfn, stack_id: str, type_: str | None = None):
+    """The stack's resources (every page) that exist, of one type when `type_` is given."""
+    for page in cfn.get_paginator("list_stack_resources").paginate(StackName=stack_id):
+        for r in page["StackResourceSummaries"]:
+            if r.get("PhysicalResourceId") and type_ in (None, r["ResourceType"]):
+                yield r
+
+
+def nested_stacks(cfn, stack_id: str):
+    """The stack's own nested stacks (their AWS::CloudFormation::Stack resources) that exist."""
+    return stack_resources(cfn, stack_id, "AWS::CloudFormation::Stack")
+
+
 def catalog_stack_name(stack: str) -> str:
     """The standalone catalog stack (the Service Catalog launch role) of root stack `stack`."""
     return f"{stack}-catalog"

@@ -22,7 +22,7 @@ from enrollcfn.compiler import Build
 from enrollcfn.deploy import DeployError
 from enrollcfn.errors import EnrollcfnError, Problems
 from enrollcfn.pipeline import Run, follow
-from enrollcfn.stacks import bootstrap_stack_name, catalog_stack_name, delivery_stack_name, describe
+from enrollcfn.stacks import bootstrap_stack_name, catalog_stack_name, delivery_stack_name, describe, stack_resources
 from templates import DELIVERY, NESTED, ROOT, STANDALONE
 from templates._custom_resources import LogRetention
 
@@ -124,10 +124,7 @@ def survey(cfn, name: str, stack_id: str, compiled: str, build: Build) -> list[D
 
 
 def _resources(cfn, stack_id: str) -> dict[str, str]:
-    found = {}
-    for page in cfn.get_paginator("list_stack_resources").paginate(StackName=stack_id):
-        found.update({r["LogicalResourceId"]: r["PhysicalResourceId"] for r in page["StackResourceSummaries"] if r.get("PhysicalResourceId")})
-    return found
+    return {r["LogicalResourceId"]: r["PhysicalResourceId"] for r in stack_resources(cfn, stack_id)}
 
 
 def refuse(deployed: list[Deployed], build: Build, deploy_command: str) -> None:

@@ -15,7 +15,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from enrollcfn import cost
-from enrollcfn.deploy import _nested_stacks, deployed_template
+from enrollcfn.deploy import deployed_template
+from enrollcfn.stacks import nested_stacks
 
 MARK = "(computed from templates)"
 _WIDTH = 60  # longest value shown on one line
@@ -46,7 +47,7 @@ def compare(cfn, stack_id: str, root_doc: Mapping, children: Mapping[str, Mappin
         deployed["bootstrap"] = deployed_template(cfn, bootstrap_id)
     diff = TemplateDiff(cost_after=new_cost)
     diff.lines += changes("", deployed["root"], dict(root_doc))
-    for r in _nested_stacks(cfn, stack_id):
+    for r in nested_stacks(cfn, stack_id):
         url = root_doc.get("Resources", {}).get(r["LogicalResourceId"], {}).get("Properties", {}).get("TemplateURL", "")
         name = url[:-5] if url.endswith(".yaml") else None
         if name in children:

@@ -42,13 +42,19 @@ _OWNER = r"[A-Za-z0-9](?:[A-Za-z0-9]|-(?=[A-Za-z0-9])){0,38}"
 _REPO = r"(?!\.{1,2}$)(?!.*\.git$)[A-Za-z0-9._-]{1,100}"
 
 
-def _repository(value: str) -> str:
-    if value:
-        _no_wildcard(value, "repository")
-        if not re.fullmatch(f"{_OWNER}/{_REPO}", value):
-            _fail(value, "is not a GitHub repository: write owner/name (owner: 1-39 letters, digits and single hyphens; "
-                         "name: 1-100 letters, digits, '.', '_' and '-')")
-    return value
+def _exact(what: str, pattern: str, message: str):
+    """A check for one `what` named exactly: empty (unset), or no wildcard and the whole of `pattern`."""
+    def check(value: str) -> str:
+        if value:
+            _no_wildcard(value, what)
+            if not re.fullmatch(pattern, value):
+                _fail(value, message)
+        return value
+    return check
+
+
+_repository = _exact("repository", f"{_OWNER}/{_REPO}", "is not a GitHub repository: write owner/name (owner: 1-39 letters, "
+                     "digits and single hyphens; name: 1-100 letters, digits, '.', '_' and '-')")
 
 
 def _branch(value: str) -> str:
@@ -65,13 +71,8 @@ def _branch(value: str) -> str:
     return value
 
 
-def _environment(value: str) -> str:
-    """A GitHub environment name (at most 255 characters); ':' would end the sub claim's field."""
-    if value:
-        _no_wildcard(value, "environment")
-        if not re.fullmatch(r"[A-Za-z0-9_.-]{1,255}", value):
-            _fail(value, "is not an environment name here: use 1-255 letters, digits, '_', '.' and '-'")
-    return value
+# A GitHub environment name (at most 255 characters); ':' would end the sub claim's field.
+_environment = _exact("environment", r"[A-Za-z0-9_.-]{1,255}", "is not an environment name here: use 1-255 letters, digits, '_', '.' and '-'")
 
 
 def _provider_arn(value: str) -> str:

@@ -79,7 +79,8 @@ def side_by_side(enrollcfn, config: Path, tmp: Path) -> int:
     dev.write_text(yaml.safe_dump(data))
     step(f"config/dev.yaml as {DEV_STACK}, next to {STACK} in the same account and region")
     enrollcfn(["deploy", "--stack", DEV_STACK, "--config", str(dev), "--yes"])  # its own repository, then the preflight
-    push(load(dev), load(dev).service.image_tag, "dev image")
+    dev_cfg = load(dev)
+    push(dev_cfg, dev_cfg.service.image_tag, "dev image")
     if enrollcfn(["deploy", "--stack", DEV_STACK, "--config", str(dev), "--yes"]):
         return 1
     step("status of both")

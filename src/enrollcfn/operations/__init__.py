@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from enrollcfn.errors import EnrollcfnError
-from enrollcfn.stacks import describe, output_map
+from enrollcfn.stacks import describe, nested_stacks, output_map, stack_resources
 
 # The statuses of a stack at rest after a successful operation.
 SETTLED_OK = ("CREATE_COMPLETE", "UPDATE_COMPLETE", "IMPORT_COMPLETE")
@@ -36,11 +36,7 @@ class Deployed:
         summary = self.nested.get(logical_id)
         if not summary:
             return []
-        found = []
-        for page in cfn.get_paginator("list_stack_resources").paginate(StackName=summary["PhysicalResourceId"]):
-            found += [r["PhysicalResourceId"] for r in page["StackResourceSummaries"]
-                      if r["ResourceType"] == type_ and r.get("PhysicalResourceId")]
-        return found
+        return [r["PhysicalResourceId"] for r in stack_resources(cfn, summary["PhysicalResourceId"], type_)]
 
     def require(self, key: str) -> str:
         """A root output a command needs; one line when the stack predates it."""
@@ -54,11 +50,7 @@ def locate(cfn, name: str) -> Deployed:
     stack = describe(cfn, name)
     if stack is None or stack["StackStatus"] == "REVIEW_IN_PROGRESS":
         raise EnrollcfnError(name, f"stack does not exist; create it with `enrollcfn deploy --stack {name}`")
-    nested = {}
-    for page in cfn.get_paginator("list_stack_resources").paginate(StackName=stack["StackId"]):
-        for r in page["StackResourceSummaries"]:
-            if r["ResourceType"] == "AWS::CloudFormation::Stack" and r.get("PhysicalResourceId"):
-                nested[r["LogicalResourceId"]] = r
+    nested = {r["LogicalResourceId"]: r for r in nested_stacks(cfn, stack["StackId"])}
     return Deployed(name, stack, output_map(stack), nested)
 
 
