@@ -7,6 +7,9 @@ exists (a service created before its image hangs the stack for hours). The bound
 it exists before any product role, and outside the product, so the launch role cannot change it.
 With catalog.organization_id, the bucket also lets the launch roles of that organization's
 accounts read the packaged templates (a portfolio shared with them launches there).
+The boundary's name is account-wide (IAM is global), so it is created only in the config's region:
+the same template deployed to other regions of the account holds the bucket and the repository
+there and refers to the one boundary by its ARN.
 Inputs: the Parameter PublisherArns (optional). Outputs: the constants below.
 """
 
@@ -37,6 +40,7 @@ REPOSITORY_URI = "RepositoryUri"
 REPOSITORY_ARN = "RepositoryArn"
 PERMISSIONS_BOUNDARY_ARN = "PermissionsBoundaryArn"
 PUBLISHER_ARNS = "PublisherArns"
+HOME_REGION = "IsHomeRegion"  # the Condition that creates the account-wide boundary in the config's region only
 _ARN = "arn:${AWS::Partition}"
 
 
@@ -77,9 +81,13 @@ def build(cfg: Config) -> Template:
     t.set_version()
     bucket = _artifact_bucket(t, cfg)
     repository = cfg.registry.repository_name
-    boundary = t.add_resource(
+    # IAM names are global to the account: a second region creating the same policy name would
+    # fail with "already exists", so only the config's region (the account's home) creates it.
+    t.add_condition(HOME_REGION, Equals(Ref("AWS::Region"), cfg.region))
+    t.add_resource(
         ManagedPolicy(
             "PermissionsBoundary",
+            Condition=HOME_REGION,
             ManagedPolicyName=boundary_name(cfg),
             Description=f"{cfg.project} {cfg.environment}: the most any role of the product may do",
             PolicyDocument=boundary_document(cfg),
@@ -96,7 +104,7 @@ def build(cfg: Config) -> Template:
     output(t, REPOSITORY_NAME, name, "ECR repository of the application image")
     output(t, REPOSITORY_URI, uri, "Push the application image here")
     output(t, REPOSITORY_ARN, arn, "ARN of the ECR repository")
-    output(t, PERMISSIONS_BOUNDARY_ARN, Ref(boundary), "Permissions boundary of every role the product creates")
+    output(t, PERMISSIONS_BOUNDARY_ARN, boundary_arn(cfg), "Permissions boundary of every role the product creates (created in the config's region)")
     return t
 
 

@@ -16,7 +16,7 @@ import os
 import sys
 from pathlib import Path
 
-from enrollcfn import __version__, commands as c, commands_ci as ci, commands_ops as ops
+from enrollcfn import __version__, commands as c, commands_ci as ci, commands_ops as ops, commands_stackset as ss
 from enrollcfn.errors import EnrollcfnError, Interrupted, LintError, Problems
 
 from enrollcfn.exits import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_USAGE
@@ -46,6 +46,12 @@ day 2:
   enrollcfn exec --stack se-dev                a shell in a running task (ECS Exec)
   enrollcfn rollback --stack se-prod           back to the previous image, through a change set
   enrollcfn drift --stack se-prod              what changed outside CloudFormation (exit 2 when drifted)
+
+many accounts:
+  enrollcfn stackset plan --ous ou-ab12-cdef3456 --regions ap-southeast-2 us-east-1
+  enrollcfn stackset deploy --ous ou-ab12-cdef3456 --regions ap-southeast-2 us-east-1
+  enrollcfn stackset status                    every instance's state (exit 3 when one is not healthy)
+  enrollcfn stackset destroy --yes
 
 delivery:
   enrollcfn ci-workflow --stack se-prod --out .github/workflows/deploy.yml   GitHub Actions through OIDC
@@ -158,6 +164,7 @@ def _parser() -> argparse.ArgumentParser:
     _stack_commands(sub)
     _day2_commands(sub)
     _ci_commands(sub)
+    _stackset_commands(sub)
     return parser
 
 
@@ -286,6 +293,32 @@ def _ci_commands(sub) -> None:
                    help="where the config file lives in the application repository (release: deploy; default enrollcfn.yaml)")
     p.add_argument("--install", default=None, metavar="SPEC",
                    help="what the workflow pip-installs to get enrollcfn (release: deploy; default enrollcfn==<this version>)")
+
+
+def _stackset_commands(sub) -> None:
+    p = sub.add_parser("stackset", help="the bootstrap stack in many accounts and regions (CloudFormation StackSets)",
+                       description="The bootstrap stack (artifact bucket, ECR repository, permissions boundary) as the StackSet "
+                       "<project>-<environment>-bootstrap; permission model and operation preferences come from the config's stackset section.")
+    verbs = p.add_subparsers(title="stackset commands", metavar="VERB", parser_class=_Parser, required=True)
+    for name, func, help_ in (("plan", ss.cmd_stackset_plan, "what deploy would do (exit 2 when changes are pending)"),
+                              ("deploy", ss.cmd_stackset_deploy, "create or update the StackSet and add missing instances"),
+                              ("status", ss.cmd_stackset_status, "every instance's state (exit 3 when one is unhealthy)"),
+                              ("destroy", ss.cmd_stackset_destroy, "delete the instances, then the StackSet")):
+        v = _command(verbs, name, func, help_)
+        _config_arg(v)
+        v.add_argument("--profile", default=None, help="AWS profile (default: boto3's usual lookup)")
+        v.add_argument("--accounts", nargs="+", default=[], metavar="ID", help="12-digit account ids (self-managed; with --ous: only these accounts of them)")
+        v.add_argument("--ous", nargs="+", default=[], metavar="OU", help="organizational unit ids ou-... or the root r-... (service-managed)")
+        v.add_argument("--regions", nargs="+", default=[], metavar="REGION",
+                       help="regions, deployed in this order after the config's region" + (" (destroy: only these)" if name == "destroy" else ""))
+        if name in ("plan", "deploy"):
+            v.add_argument("--build", type=Path, default=None, metavar="DIR", help="use the templates of a previous `enrollcfn build --out DIR`")
+            _prices_arg(v)
+        if name in ("deploy", "destroy"):
+            v.add_argument("--yes", action="store_true", help="do not ask (for CI)")
+            v.add_argument("--allow-data-loss", action="store_true", help="allow removing or replacing a bucket or the repository in the instances")
+        if name == "destroy":
+            v.add_argument("--retain-stacks", action="store_true", help="remove the instances from the StackSet but keep their stacks")
 
 
 def _stack_args(p: argparse.ArgumentParser, from_build: bool = False, json_: bool = False) -> None:

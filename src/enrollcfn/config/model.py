@@ -23,6 +23,7 @@ from enrollcfn.config.problems import translate
 from enrollcfn.config.regions import default_zones, known_regions, zones_by_region
 from enrollcfn.config.registry import Cluster, Registry
 from enrollcfn.config.service import Service
+from enrollcfn.config.stackset import StackSet
 
 # project and environment make every derived physical name, so they stay short and DNS-safe.
 Slug = Annotated[Text, check(r"[a-z][a-z0-9-]{0,30}[a-z0-9]", "is not a name here: use 2-32 lower-case letters, digits and hyphens, starting with a letter")]
@@ -55,6 +56,7 @@ class Config(Section):
     monitoring: Monitoring = Field(default_factory=Monitoring)
     catalog: Catalog = Field(default_factory=Catalog)
     delivery: Delivery = Field(default_factory=Delivery)
+    stackset: StackSet = Field(default_factory=StackSet)
 
     def __init__(self, **data: Any) -> None:
         """Validate `data` (sections as mappings or models); raise `ConfigErrors` with every problem."""
