@@ -158,6 +158,24 @@ def test_a_template_change_that_replaces_the_repository_is_refused_before_any_wr
     assert problem.key == f"{NAME}/Repository" and "replaced" in problem.message and "--allow-data-loss" in problem.message
 
 
+def test_a_changed_template_updates_every_instance_with_the_config_region_first(cfn, compiled):
+    cfg = Config()
+    body = compiled.stacks["bootstrap"].text
+    deployed = body.replace("NoncurrentDays: 90", "NoncurrentDays: 30")  # no data lost: a lifecycle rule
+    assert deployed != body
+    instances = [_instance("111111111111", "us-east-1", "SUCCEEDED"), _instance("111111111111", "ap-southeast-2", "SUCCEEDED")]
+    cfn.stub.add_response("describe_stack_set", {"StackSet": {"StackSetName": NAME, "TemplateBody": deployed}}, {"StackSetName": NAME, "CallAs": "SELF"})
+    cfn.stub.add_response("list_stack_instances", {"Summaries": instances}, {"StackSetName": NAME, "CallAs": "SELF"})
+    cfn.stub.add_response("update_stack_set", {"OperationId": "op-4"}, {
+        "StackSetName": NAME, "TemplateBody": body, "Capabilities": ["CAPABILITY_NAMED_IAM"], "Tags": ANY, "PermissionModel": "SERVICE_MANAGED",
+        "AutoDeployment": ANY, "CallAs": "SELF",
+        "OperationPreferences": {"RegionConcurrencyType": "SEQUENTIAL", "RegionOrder": ["ap-southeast-2", "us-east-1"],
+                                 "MaxConcurrentCount": 1, "FailureToleranceCount": 0}})
+    _expect_follow(cfn, "op-4", [([], instances), instances])
+    plan = StackSets(cfn, cfg, compiled, lambda _: None, sleep=lambda _: None).deploy(parse(cfg, [], [OU], ["ap-southeast-2"]), False)
+    assert plan.template_changed and plan.losses == [] and plan.add == {}  # both instances exist: none is added
+
+
 def test_destroy_of_a_service_managed_stack_set_names_its_ous(cfn, compiled):
     cfg = Config()
     instances = [_instance("111111111111", "ap-southeast-2", "SUCCEEDED"), _instance("111111111111", "us-east-1", "SUCCEEDED")]

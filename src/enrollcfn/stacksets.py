@@ -151,7 +151,9 @@ class StackSets:
             self.cfn.create_stack_set(**common, Description=compiled.doc.get("Description", ""))
             self.report(f"{self.name}: StackSet created ({self.cfg.stackset.permission_model})")
         elif plan.template_changed and plan.instances:
-            op = self.cfn.update_stack_set(**common, OperationPreferences=self._preferences(targets.regions))["OperationId"]
+            # The update reaches every instance: their regions, the config's (the boundary's) first.
+            regions = tuple(dict.fromkeys([self.cfg.region, *(i["Region"] for i in plan.instances)]))
+            op = self.cfn.update_stack_set(**common, OperationPreferences=self._preferences(regions))["OperationId"]
             self.follow(op, "update")
         elif plan.template_changed:
             self.cfn.update_stack_set(**common)  # no instances: nothing for an operation to follow
