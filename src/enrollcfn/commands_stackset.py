@@ -27,7 +27,7 @@ def _show(plan) -> None:
     verb = "create" if not plan.exists else ("update (template changed)" if plan.template_changed else "unchanged")
     print(f"{plan.name}: StackSet {verb}")
     for _, change in plan.losses:
-        print(f"  ! {change.logical_id} ({change.type}) would be {change.action == 'Remove' and 'removed' or 'replaced'}: data loss")
+        print(f"  ! {change.logical_id} ({change.type}) would be {'removed' if change.action == 'Remove' else 'replaced'}: data loss")
     for target, regions in plan.add.items():
         print(f"  + instances for {target} in {', '.join(regions)}")
 
