@@ -18,6 +18,11 @@ DATA_TYPES = {
     "AWS::Logs::LogGroup": "a log group and its logs",
     "AWS::CloudFormation::Stack": "a nested stack and every resource in it",
 }
+# CloudFormation's DeletionPolicy values that leave something behind (DeletionPolicy attribute:
+# Retain keeps the resource, RetainExceptOnCreate keeps it except when its creation fails,
+# Snapshot deletes it after a final snapshot, which is kept).
+KEEPING = ("Retain", "RetainExceptOnCreate", "Snapshot")
+DB_INSTANCE = "AWS::RDS::DBInstance"
 ACCESS_PREFIXES = ("AWS::IAM::", "AWS::EC2::SecurityGroup", "AWS::Lambda::Permission", "AWS::S3::BucketPolicy")
 TEMPLATE_DIFF = "found by the template diff"
 SYMBOLS = {"Add": "+", "Modify": "~", "Remove": "-", "Import": "<", "Dynamic": "?"}
@@ -161,6 +166,13 @@ def _render(plan: StackPlan, lines: list[str], indent: str) -> None:
 
 def _show(value: str | None) -> str:
     return "(none)" if value is None else repr(value)
+
+
+def deletion_policy(res) -> str:
+    """The DeletionPolicy in effect: CloudFormation's default is Delete, except Snapshot for a
+    DBInstance outside a cluster (DeletionPolicy attribute, "Exception")."""
+    default = "Snapshot" if res.get("Type") == DB_INSTANCE and "DBClusterIdentifier" not in res.get("Properties", {}) else "Delete"
+    return res.get("DeletionPolicy", default)
 
 
 def template_losses(path: str, old: dict, new: dict, create_only) -> list[tuple[str, ResourceChange]]:

@@ -224,14 +224,15 @@ made one."""
     return 0
 
 
-def _confirm_destroy(args: argparse.Namespace) -> None:
-    """The stack name typed back, unless --yes; raises when it is not."""
+def _confirm_destroy(args: argparse.Namespace, name: str | None = None, what: str = "stack") -> None:
+    """The name (default: --stack) typed back, unless --yes; raises when it is not."""
+    name = name or args.stack
     if args.yes:
         return
     if not sys.stdin.isatty():
-        raise EnrollcfnError(args.stack, "destroy needs confirmation: pass --yes when not at a terminal")
-    if input(f"Type the stack name to delete {args.stack}: ").strip() != args.stack:
-        raise EnrollcfnError(args.stack, "confirmation did not match; nothing was deleted")
+        raise EnrollcfnError(name, "destroy needs confirmation: pass --yes when not at a terminal")
+    if input(f"Type the {what} name to delete {name}: ").strip() != name:
+        raise EnrollcfnError(name, "confirmation did not match; nothing was deleted")
 
 
 def cmd_publish(args: argparse.Namespace) -> int:
@@ -277,12 +278,12 @@ share). Bad values stop the command before any AWS call."""
     return 0
 
 
-def _build_for(args: argparse.Namespace, skip_lint: tuple[str, ...] = ()):
-    """The config and its Build: read from --build DIR, or compiled and linted now."""
+def _build_for(args: argparse.Namespace, skip_lint: tuple[str, ...] = (), cfg=None):
+    """The config (read now unless given) and its Build: read from --build DIR, or compiled and linted now."""
     from enrollcfn.compiler import checked
     from enrollcfn.output import read_build
 
-    cfg = load_config(args.config)
+    cfg = cfg or load_config(args.config)
     if getattr(args, "build", None):
         return cfg, read_build(args.build, cfg.region)
     build = checked(cfg, skip=skip_lint, prices=_prices(args, cfg))

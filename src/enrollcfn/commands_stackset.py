@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import argparse
-import sys
 
-from enrollcfn.commands import _build_for, _clients, _confirm, load_config
+from enrollcfn.commands import _build_for, _clients, _confirm, _confirm_destroy, load_config
 from enrollcfn.errors import EnrollcfnError
 from enrollcfn.exits import EXIT_DEGRADED, EXIT_OK, EXIT_PENDING
 
@@ -18,7 +17,7 @@ def _open(args: argparse.Namespace, need_regions: bool = True):
 
     cfg = load_config(args.config)
     targets = stacksets.parse(cfg, args.accounts, args.ous, args.regions, need_regions)
-    build = _build_for(args)[1] if need_regions else compiler.compile(cfg)  # a deploy or plan lints what it sends
+    build = _build_for(args, cfg=cfg)[1] if need_regions else compiler.compile(cfg)  # a deploy or plan lints what it sends
     report = lambda line: print(line, flush=True)  # noqa: E731
     return stacksets.StackSets(_clients(args, cfg)("cloudformation"), cfg, build, report), targets
 
@@ -67,12 +66,14 @@ A failed instance is printed with its account, region and reason, and the exit c
 def cmd_stackset_status(args: argparse.Namespace) -> int:
     """Every stack instance of the StackSet: account, region, state, reason. Exit 3 when any
 instance is not current and succeeded."""
+    from enrollcfn import stacksets
+
     sets, _ = _open(args, need_regions=False)
     if sets.describe() is None:
         raise EnrollcfnError(sets.name, "no such StackSet; `enrollcfn stackset deploy` creates it")
     bad = 0
     for i in sets.instances():
-        state = (i.get("StackInstanceStatus") or {}).get("DetailedStatus", "")
+        state = stacksets.instance_state(i)
         ok = i.get("Status") == "CURRENT" and state in HEALTHY
         bad += not ok
         print(f"  {i['Account']} {i['Region']:<15} {i.get('Status', ''):<10} {state}{'' if ok else ' - ' + i.get('StatusReason', '')}")
@@ -94,15 +95,10 @@ keeps their stacks. Refused while the template would delete a data-holding resou
     losing = stacksets.losing_on_delete(sets.build)
     if losing and not (args.allow_data_loss or args.retain_stacks):
         raise EnrollcfnError(sets.name, f"deleting its stacks deletes {', '.join(losing)}; pass --allow-data-loss or --retain-stacks")
-    if not args.yes:
-        if not sys.stdin.isatty():
-            raise EnrollcfnError(sets.name, "destroy needs confirmation: pass --yes when not at a terminal")
-        if input(f"Type the StackSet name to delete {sets.name}: ").strip() != sets.name:
-            raise EnrollcfnError(sets.name, "confirmation did not match; nothing was deleted")
+    _confirm_destroy(args, sets.name, "StackSet")
     gone = sets.destroy(targets.regions, args.retain_stacks)
     print(f"{sets.name}: {len(gone)} instance(s) deleted{' (stacks kept)' if args.retain_stacks else ''}")
-    kept = [f"{logical} ({r['Type']})" for logical, r in sorted(sets.build.stacks[stacksets.TEMPLATE].doc["Resources"].items())
-            if r.get("DeletionPolicy") in stacksets.KEEPS]
+    kept = stacksets.kept_on_delete(sets.build)
     if kept and not args.retain_stacks:
         print(f"kept in each account and region on purpose: {', '.join(kept)}")
     return EXIT_OK

@@ -200,8 +200,14 @@ def _computed(r: Run, cfg: Config, build: Build, result: Result) -> None:
 
 def stack_tags(cfg: Config, stack: str) -> dict[str, str]:
     """The tags of every stack this tool creates: ownership (what recreate and destroy check),
-    project and environment (CloudFormation copies them to every resource that takes tags)."""
-    return {cs.OWNER_TAG: stack, "project": cfg.project, ENVIRONMENT_TAG: cfg.environment}
+    and the environment's tags."""
+    return {cs.OWNER_TAG: stack, **environment_tags(cfg)}
+
+
+def environment_tags(cfg: Config) -> dict[str, str]:
+    """Project and environment (CloudFormation copies them to every resource that takes tags; the
+    budget counts the costs carrying the environment's)."""
+    return {"project": cfg.project, ENVIRONMENT_TAG: cfg.environment}
 
 
 def standalone(r: Run, name: str, compiled: Stack, parameters: dict[str, str], tags: dict[str, str],

@@ -17,23 +17,22 @@ from typing import Callable
 
 from cfn_flip import load_yaml
 
-from enrollcfn import changes
+from enrollcfn import changes, sharing
 from enrollcfn.compiler import Build
 from enrollcfn.config import Config
 from enrollcfn.config.names import prefix
 from enrollcfn.config.regions import known_regions
 from enrollcfn.deploy import capabilities, create_only_properties
 from enrollcfn.errors import EnrollcfnError, Problems
-from templates.monitoring import ENVIRONMENT_TAG  # the budget counts the costs carrying it
+from enrollcfn.pipeline import environment_tags
 
 TEMPLATE = "bootstrap"
-# botocore's CloudFormation model: Account ^[0-9]{12}$; OrganizationalUnitId (an OU or the root).
-ACCOUNT = re.compile(r"[0-9]{12}")
-OU = re.compile(r"ou-[a-z0-9]{4,32}-[a-z0-9]{8,32}|r-[a-z0-9]{4,32}")
+# botocore's CloudFormation model: Account ^[0-9]{12}$ and OrganizationalUnitId, an OU (as
+# Organizations writes one, sharing.OU_ID) or the organization's root.
+OU = re.compile(rf"{sharing.OU_ID.pattern}|r-[a-z0-9]{{4,32}}")
 MAX_OUS = 50  # CreateStackInstances takes at most 50 OUs (API reference); target a parent OU for more
 DONE = {"SUCCEEDED", "FAILED", "STOPPED"}
 POLL = 10.0  # seconds; an instance takes a minute or more, and StackSets reads are throttled
-KEEPS = ("Retain", "RetainExceptOnCreate", "Snapshot")
 
 
 @dataclass(frozen=True)
@@ -48,7 +47,7 @@ class Targets:
 
 def parse(cfg: Config, accounts: list[str], ous: list[str], regions: list[str], need_regions: bool = True) -> Targets:
     """The targets of the command line, or Problems naming each bad flag value (no AWS call)."""
-    bad = [EnrollcfnError("--accounts", f"{a[:40]!r} is not an AWS account id: 12 digits") for a in accounts if not ACCOUNT.fullmatch(a)]
+    bad = [EnrollcfnError("--accounts", f"{a[:40]!r} is not an AWS account id: 12 digits") for a in accounts if not sharing.ACCOUNT_ID.fullmatch(a)]
     bad += [EnrollcfnError("--ous", f"{o[:70]!r} is not an organizational unit id: ou-<4-32>-<8-32> or the root r-<4-32>, "
                                     "lower-case letters and digits") for o in ous if not OU.fullmatch(o)]
     if len(set(ous)) > MAX_OUS:
@@ -111,13 +110,12 @@ class StackSets:
             return None
 
     def instances(self) -> list[dict]:
-        found, token = [], {}
-        while True:
-            page = self.cfn.list_stack_instances(StackSetName=self.name, **self.call_as, **token)
-            found += page.get("Summaries", [])
-            if not page.get("NextToken"):
-                return found
-            token = {"NextToken": page["NextToken"]}
+        return self._every("list_stack_instances")
+
+    def _every(self, operation: str, **params) -> list[dict]:
+        """Every page's Summaries of a StackSets list call."""
+        pages = self.cfn.get_paginator(operation).paginate(StackSetName=self.name, **self.call_as, **params)
+        return [s for page in pages for s in page.get("Summaries", [])]
 
     def plan(self, targets: Targets) -> Plan:
         stack_set = self.describe()
@@ -146,7 +144,7 @@ class StackSets:
                                        "--allow-data-loss") for _, c in plan.losses])
         compiled = self.build.stacks[TEMPLATE]
         common = {"StackSetName": self.name, "TemplateBody": compiled.text, "Capabilities": list(capabilities([compiled.doc])),
-                  "Tags": [{"Key": k, "Value": v} for k, v in self._tags().items()], **self._permissions(), **self.call_as}
+                  "Tags": [{"Key": k, "Value": v} for k, v in environment_tags(self.cfg).items()], **self._permissions(), **self.call_as}
         if not plan.exists:
             self.cfn.create_stack_set(**common, Description=compiled.doc.get("Description", ""))
             self.report(f"{self.name}: StackSet created ({self.cfg.stackset.permission_model})")
@@ -188,26 +186,16 @@ class StackSets:
         while True:
             op = self.cfn.describe_stack_set_operation(StackSetName=self.name, OperationId=operation_id, **self.call_as)["StackSetOperation"]
             for i in self.instances():
-                state = (i.get("StackInstanceStatus") or {}).get("DetailedStatus") or i.get("Status", "")
-                if seen.get((i["Account"], i["Region"])) != state:
+                if seen.get((i["Account"], i["Region"])) != (state := instance_state(i)):
                     seen[(i["Account"], i["Region"])] = state
                     self.report(f"  {i['Account']} {i['Region']:<15} {state}{' - ' + i['StatusReason'] if i.get('StatusReason') else ''}")
             if op["Status"] in DONE:
                 break
             self.sleep(POLL)
-        failed = [r for r in self._results(operation_id) if r.get("Status") in ("FAILED", "CANCELLED")]
+        failed = [r for r in self._every("list_stack_set_operation_results", OperationId=operation_id) if r.get("Status") in ("FAILED", "CANCELLED")]
         if failed or op["Status"] != "SUCCEEDED":
             problems = [EnrollcfnError(f"{r['Account']} {r['Region']}", r.get("StatusReason") or r["Status"]) for r in failed]
             raise Problems(self.name, problems or [EnrollcfnError(self.name, f"operation {operation_id} ended {op['Status']}")])
-
-    def _results(self, operation_id: str) -> list[dict]:
-        found, token = [], {}
-        while True:
-            page = self.cfn.list_stack_set_operation_results(StackSetName=self.name, OperationId=operation_id, **self.call_as, **token)
-            found += page.get("Summaries", [])
-            if not page.get("NextToken"):
-                return found
-            token = {"NextToken": page["NextToken"]}
 
     def _permissions(self) -> dict:
         s = self.cfg.stackset
@@ -230,15 +218,25 @@ class StackSets:
             deployment |= {"Accounts": list(targets.accounts), "AccountFilterType": "INTERSECTION"}
         return {"DeploymentTargets": deployment}
 
-    def _tags(self) -> dict[str, str]:
-        return {"project": self.cfg.project, ENVIRONMENT_TAG: self.cfg.environment}
+
+def instance_state(instance: dict) -> str:
+    """An instance's detailed state (PENDING, RUNNING, SUCCEEDED, FAILED, ...), else its status."""
+    return (instance.get("StackInstanceStatus") or {}).get("DetailedStatus") or instance.get("Status", "")
 
 
 def losing_on_delete(build: Build) -> list[str]:
     """Data-holding resources of the template that deleting an instance would delete with it."""
-    doc = build.stacks[TEMPLATE].doc
-    return [f"{logical} ({changes.DATA_TYPES[r['Type']]})" for logical, r in sorted(doc.get("Resources", {}).items())
-            if r["Type"] in changes.DATA_TYPES and r.get("DeletionPolicy", "Delete") not in KEEPS]
+    return [f"{logical} ({changes.DATA_TYPES[r['Type']]})" for logical, r in _resources(build)
+            if r["Type"] in changes.DATA_TYPES and changes.deletion_policy(r) not in changes.KEEPING]
+
+
+def kept_on_delete(build: Build) -> list[str]:
+    """Resources of the template that each deleted instance leaves behind on purpose."""
+    return [f"{logical} ({r['Type']})" for logical, r in _resources(build) if changes.deletion_policy(r) in changes.KEEPING]
+
+
+def _resources(build: Build) -> list[tuple[str, dict]]:
+    return sorted(build.stacks[TEMPLATE].doc.get("Resources", {}).items())
 
 
 def _grouped(add: dict[str, tuple[str, ...]]) -> dict[tuple[str, ...], tuple[str, ...]]:

@@ -18,6 +18,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from enrollcfn import deploy as cs
+from enrollcfn.changes import DB_INSTANCE, KEEPING, deletion_policy
 from enrollcfn.compiler import Build
 from enrollcfn.deploy import DeployError
 from enrollcfn.errors import EnrollcfnError, Problems
@@ -28,11 +29,6 @@ from templates._custom_resources import LogRetention
 
 BOOTSTRAP = STANDALONE[0].name
 
-# CloudFormation's DeletionPolicy values that leave something behind (DeletionPolicy attribute:
-# Retain keeps the resource, RetainExceptOnCreate keeps it except when its creation fails,
-# Snapshot deletes it after a final snapshot, which is kept).
-KEEPING = ("Retain", "RetainExceptOnCreate", "Snapshot")
-DB_INSTANCE = "AWS::RDS::DBInstance"
 LOG_RETENTION = LogRetention.resource_type
 
 
@@ -141,7 +137,7 @@ def refuse(deployed: list[Deployed], build: Build, deploy_command: str) -> None:
     for d in deployed:
         new = build[d.compiled].doc.get("Resources", {})
         for logical, res in d.template.get("Resources", {}).items():
-            was, now = _policy(res), _policy(new.get(logical, {}))
+            was, now = deletion_policy(res), deletion_policy(new.get(logical, {}))
             if logical in new and was != now:
                 problems.append(EnrollcfnError(f"{d.path}/{logical}", f"was deployed with DeletionPolicy {was}, the config says {now}; {apply}"))
     if problems:
@@ -154,7 +150,7 @@ def retained(deployed: list[Deployed], build: Build) -> tuple[list[Kept], list[s
     kept, databases = [], []
     for d in deployed:
         for logical, res in build[d.compiled].doc.get("Resources", {}).items():
-            policy, physical = _policy(res), d.physical.get(logical)
+            policy, physical = deletion_policy(res), d.physical.get(logical)
             if policy not in KEEPING or physical is None:
                 continue
             if policy == "Snapshot" and res["Type"] == DB_INSTANCE:
@@ -237,13 +233,6 @@ def _manual_snapshots(rds, db: str) -> set[str]:
 
 def _protected(p: Protection, doc: Mapping) -> bool:
     return any(_on(p.read(res.get("Properties", {}))) for res in _of_type(doc, p.type).values())
-
-
-def _policy(res: Mapping) -> str:
-    """The DeletionPolicy in effect: CloudFormation's default is Delete, except Snapshot for a
-    DBInstance outside a cluster (DeletionPolicy attribute, "Exception")."""
-    default = "Snapshot" if res.get("Type") == DB_INSTANCE and "DBClusterIdentifier" not in res.get("Properties", {}) else "Delete"
-    return res.get("DeletionPolicy", default)
 
 
 def _of_type(doc: Mapping, kind: str) -> dict[str, Mapping]:
