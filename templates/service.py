@@ -3,8 +3,9 @@ definition, the ECS service behind the ALB, and its autoscaling on CPU, memory a
 
 Inputs: outputs of network, security, database, cluster and load_balancer, and the root
 Parameters ImageTag, ImageDigest and ApiDomain. Outputs: the constants below.
-The container runs as `service.container_user` on a read-only root file system, with an
-ephemeral volume on each of `service.writable_paths`. It runs the image by digest when
+The container runs as `service.container_user` (or the image's user) on a read-only root file
+system, with an ephemeral volume on each of `service.writable_paths`, which an init container of
+the same image fills first (`service.init`). It runs the image by digest when
 ImageDigest is given (the deploy resolves it), else by ImageTag, which an IMMUTABLE repository
 ties to one digest as well.
 """
@@ -27,6 +28,7 @@ from troposphere.ecs import (
     AwsvpcConfiguration,
     CapacityProviderStrategyItem,
     ContainerDefinition,
+    ContainerDependency,
     DeploymentCircuitBreaker,
     DeploymentConfiguration,
     Environment,
@@ -45,6 +47,7 @@ from troposphere.iam import Policy, Role
 from troposphere.secretsmanager import GenerateSecretString, Secret
 
 from enrollcfn.config import Config
+from enrollcfn.config.service import CA_BUNDLE_DIR, CA_BUNDLE_FILE, EXEC_AGENT_PATHS
 from templates._helpers import name_tags, output, param, scanner_skips, service_role_trust
 from templates.bootstrap import product_role
 from templates.cluster import APP_LOG_GROUP_ARN, APP_LOG_GROUP_NAME, CLUSTER_NAME
@@ -204,35 +207,121 @@ def _exec_statements(cfg: Config) -> list[Statement]:
     ]
 
 
-def _container(cfg: Config, p: dict) -> ContainerDefinition:
-    # fix: APP_URL was http://127.0.0.1:8000 in the seed; DB_HOST comes from the database stack.
-    injected = {"APP_URL": Sub("https://${ApiDomain}"), "DB_HOST": Ref(p[DATABASE_ENDPOINT_ADDRESS])}
-    environment = [Environment(Name=k, Value=v) for k, v in sorted({**cfg.service.environment, **injected}.items())]
-    secrets = [EcsSecret(Name=name, ValueFrom=Sub(f"${{AppSecret}}:{name}::")) for name in sorted(cfg.service.secrets)]
-    secrets += [EcsSecret(Name=f"DB_{key.upper()}", ValueFrom=Sub(f"${{DatabaseSecretArn}}:{key}::")) for key in ("password", "username")]
-    name = cfg.registry.repository_name
+INIT_CONTAINER = "init"  # the init container's name in the task definition
+VOLUME_ROOT = "/enrollcfn/volumes"  # where the init container sees the task's volumes
+CA_VOLUME = "rds-ca"
+
+
+def _image(cfg: Config) -> If:
+    # fix: the seed ran a moving tag. By digest, every task of every deployment runs the same bytes.
     repository = _repository_address(cfg)
-    return ContainerDefinition(
-        Name=name,
-        # fix: the seed ran a moving tag. By digest, every task of every deployment runs the same bytes.
-        Image=If("PinDigest", Sub(f"{repository}@${{ImageDigest}}"), Sub(f"{repository}:${{ImageTag}}")),
-        Essential=True,
-        # fix: the seed ran as root with a writable root file system (ECS.20, ECS.5).
-        User=cfg.service.container_user,
-        ReadonlyRootFilesystem=True,
-        MountPoints=[MountPoint(SourceVolume=volume_name(path), ContainerPath=path, ReadOnly=False) for path in cfg.service.writable_paths],
-        PortMappings=[PortMapping(ContainerPort=cfg.service.container_port, Protocol="tcp")],
-        Environment=environment,
-        Secrets=sorted(secrets, key=lambda s: s.properties["Name"]),
-        Privileged=False,
-        LogConfiguration=LogConfiguration(
-            LogDriver="awslogs",
-            Options={"awslogs-group": Ref(p[APP_LOG_GROUP_NAME]), "awslogs-region": Ref("AWS::Region"), "awslogs-stream-prefix": "ecs"},
-        ),
+    return If("PinDigest", Sub(f"{repository}@${{ImageDigest}}"), Sub(f"{repository}:${{ImageTag}}"))
+
+
+def _logging(p: dict) -> LogConfiguration:
+    return LogConfiguration(
+        LogDriver="awslogs",
+        Options={"awslogs-group": Ref(p[APP_LOG_GROUP_NAME]), "awslogs-region": Ref("AWS::Region"), "awslogs-stream-prefix": "ecs"},
     )
 
 
+def volume_paths(cfg: Config) -> tuple[str, ...]:
+    """Every path of the application container on a task volume: the writable paths, and the SSM
+    agent's when ECS Exec is on (it writes there, and the root file system is read-only)."""
+    extra = EXEC_AGENT_PATHS if cfg.service.exec_enabled else ()
+    return (*cfg.service.writable_paths, *(path for path in extra if path not in cfg.service.writable_paths))
+
+
+def _container(cfg: Config, p: dict) -> ContainerDefinition:
+    s = cfg.service
+    # fix: APP_URL was http://127.0.0.1:8000 in the seed; DB_HOST comes from the database stack.
+    injected = {"APP_URL": Sub("https://${ApiDomain}"), "DB_HOST": Ref(p[DATABASE_ENDPOINT_ADDRESS])}
+    if s.init.enabled:
+        injected["MYSQL_ATTR_SSL_CA"] = CA_BUNDLE_FILE
+    environment = [Environment(Name=k, Value=v) for k, v in sorted({**s.environment, **injected}.items())]
+    secrets = [EcsSecret(Name=name, ValueFrom=Sub(f"${{AppSecret}}:{name}::")) for name in sorted(s.secrets)]
+    secrets += [EcsSecret(Name=f"DB_{key.upper()}", ValueFrom=Sub(f"${{DatabaseSecretArn}}:{key}::")) for key in ("password", "username")]
+    mounts = [MountPoint(SourceVolume=volume_name(path), ContainerPath=path, ReadOnly=False) for path in volume_paths(cfg)]
+    if s.init.enabled:
+        mounts.append(MountPoint(SourceVolume=CA_VOLUME, ContainerPath=CA_BUNDLE_DIR, ReadOnly=True))
+    optional = {
+        "User": s.container_user,  # None: the image's own user
+        "EntryPoint": list(s.entrypoint) if s.entrypoint else None,
+        "Command": list(s.command) if s.command else None,
+        "DependsOn": [ContainerDependency(ContainerName=INIT_CONTAINER, Condition="SUCCESS")] if s.init.enabled else None,
+    }
+    return ContainerDefinition(
+        Name=cfg.registry.repository_name,
+        Image=_image(cfg),
+        Essential=True,
+        # fix: the seed had a writable root file system (ECS.5).
+        ReadonlyRootFilesystem=True,
+        MountPoints=mounts,
+        PortMappings=[PortMapping(ContainerPort=s.container_port, Protocol="tcp")],
+        Environment=environment,
+        Secrets=sorted(secrets, key=lambda x: x.properties["Name"]),
+        Privileged=False,
+        StopTimeout=s.stop_timeout,
+        LogConfiguration=_logging(p),
+        **{k: v for k, v in optional.items() if v is not None},
+    )
+
+
+def _init_container(cfg: Config, p: dict) -> ContainerDefinition:
+    """The application's image, run once before it in each task (service.init): see the script."""
+    return ContainerDefinition(
+        Name=INIT_CONTAINER,
+        Image=_image(cfg),
+        Essential=False,  # it exits when done; the application container waits for its SUCCESS
+        # root: it gives each volume the owner and mode the image has at that path, which only
+        # root can; it runs no server and is gone before the application starts.
+        User="0",
+        ReadonlyRootFilesystem=True,
+        EntryPoint=["/bin/sh", "-c"],
+        Command=[Sub(init_script(cfg))],
+        MountPoints=[
+            *(MountPoint(SourceVolume=volume_name(path), ContainerPath=f"{VOLUME_ROOT}/{volume_name(path)}", ReadOnly=False)
+              for path in cfg.service.writable_paths),
+            MountPoint(SourceVolume=CA_VOLUME, ContainerPath=f"{VOLUME_ROOT}/{CA_VOLUME}", ReadOnly=False),
+        ],
+        Privileged=False,
+        LogConfiguration=_logging(p),
+    )
+
+
+def init_script(cfg: Config) -> str:
+    """The init container's shell script, as a Fn::Sub string (${AWS::Region} is the only
+    substitution; the shell's own variables are written $1, never ${...})."""
+    init = cfg.service.init
+    url = init.ca_bundle_url or "https://truststore.pki.rds.amazonaws.com/${AWS::Region}/${AWS::Region}-bundle.pem"
+    lines = [
+        "set -eu",
+        "# each writable path: the image's content, owner and mode (Fargate mounts an empty root-owned 0755 directory)",
+        'copy() { if [ -d "$1" ]; then cp -a "$1/." "$2/"; chown "$(stat -c %u:%g "$1")" "$2"; chmod "$(stat -c %a "$1")" "$2"; fi; }',
+        *(f"copy {path} {VOLUME_ROOT}/{volume_name(path)}" for path in cfg.service.writable_paths),
+        "# log files as links to the application container's stdout and stderr (the awslogs driver ships those)",
+        *(_link(cfg, path, stream) for path, stream in sorted(init.log_links.items())),
+        "# the RDS CA bundle: Laravel verifies the database's certificate with it (MYSQL_ATTR_SSL_CA)",
+        f"curl -fsS --retry 3 --max-time 60 -o {VOLUME_ROOT}/{CA_VOLUME}/{CA_BUNDLE_FILE.rsplit('/', 1)[1]} {url}",
+        f"grep -q 'BEGIN CERTIFICATE' {VOLUME_ROOT}/{CA_VOLUME}/{CA_BUNDLE_FILE.rsplit('/', 1)[1]}",
+        f"chmod 0755 {VOLUME_ROOT}/{CA_VOLUME}",
+        "echo 'init: volumes prepared, RDS CA bundle in place'",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def _link(cfg: Config, path: str, stream: str) -> str:
+    base = next(w for w in cfg.service.writable_paths if path.startswith(f"{w}/"))
+    target = f"{VOLUME_ROOT}/{volume_name(base)}{path[len(base):]}"
+    return f"mkdir -p {target.rsplit('/', 1)[0]} && rm -f {target} && ln -s /dev/{stream} {target}"
+
+
 def _task_definition(cfg: Config, execution: Role, task: Role, p: dict) -> TaskDefinition:
+    containers = [_container(cfg, p)]
+    volumes = [Volume(Name=volume_name(path)) for path in volume_paths(cfg)]
+    if cfg.service.init.enabled:
+        containers.append(_init_container(cfg, p))
+        volumes.append(Volume(Name=CA_VOLUME))
     return TaskDefinition(
         "TaskDefinition",
         Family=cfg.service.name,  # one family per environment, even when environments share a repository
@@ -243,15 +332,16 @@ def _task_definition(cfg: Config, execution: Role, task: Role, p: dict) -> TaskD
         RuntimePlatform=RuntimePlatform(OperatingSystemFamily="LINUX", CpuArchitecture="X86_64"),  # Spot is x86_64 only
         ExecutionRoleArn=GetAtt(execution, "Arn"),
         TaskRoleArn=GetAtt(task, "Arn"),
-        ContainerDefinitions=[_container(cfg, p)],
+        ContainerDefinitions=containers,
         # A volume without Host is a Fargate bind mount on the task's ephemeral storage: empty
-        # (unless the image declares VOLUME at that path), writable, gone when the task stops.
-        Volumes=[Volume(Name=volume_name(path)) for path in cfg.service.writable_paths],
+        # and root-owned (unless the image declares VOLUME at that path), writable, gone when the
+        # task stops.
+        Volumes=volumes,
     )
 
 
 def volume_name(path: str) -> str:
-    """`/var/www/html/storage` -> `var-www-html-storage` (volume names: letters, digits, '-', '_')."""
+    """`/var/www/storage` -> `var-www-storage` (volume names: letters, digits, '-', '_')."""
     return re.sub(r"[^A-Za-z0-9_]+", "-", path.strip("/"))
 
 

@@ -18,7 +18,10 @@ SEED_ENVIRONMENT: dict[str, str] = {
     "APP_NAME": "Laravel",
     "APP_ENV": "production",
     "APP_DEBUG": "false",
-    "LOG_CHANNEL": "stack",
+    # fix: the seed's "stack" writes storage/logs/laravel.log inside the task, which nobody reads
+    # and which is gone when the task stops; Laravel's stderr channel reaches CloudWatch Logs
+    # through php-fpm (catch_workers_output) and the awslogs driver.
+    "LOG_CHANNEL": "stderr",
     "LOG_DEPRECATIONS_CHANNEL": "null",
     "LOG_LEVEL": "debug",
     "DB_CONNECTION": "mysql",

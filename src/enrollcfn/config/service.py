@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import AfterValidator, Field, model_validator
 from pydantic_core import PydanticCustomError
@@ -47,6 +47,12 @@ def _bucket(name: str) -> str:
     return name
 
 
+def _is_root(user: str) -> bool:
+    """`root`, uid 0 however written (`0`, `00`), with or without a group."""
+    name = user.split(":")[0]
+    return name == "root" or (name.isdigit() and int(name) == 0)
+
+
 def _is_ip(name: str) -> bool:
     try:
         ipaddress.IPv4Address(name)
@@ -78,7 +84,44 @@ ContainerUser = Annotated[
     check(r"([a-z_][a-z0-9_-]{0,31}|[0-9]{1,10})(:([a-z_][a-z0-9_-]{0,31}|[0-9]{1,10}))?",
           "is not a user: use a user name or uid, optionally :group or :gid, e.g. www-data or 33:33"),
 ]
-AbsolutePath = Annotated[Text, check(r"(/[A-Za-z0-9._-]+)+", "is not an absolute path such as /var/www/html/storage (letters, digits, '.', '_', '-')")]
+AbsolutePath = Annotated[Text, check(r"(/[A-Za-z0-9._-]+)+", "is not an absolute path such as /var/www/storage (letters, digits, '.', '_', '-')")]
+
+# Where the init container fetches the RDS certificate bundle: https, or plain http on a loopback
+# address (a local run serves its own CA). At most 2,048 characters.
+BundleUrl = Annotated[
+    Text,
+    check(r"(https://[A-Za-z0-9.-]+(:[0-9]{1,5})?|http://(127\.0\.0\.1|localhost)(:[0-9]{1,5})?)/[A-Za-z0-9._~/%+-]{0,2000}",
+          "is not an https URL (plain http only on 127.0.0.1 or localhost), e.g. https://truststore.pki.rds.amazonaws.com/global/global-bundle.pem"),
+]
+
+# The paths an ECS Exec session's SSM agent writes under a read-only root file system
+# (aws/containers-roadmap #1359; amazon-ecs-exec-checker #21): task volumes when exec is on.
+EXEC_AGENT_PATHS = ("/managed-agents", "/var/lib/amazon/ssm", "/var/log/amazon/ssm")
+
+# Where the init container puts the RDS bundle in the application container (read-only there).
+CA_BUNDLE_DIR = "/etc/ssl/rds"
+CA_BUNDLE_FILE = f"{CA_BUNDLE_DIR}/rds-ca-bundle.pem"
+
+
+class Init(Section):
+    """An init container of the application's own image that runs before it in every task and
+    makes the image work under a read-only root file system without rebuilding it: Fargate mounts
+    each writable path as an empty root-owned directory unless the Dockerfile declares VOLUME
+    there (the seed's declares none), so it copies the image's content and ownership in; it
+    replaces log files by links to the container's stdout/stderr (the awslogs driver ships only
+    those); and it fetches the RDS CA bundle, which the seed image lacks and without which
+    Laravel does not use TLS (the parameter group requires it). Off for an image that does all
+    of that itself (the hardened setting, README "Running the seed application")."""
+
+    enabled: Bool = True
+    # None: the task's region's RDS bundle from AWS's trust store (RDS User Guide, "Using SSL/TLS
+    # to encrypt a connection to a DB instance": https://truststore.pki.rds.amazonaws.com/<region>/<region>-bundle.pem).
+    ca_bundle_url: BundleUrl | None = None
+    # The seed's nginx.conf logs to these files; as links to /dev/stdout and /dev/stderr they
+    # reach CloudWatch (what the official nginx image does). Each must lie on a writable path.
+    log_links: dict[AbsolutePath, Literal["stdout", "stderr"]] = Field(
+        default_factory=lambda: {"/var/log/nginx/access.log": "stdout", "/var/log/nginx/error.log": "stderr"}, max_length=20
+    )
 
 
 class Capacity(Section):
@@ -117,19 +160,32 @@ class Service(Section):
     name: ServiceName | None = None  # fix: seed "student-enrollment-service"; left out, `<project>-<environment>` (config.names)
     cpu: Int = 1024  # seed
     memory: Int = 2048  # seed
-    # fix: seed 80. A non-root process cannot bind below 1024 on Fargate, which adds no
-    # capability but SYS_PTRACE (ECS KernelCapabilities); the ALB still listens on 80 and 443.
-    container_port: Annotated[Int, int_range(1, 65535)] = 8080
+    # seed 80: the seed image's nginx listens there, as root. A non-root process cannot bind below
+    # 1024 on Fargate, which adds no capability but SYS_PTRACE (ECS KernelCapabilities): the
+    # hardened setting uses 8080 (README "Running the seed application").
+    container_port: Annotated[Int, int_range(1, 65535)] = 80
     min_tasks: Annotated[Int, int_range(1, TASKS_PER_SERVICE)] = 2  # seed
     max_tasks: Annotated[Int, int_range(1, TASKS_PER_SERVICE)] = 20  # seed
     image_tag: ImageTag = "latest"  # seed: the tag the first deploy runs; later releases push redeploy_tag_prefix tags
-    # fix: the seed ran as root (ECS.20). A user name the image defines, or uid[:gid].
-    container_user: ContainerUser = "www-data"
-    # Writable ephemeral volumes under a read-only root file system (ECS.5): Laravel's storage/
-    # and bootstrap/cache (the seed image's app root /var/www/html) and /tmp.
+    # None: the image's own user (the seed image has no USER: root, whose nginx master binds 80
+    # and runs its workers and php-fpm's as www-data). The hardened setting names a non-root
+    # user the image defines, or uid[:gid] (Security Hub ECS.20).
+    container_user: ContainerUser | None = None
+    # Writable ephemeral volumes under a read-only root file system (ECS.5), at the seed image's
+    # application root /var/www: Laravel's storage/ and bootstrap/cache, /tmp (PHP's uploads),
+    # and what the seed's nginx writes as root: its log files, its temp paths and its pid file.
     writable_paths: Annotated[tuple[AbsolutePath, ...], Field(min_length=1, max_length=20)] = (
-        "/var/www/html/storage", "/var/www/html/bootstrap/cache", "/tmp",
+        "/var/www/storage", "/var/www/bootstrap/cache", "/tmp", "/var/log/nginx", "/var/lib/nginx", "/run",
     )
+    # The container's ENTRYPOINT and CMD, replacing the image's (None keeps the image's). The
+    # seed's entrypoint runs `php artisan migrate --force` in every task that starts, so tasks
+    # race on every deploy and scale-out; this runs what it runs after that, and `enrollcfn run
+    # -- php artisan migrate --force` migrates once (/usr/bin/env runs whatever command `run` gives).
+    entrypoint: Annotated[tuple[Text, ...], Field(min_length=1, max_length=20)] | None = ("/usr/bin/env",)
+    command: Annotated[tuple[Text, ...], Field(min_length=1, max_length=50)] | None = ("sh", "-c", "php-fpm -D && exec nginx -g 'daemon off;'")
+    # ECS stopTimeout: seconds between SIGTERM and SIGKILL (Fargate: 2-120; ECS default 30).
+    stop_timeout: Annotated[Int, int_range(2, 120)] = 30
+    init: Init = Field(default_factory=Init)
     # ECS healthCheckGracePeriodSeconds: 0 to 2,147,483,647.
     # ECS Exec into running tasks (`enrollcfn exec`): off by default (production); config/dev.yaml
     # turns it on. It adds the task role's ssmmessages channels and session logging.
@@ -155,13 +211,22 @@ class Service(Section):
             out.append(("service.memory", f"Fargate has no {self.cpu} cpu / {self.memory} MiB size; with cpu {self.cpu} use {shown}"))
         if self.min_tasks > self.max_tasks:
             out.append(("service.min_tasks", f"min_tasks ({self.min_tasks}) is greater than max_tasks ({self.max_tasks})"))
-        if self.container_user.split(":")[0] not in ("root", "0") and self.container_port < 1024:
+        if self.container_user is not None and not _is_root(self.container_user) and self.container_port < 1024:
             # Fargate lets a container add only SYS_PTRACE, so a non-root user cannot get NET_BIND_SERVICE.
             out.append(("service.container_port", f"{self.container_port} is below 1024, which the non-root user "
                         f"{self.container_user!r} cannot bind on Fargate; use 1024-65535 (e.g. 8080)"))
         for i, path in enumerate(self.writable_paths):
             if path in self.writable_paths[:i]:
                 out.append((f"service.writable_paths[{i}]", f"{path} is listed twice"))
+        for link in self.init.log_links:
+            if self.init.enabled and not any(link.startswith(f"{path}/") for path in self.writable_paths):
+                out.append((f"service.init.log_links.{link}", f"{link} is not under any of service.writable_paths, where the init container can place it"))
+        if self.init.enabled and "MYSQL_ATTR_SSL_CA" in self.environment:
+            out.append(("service.environment.MYSQL_ATTR_SSL_CA", f"service.init places the RDS CA bundle and sets it to {CA_BUNDLE_FILE}; "
+                        "remove it, or turn service.init.enabled off for an image that holds the bundle itself"))
+        if not self.init.enabled and "MYSQL_ATTR_SSL_CA" not in self.environment:
+            out.append(("service.environment.MYSQL_ATTR_SSL_CA", "without service.init, the image must hold the RDS CA bundle: set MYSQL_ATTR_SSL_CA "
+                        "to its path in the image (Laravel uses TLS only with it, and the database refuses connections without TLS)"))
         for i, prefix in enumerate(self.app_bucket_prefixes):
             if prefix in self.app_bucket_prefixes[:i]:
                 out.append((f"service.app_bucket_prefixes[{i}]", f"{prefix} is listed twice"))
