@@ -59,9 +59,12 @@ def restart(cluster, service, secret):
 
 
 def with_image(taskdef, container, image):
-    """RegisterTaskDefinition arguments: `taskdef` with `container` running `image`."""
+    """RegisterTaskDefinition arguments: `taskdef` with `container` running `image`, and every
+    other container that ran the same image (the init container) running it too."""
     args = {k: taskdef[k] for k in COPIED if taskdef.get(k)}
-    args["containerDefinitions"] = [{**c, "image": image} if c["name"] == container else c for c in taskdef["containerDefinitions"]]
+    old = next(c["image"] for c in taskdef["containerDefinitions"] if c["name"] == container)
+    args["containerDefinitions"] = [{**c, "image": image} if c["name"] == container or c["image"] == old else c
+                                    for c in taskdef["containerDefinitions"]]
     return args
 
 

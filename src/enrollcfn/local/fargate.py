@@ -72,6 +72,16 @@ def missing() -> list[str]:
 # --- the task definition, from a Build -------------------------------------------------------------
 
 
+def from_build(build, values: Mapping[str, str]) -> tuple[dict, HealthCheck]:
+    """The service's task definition (ECS API shape) and its target group's health check, from a
+    compiled `Build`: `values` gives what CloudFormation would (see `task_definition`); a service
+    stack Parameter left out takes its Default."""
+    service, balancer = build["service"].doc, build["load_balancer"].doc
+    defaults = {k: str(p["Default"]) for k, p in service.get("Parameters", {}).items() if "Default" in p}
+    [target_group] = [r["Properties"] for r in balancer["Resources"].values() if r["Type"] == "AWS::ElasticLoadBalancingV2::TargetGroup"]
+    return task_definition(service, {**defaults, **values}), HealthCheck.of(target_group)
+
+
 def task_definition(doc: Mapping, values: Mapping[str, str], logical_id: str = "TaskDefinition") -> dict:
     """The task definition resource of a compiled template (`Stack.doc`), resolved as CloudFormation
     would with `values` for its Parameters, pseudo parameters (`AWS::Region`, ...) and resources
@@ -282,6 +292,9 @@ class Task:
         if problems:
             raise TaskError(f"the local Fargate needs {', '.join(problems)}")
         self.workdir.mkdir(parents=True)
+        # ECS fetches every container's secrets before any container starts (a missing one stops
+        # the task with ResourceInitializationError).
+        self._secrets = {c.name: {s["name"]: self._secret(s["valueFrom"]) for s in c.definition.get("secrets", [])} for c in self.containers.values()}
         self._volumes = self._prepare_volumes()
         self.last_status = "PENDING"
         self._scheduler = threading.Thread(target=self._schedule, daemon=True)
@@ -430,7 +443,7 @@ class Task:
             target.parent.mkdir(parents=True, exist_ok=True)
             target.touch(exist_ok=True)
             mounts += ["--ro-bind", str(host), container_path]
-        env = self._environment(d, home)
+        env = self._environment(d, home, self._secrets[c.name])
         argv = self._argv(d, c.name)
         caps = ",".join(["-all", *(f"+{cap}" for cap in DEFAULT_CAPABILITIES)])
         drop = ["setpriv", f"--reuid={uid}", f"--regid={gid}", f"--groups={','.join(map(str, groups))}" if groups else "--clear-groups",
@@ -467,13 +480,12 @@ class Task:
             raise TaskError(f"container {name}: no command (neither the task definition nor the image gives one)")
         return argv
 
-    def _environment(self, d: Mapping, home: str) -> dict[str, str]:
+    def _environment(self, d: Mapping, home: str, secrets: Mapping[str, str]) -> dict[str, str]:
         env = dict(e.split("=", 1) for e in self.image.config.get("Env") or [] if "=" in e)
         env.setdefault("PATH", "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin")
         env.update({"HOSTNAME": f"ip-{self.id[:8]}", "HOME": home})
         env.update({e["name"]: e["value"] for e in d.get("environment", [])})
-        for s in d.get("secrets", []):
-            env[s["name"]] = self._secret(s["valueFrom"])
+        env.update(secrets)
         return env
 
     def _secret(self, value_from: str) -> str:
