@@ -141,7 +141,7 @@ def test_access_log_bucket_admits_only_elb_log_delivery_over_tls(rendered):
 
 def test_target_group_has_the_seeds_health_check_and_stickiness(rendered):
     tg = props(rendered["load_balancer"], "AWS::ElasticLoadBalancingV2::TargetGroup")
-    assert (tg["TargetType"], tg["Port"], tg["Protocol"]) == ("ip", 8080, "HTTP")  # the container port: a non-root user cannot bind the seed's 80
+    assert (tg["TargetType"], tg["Port"], tg["Protocol"]) == ("ip", 80, "HTTP")  # the container port: the seed image's nginx listens on 80
     assert (tg["HealthCheckPath"], tg["HealthCheckIntervalSeconds"], tg["HealthCheckTimeoutSeconds"]) == ("/", 15, 5)
     assert (tg["HealthyThresholdCount"], tg["UnhealthyThresholdCount"], tg["Matcher"]) == (2, 2, {"HttpCode": "200"})
     assert _attributes(tg, "TargetGroupAttributes") == {
@@ -183,9 +183,8 @@ def test_alias_record_points_the_api_domain_at_the_alb(rendered):
 # ---- service ------------------------------------------------------------------------------
 
 
-def _container(rendered) -> dict:
-    (container,) = props(rendered["service"], "AWS::ECS::TaskDefinition")["ContainerDefinitions"]
-    return container
+def _container(rendered, name: str = "student-enrollment-production") -> dict:
+    return next(c for c in props(rendered["service"], "AWS::ECS::TaskDefinition")["ContainerDefinitions"] if c["Name"] == name)
 
 
 def test_task_definition_is_the_seeds_on_fargate_only(rendered):
@@ -194,32 +193,39 @@ def test_task_definition_is_the_seeds_on_fargate_only(rendered):
     assert task["RequiresCompatibilities"] == ["FARGATE"]
     container = _container(rendered)
     assert container["Name"] == "student-enrollment-production"
-    # Not the seed's 80: a non-root process cannot bind below 1024 on Fargate.
-    assert container["PortMappings"] == [{"ContainerPort": 8080, "Protocol": "tcp"}]
+    # The seed image's nginx.conf: `listen 80`.
+    assert container["PortMappings"] == [{"ContainerPort": 80, "Protocol": "tcp"}]
     assert container["LogConfiguration"]["LogDriver"] == "awslogs"
     assert container["Privileged"] is False
 
 
 def test_root_file_system_is_read_only_with_laravels_writable_paths_on_task_volumes(rendered):
     """ECS.5: readonlyRootFilesystem true. Laravel writes storage/ and bootstrap/cache under its
-    app root (/var/www/html in the seed image) and PHP writes /tmp; each is a task volume
-    without Host (a Fargate bind mount on ephemeral storage) mounted writable."""
+    app root (WORKDIR /var/www in the seed image), PHP writes /tmp, and the seed's nginx (root,
+    Debian's defaults) writes /run/nginx.pid, /var/log/nginx and /var/lib/nginx; each is a task
+    volume without Host (a Fargate bind mount on ephemeral storage) mounted writable, and the RDS
+    CA bundle's volume is mounted read-only."""
     task = props(rendered["service"], "AWS::ECS::TaskDefinition")
     container = _container(rendered)
     assert container["ReadonlyRootFilesystem"] is True
     mounts = {m["ContainerPath"]: m for m in container["MountPoints"]}
-    assert set(mounts) == {"/var/www/html/storage", "/var/www/html/bootstrap/cache", "/tmp"}
+    writable = {"/var/www/storage", "/var/www/bootstrap/cache", "/tmp", "/run", "/var/log/nginx", "/var/lib/nginx"}
+    assert set(mounts) == writable | {"/etc/ssl/rds"}
     volumes = {v["Name"]: v for v in task["Volumes"]}
-    for m in mounts.values():
-        assert m["ReadOnly"] is False
+    for path, m in mounts.items():
+        assert m["ReadOnly"] is (path not in writable)
         assert volumes[m["SourceVolume"]] == {"Name": m["SourceVolume"]}  # no Host, no EFS: ephemeral
 
 
-def test_container_runs_as_a_non_root_user(rendered):
-    """ECS.20 (Config rule ecs-task-definition-linux-user-non-root): every Linux container
-    names a user, and not root (name or uid 0)."""
-    user = _container(rendered)["User"]
-    assert user and user.split(":")[0] not in ("root", "0")
+def test_the_default_runs_the_images_own_user_and_the_hardened_setting_a_non_root_one(rendered):
+    """The seed image has no USER: by default the task names none and runs as root, which gives
+    up ECS.20 (Config rule ecs-task-definition-linux-user-non-root) for an image that runs
+    unchanged. The hardened setting names a non-root user."""
+    assert "User" not in _container(rendered)
+    hardened = {"container_user": "www-data", "container_port": 8080, "init": {"enabled": False}, "environment": {"MYSQL_ATTR_SSL_CA": "/etc/ssl/rds/ca.pem"}}
+    doc = compile(Config(service=hardened)).stacks["service"].doc
+    [container] = props(doc, "AWS::ECS::TaskDefinition")["ContainerDefinitions"]
+    assert container["User"] == "www-data"
 
 
 @pytest.mark.parametrize("user, port, ok", [("www-data", 80, False), ("33:33", 443, False), ("www-data", 1024, True), ("root", 80, True), ("0:0", 80, True)])

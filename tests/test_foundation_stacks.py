@@ -182,7 +182,7 @@ def test_only_the_alb_is_open_to_the_internet_and_only_on_80_and_443(rendered):
 def test_service_takes_the_container_port_from_the_alb_only(rendered):
     ingress = [r for r in _rules(rendered["security"]) if r["group"] == "ServiceSecurityGroup" and r["direction"] == "SecurityGroupIngress"]
     assert len(ingress) == 1
-    assert ingress[0]["FromPort"] == ingress[0]["ToPort"] == Config().service.container_port == 8080  # non-root: above 1023
+    assert ingress[0]["FromPort"] == ingress[0]["ToPort"] == Config().service.container_port == 80  # the seed image's nginx
     assert ingress[0]["SourceSecurityGroupId"] == {"Fn::GetAtt": ["AlbSecurityGroup", "GroupId"]}
 
 

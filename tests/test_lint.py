@@ -239,7 +239,7 @@ from pathlib import Path
 from enrollcfn import lint, lintearly
 lint.allowed_cpus = lambda: 2  # the early process runs only where more than one CPU is allowed,
 os.getloadavg = lambda: (0.0, 0.0, 0.0)  # and one of them is idle
-templates, rc, cache = json.loads(sys.argv[1]), Path(sys.argv[2]), sys.argv[3]
+templates, rc, cache = json.loads(sys.stdin.read()), Path(sys.argv[1]), sys.argv[2]
 lintearly.start(rc)
 assert lint.helper_waiting(), "no early process was started"
 found = lint.lint(templates, ["ap-southeast-2"], rc, cache=Path(cache) if cache else False)
@@ -259,8 +259,8 @@ def test_the_early_process_lints_the_misses_or_is_stopped(compiled, cache, cache
     templates = dict(compiled.bodies())
     if not cached:
         templates["network"] = renamed_output(templates["network"], "VpcId", "VpcIdRenamed")
-    args = [json.dumps(templates), str(LINT_CONFIG), str(cache)]
-    out = subprocess.run([sys.executable, "-c", EARLY, *args], capture_output=True, text=True)
+    # the templates on stdin: together they are longer than one argument may be (128 KiB on Linux)
+    out = subprocess.run([sys.executable, "-c", EARLY, str(LINT_CONFIG), str(cache)], input=json.dumps(templates), capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
     found = {tuple(f) for f in json.loads(out.stdout)}
     expected = {(f.file, f.line, f.rule) for f in lint(templates, REGIONS, LINT_CONFIG, cache=False)}
