@@ -379,7 +379,12 @@ def _statements(rendered):
 
 
 def test_no_policy_grants_wildcard_actions_or_unscoped_resources(rendered):
-    unscopable = {"ecr:GetAuthorizationToken", "rekognition:DetectFaces", "ecs:DescribeTaskDefinition", "ecs:RegisterTaskDefinition"}
+    unscopable = {"ecr:GetAuthorizationToken", "rekognition:DetectFaces", "ecs:DescribeTaskDefinition", "ecs:RegisterTaskDefinition",
+                  "logs:DescribeLogGroups"}
+    # ECS Exec's channels (the boundary allows them for every environment): the Service Authorization
+    # Reference lists no resource type for any ssmmessages action ("Actions, resources, and condition
+    # keys for Amazon Message Gateway Service", service-authorization/latest/reference/list_ssmmessages.html).
+    unscopable |= {f"ssmmessages:{verb}" for verb in ("CreateControlChannel", "CreateDataChannel", "OpenControlChannel", "OpenDataChannel")}
     assert all(unscoped(a) for a in unscopable if a.startswith("ecs:"))  # the table of IAM-unscopable actions agrees
     for name, key, statement in _statements(rendered):
         for action in statement["Action"]:
@@ -421,6 +426,8 @@ BAD = [
     ({"database": {"maintenance_window": "monday"}}, "database.maintenance_window", "ddd:hh:mm"),
     ({"database": {"instance_class": "t3.micro"}}, "database.instance_class", "db.t3.micro"),
     ({"load_balancer": {"ssl_policy": "ELBSecurityPolicy-2016-08"}}, "load_balancer.ssl_policy", "TLS 1.3"),
+    ({"load_balancer": {"ip_address_type": "dualstack"}}, "load_balancer.ip_address_type", "IPv6 CIDR blocks"),
+    ({"load_balancer": {"ip_address_type": "ipv6"}}, "load_balancer.ip_address_type", "must be ipv4"),
     ({"load_balancer": {"deregistration_delay_seconds": 300}}, "load_balancer.deregistration_delay_seconds", "Fargate Spot"),
     ({"dns": {"api_domain": "a.b.martincaringal.co.nz"}}, "dns.api_domain", "one label under the zone"),
 ]
