@@ -133,6 +133,19 @@ def boundary_document(cfg: Config) -> dict:
         # The custom resource that closes the VPC's default security group (EC2.2).
         ("DefaultSecurityGroup", ["ec2:RevokeSecurityGroupIngress", "ec2:RevokeSecurityGroupEgress"], [regional("ec2", "security-group/*")]),
         ("DeadLetters", ["sqs:SendMessage"], [regional("sqs", "*")]),
+        # ECS Exec (service.exec_enabled): the SSM agent in the task opens its channels and looks
+        # up the session log group with the task role ("Running commands using ECS Exec",
+        # https://docs.aws.amazon.com/AmazonECS/latest/developerguide/ecs-exec-run.html); none of
+        # these has resource-level permissions. A role's effective permissions are the
+        # intersection of its policies and this boundary ("Permissions boundaries for IAM
+        # entities", https://docs.aws.amazon.com/IAM/latest/UserGuide/access_policies_boundaries.html),
+        # so without them exec never connects. Allowed whatever service.exec_enabled says: the
+        # boundary is deployed with the bootstrap stack, before and apart from the product (and by
+        # `enrollcfn stackset` to many accounts), so a config that turns exec on must not need the
+        # bootstrap redeployed everywhere first; a boundary only caps, and the task role is given
+        # these actions only when exec is on.
+        ("ExecSessions", ["ssmmessages:CreateControlChannel", "ssmmessages:CreateDataChannel", "ssmmessages:OpenControlChannel",
+                          "ssmmessages:OpenDataChannel", "logs:DescribeLogGroups"], ["*"]),
     ]  # fmt: skip
     statements = [{"Sid": sid, "Effect": "Allow", "Action": a, "Resource": [r if r == "*" else Sub(r) for r in res]} for sid, a, res in allow]
     # Of IAM the roles only pass the service's roles to ECS tasks: an explicit deny keeps a future

@@ -1,6 +1,6 @@
 """Database stack: RDS MySQL in the private subnets, with a parameter group that enforces TLS
-and turns on the general and slow-query logs, an option group with the MariaDB audit plugin, the
-four MySQL logs exported to CloudWatch with a retention, and a master password that RDS
+and turns on the slow-query log (and the general log only with database.general_log), an option
+group with the MariaDB audit plugin, the MySQL logs exported to CloudWatch with a retention, and a master password that RDS
 generates, stores in Secrets Manager and rotates itself.
 
 Inputs: PrivateSubnetIds, DatabaseSecurityGroupId. Outputs: the constants below.
@@ -29,13 +29,20 @@ DATABASE_ENDPOINT_PORT = "DatabaseEndpointPort"
 DATABASE_SECRET_ARN = "DatabaseSecretArn"
 DATABASE_INSTANCE_ID = "DatabaseInstanceId"
 
-# fix: the seed exported no logs. Every MySQL log RDS.9 names: `audit` comes from the MariaDB
-# audit plugin (an option group; RDS supports it on all MySQL 8.4 versions), `general` and
-# `slowquery` need their parameters on and log_output=FILE, `error` is always written.
-LOG_EXPORTS = ["audit", "error", "general", "slowquery"]
+# fix: the seed exported no logs. `audit` comes from the MariaDB audit plugin (an option group;
+# RDS supports it on all MySQL 8.4 versions), `slowquery` (and `general`) need their parameters on
+# and log_output=FILE, `error` is always written ("Publishing MySQL logs to Amazon CloudWatch Logs",
+# https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/USER_LogAccess.MySQLDB.PublishtoCloudWatchLogs.html).
+# `general` only with database.general_log: it copies every statement, literals included.
+LOG_EXPORTS = ["audit", "error", "slowquery"]
 # Logins, schema changes and grants; not every row read or written (QUERY_DML), which would
 # copy the application's data into the audit log.
 AUDIT_EVENTS = "CONNECT,QUERY_DDL,QUERY_DCL"
+
+
+def log_exports(cfg: Config) -> list[str]:
+    """EnableCloudwatchLogsExports: LOG_EXPORTS, plus `general` when database.general_log is on."""
+    return sorted(LOG_EXPORTS + (["general"] if cfg.database.general_log else []))
 
 
 def build(cfg: Config) -> Template:
@@ -52,18 +59,20 @@ def build(cfg: Config) -> Template:
     parameters = t.add_resource(
         DBParameterGroup(
             "DatabaseParameterGroup",
-            Description=f"{cfg.project} MySQL: TLS required, general and slow query logs",
+            Description=f"{cfg.project} MySQL: TLS required, slow query log" + (", general log" if db.general_log else ""),
             Family=parameter_group_family(db.engine_version),
             # fix: the seed used the default group, so clients could connect without TLS (RDS.39).
             # RDS exports the general and slow-query logs only from files (log_output=FILE).
-            Parameters={"require_secure_transport": "1", "general_log": "1", "slow_query_log": "1", "long_query_time": "2", "log_output": "FILE"},
+            # general_log stated either way, so turning it off later writes 0 rather than leaving it on.
+            Parameters={"require_secure_transport": "1", "general_log": "1" if db.general_log else "0", "slow_query_log": "1",
+                        "long_query_time": "2", "log_output": "FILE"},
         )
     )
     options = t.add_resource(
         OptionGroup(
             "DatabaseOptionGroup",
             EngineName="mysql",
-            MajorEngineVersion=".".join(db.engine_version.split(".")[:2]),
+            MajorEngineVersion=db.major_version,
             OptionGroupDescription=f"{cfg.project} MySQL: MariaDB audit plugin",
             OptionConfigurations=[
                 OptionConfiguration(OptionName="MARIADB_AUDIT_PLUGIN", OptionSettings=[OptionSetting(Name="SERVER_AUDIT_EVENTS", Value=AUDIT_EVENTS)])
@@ -81,7 +90,7 @@ def build(cfg: Config) -> Template:
     instance = t.add_resource(_instance(cfg, subnet_group, parameters, options, monitoring, sg))
     # RDS writes the exports to groups it creates and never expires; give them the retention.
     prefix = Sub("/aws/rds/instance/${Database}/")
-    retain_log_groups(t, cfg, "database", "DatabaseLogRetention", prefix, [Sub(f"/aws/rds/instance/${{Database}}/{log}") for log in LOG_EXPORTS])
+    retain_log_groups(t, cfg, "database", "DatabaseLogRetention", prefix, [Sub(f"/aws/rds/instance/${{Database}}/{log}") for log in log_exports(cfg)])
 
     output(t, DATABASE_ENDPOINT_ADDRESS, GetAtt(instance, "Endpoint.Address"), "Host name of the MySQL endpoint (DB_HOST)")
     output(t, DATABASE_ENDPOINT_PORT, GetAtt(instance, "Endpoint.Port"), "Port of the MySQL endpoint")
@@ -91,7 +100,7 @@ def build(cfg: Config) -> Template:
 
 
 def parameter_group_family(engine_version: str) -> str:
-    """`8.4.7` -> `mysql8.4`."""
+    """`8.4` or `8.4.7` -> `mysql8.4`."""
     major, minor = engine_version.split(".")[:2]
     return f"mysql{major}.{minor}"
 
@@ -99,9 +108,15 @@ def parameter_group_family(engine_version: str) -> str:
 def _instance(cfg: Config, subnet_group, parameters, options, monitoring, sg) -> DBInstance:
     db = cfg.database
     backup_window, maintenance_window = db.utc_windows
-    extra = {}
+    checkov, cfn_lint = {}, {}
     if not db.multi_az:
-        extra["Metadata"] = scanner_skips(checkov={"CKV_AWS_157": "Single-AZ as in the seed; set database.multi_az: true for a standby in the second AZ"})
+        checkov["CKV_AWS_157"] = "Single-AZ as in the seed; set database.multi_az: true for a standby in the second AZ"
+    if db.engine_version == db.major_version:
+        # cfn-lint's E3691 lists full versions only; RDS takes a major version and picks its default
+        # minor (ModifyDBInstance EngineVersion: "If you specify only a major version ..."; the CDK's
+        # MysqlEngineVersion.VER_8_0, "only a major version, without a specific minor version").
+        cfn_lint["E3691"] = f"EngineVersion {db.engine_version} is a major version: RDS creates the instance at its default minor version"
+    extra = {"Metadata": scanner_skips(checkov=checkov or None, cfn_lint=cfn_lint or None)} if checkov or cfn_lint else {}
     # database.final_snapshot: Snapshot on delete AND on replacement (UpdateReplacePolicy defaults
     # to Delete, which would drop the data), or Delete for both. Stated either way: CloudFormation's
     # default DeletionPolicy for a DBInstance outside a cluster is Snapshot, a manual snapshot that
@@ -137,7 +152,7 @@ def _instance(cfg: Config, subnet_group, parameters, options, monitoring, sg) ->
         CopyTagsToSnapshot=True,
         DeletionProtection=db.deletion_protection,  # fix: seed off (RDS.8); on in production
         EnableIAMDatabaseAuthentication=True,  # RDS.10; Laravel keeps using the password
-        EnableCloudwatchLogsExports=LOG_EXPORTS,
+        EnableCloudwatchLogsExports=log_exports(cfg),
         MonitoringInterval=60,  # RDS.6 enhanced monitoring
         MonitoringRoleArn=GetAtt(monitoring, "Arn"),
         **extra,

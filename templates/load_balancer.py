@@ -71,7 +71,7 @@ def build(cfg: Config) -> Template:
             "LoadBalancer",
             Scheme="internet-facing",
             Type="application",
-            IpAddressType="ipv4",
+            IpAddressType=cfg.load_balancer.ip_address_type,  # the security group opens the same families
             Subnets=Ref(subnets),
             SecurityGroups=[Ref(sg)],
             LoadBalancerAttributes=_alb_attributes(cfg, logs),

@@ -167,20 +167,24 @@ def _target(function: Function, queue: Queue) -> Target:
 
 def _rotation_rule(function: Function, queue: Queue, secret) -> Rule:
     """RDS rotates its managed master password every 7 days; running tasks keep the old one (ECS
-    reads a secret when a task starts), so each successful rotation restarts them. Secrets Manager
-    reports it as RotationSucceeded, an "AWS Service Event via CloudTrail" whose
-    additionalEventData.SecretId is the secret's ARN (Secrets Manager user guide, "CloudTrail
-    entries": rotation log entries, and "Match Secrets Manager events with EventBridge": match
-    events when a secret value rotates; delivered to EventBridge on a best-effort basis, so a lost
-    event leaves the old tasks until the next deploy or rotation)."""
+    reads a secret when a task starts), so each rotation restarts them. Matched on Secrets
+    Manager's own `Secret Label Updated` event, sent when a staging label other than AWSPENDING
+    and AWSPREVIOUS moves to a new version, with the secret's ARN in `resources` and the label in
+    `detail.labelUpdated` ("Secret event notifications",
+    https://docs.aws.amazon.com/secretsmanager/latest/userguide/secret-event-notifications.html;
+    "Secret Label Updated event",
+    https://docs.aws.amazon.com/secretsmanager/latest/userguide/event-detail-secret-label-updated-secretsmanager.html):
+    AWSCURRENT moving is the rotation taking effect. Not the CloudTrail RotationSucceeded
+    service event, whose secret field differs between rotation kinds and which is delivered on a
+    best-effort basis ("AWS service events delivered via AWS CloudTrail", EventBridge user guide)."""
     pattern = {
         "source": ["aws.secretsmanager"],
-        "detail-type": ["AWS Service Event via CloudTrail"],
-        "detail": {"eventSource": ["secretsmanager.amazonaws.com"], "eventName": ["RotationSucceeded"],
-                   "additionalEventData": {"SecretId": [Ref(secret)]}},
+        "detail-type": ["Secret Label Updated"],
+        "resources": [Ref(secret)],
+        "detail": {"labelUpdated": ["AWSCURRENT"]},
     }
-    return Rule("RotationRule", Description="Successful rotations of the database secret", EventPattern=pattern, State="ENABLED",
-                Targets=[_target(function, queue)])
+    return Rule("RotationRule", Description="The database secret's AWSCURRENT label moved to a new version (a rotation)", EventPattern=pattern,
+                State="ENABLED", Targets=[_target(function, queue)])
 
 
 def _push_rule(cfg: Config, function: Function, queue: Queue) -> Rule:

@@ -43,10 +43,12 @@ def build(cfg: Config) -> Template:
             "AlbSecurityGroup",
             GroupDescription="Internet-facing ALB: HTTP (redirect only) and HTTPS from anywhere",
             VpcId=Ref(vpc),
+            # The address families of the ALB's IpAddressType (load_balancer.ip_address_type, the same
+            # value the load-balancer stack sets), so the group opens no range the ALB has no address in.
             SecurityGroupIngress=[
                 SecurityGroupRule(IpProtocol="tcp", FromPort=p, ToPort=p, Description=f"{what} from anywhere ({fam})", **{key: cidr})
                 for p, what in ((80, "HTTP, answered with a 301 to HTTPS"), (443, "HTTPS"))
-                for fam, key, cidr in (("IPv4", "CidrIp", "0.0.0.0/0"), ("IPv6", "CidrIpv6", "::/0"))
+                for fam, key, cidr in cfg.load_balancer.open_ranges
             ],
             SecurityGroupEgress=[_NO_EGRESS],  # replaced by the rule to the service group below
             Tags=name_tags(cfg, "alb-sg"),

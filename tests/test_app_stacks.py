@@ -54,22 +54,41 @@ def test_database_password_is_managed_by_rds_and_never_in_the_template(rendered,
     assert all("NoEcho" not in p for t in rendered.values() for p in t.get("Parameters", {}).values())
 
 
-def test_database_exports_every_mysql_log_rds9_names_with_what_each_needs(rendered):
-    """RDS.9 for MySQL lists audit, error, general and slowquery. RDS writes general and slow
-    query logs only when general_log / slow_query_log are 1 and exports them only from files
-    (log_output FILE); audit comes from the MARIADB_AUDIT_PLUGIN option (all MySQL 8.4 versions)."""
+def test_database_exports_audit_error_and_slow_query_logs_but_not_every_statement(rendered):
+    """"Publishing MySQL logs to Amazon CloudWatch Logs" (RDS user guide): the general and slow
+    query logs need general_log / slow_query_log = 1 and log_output = FILE; audit needs the
+    MARIADB_AUDIT_PLUGIN option (all MySQL 8.4 versions). The general log records every statement
+    with its literals, so by default it is neither written (general_log 0) nor exported; the audit
+    plugin still records logins, DDL and grants."""
     t = rendered["database"]
     db = props(t, "AWS::RDS::DBInstance")
-    assert sorted(db["EnableCloudwatchLogsExports"]) == ["audit", "error", "general", "slowquery"]
+    assert sorted(db["EnableCloudwatchLogsExports"]) == ["audit", "error", "slowquery"]
     parameters = props(t, "AWS::RDS::DBParameterGroup")["Parameters"]
-    assert (parameters["general_log"], parameters["slow_query_log"], parameters["log_output"]) == ("1", "1", "FILE")
+    assert (parameters["general_log"], parameters["slow_query_log"], parameters["log_output"]) == ("0", "1", "FILE")
     options = props(t, "AWS::RDS::OptionGroup")
     assert db["OptionGroupName"] == {"Ref": "DatabaseOptionGroup"}
     assert (options["EngineName"], options["MajorEngineVersion"]) == ("mysql", "8.4")
     (plugin,) = options["OptionConfigurations"]
     assert plugin["OptionName"] == "MARIADB_AUDIT_PLUGIN"
     events = {s["Name"]: s["Value"] for s in plugin["OptionSettings"]}["SERVER_AUDIT_EVENTS"].split(",")
-    assert "CONNECT" in events and "QUERY_DML" not in events and "QUERY" not in events  # logins, not the app's data
+    assert {"CONNECT", "QUERY_DDL", "QUERY_DCL"} <= set(events)
+    assert "QUERY_DML" not in events and "QUERY" not in events  # logins, not the app's data
+
+
+def test_the_general_log_is_written_and_exported_only_when_asked():
+    """database.general_log: true sets general_log = 1 (what RDS needs to write it) and exports
+    it; the log-type names are the ones botocore's RDS model documents for the export list."""
+    import botocore.session
+
+    doc = botocore.session.get_session().get_service_model("rds").operation_model("CreateDBInstance").input_shape.members["EnableCloudwatchLogsExports"].documentation
+    t = load_yaml(compile(Config(database={"general_log": True}))["database"].text)
+    db = props(t, "AWS::RDS::DBInstance")
+    assert sorted(db["EnableCloudwatchLogsExports"]) == ["audit", "error", "general", "slowquery"]
+    mysql_logs = re.search(r"RDS for MySQL - <code>([^<]+)</code>", doc)[1].split(" | ")
+    assert set(db["EnableCloudwatchLogsExports"]) <= set(mysql_logs)
+    assert props(t, "AWS::RDS::DBParameterGroup")["Parameters"]["general_log"] == "1"
+    retention = next(iter(resources_of(t, "Custom::LogRetention").values()))["Properties"]
+    assert {"Fn::Sub": "/aws/rds/instance/${Database}/general"} in retention["LogGroupNames"]
 
 
 def test_rds_log_groups_get_the_configured_retention(rendered):
@@ -79,7 +98,7 @@ def test_rds_log_groups_get_the_configured_retention(rendered):
     (retention,) = resources_of(t, "Custom::LogRetention").values()
     p = retention["Properties"]
     assert p["RetentionInDays"] == 30
-    assert sorted(n["Fn::Sub"] for n in p["LogGroupNames"]) == [f"/aws/rds/instance/${{Database}}/{log}" for log in ("audit", "error", "general", "slowquery")]
+    assert sorted(n["Fn::Sub"] for n in p["LogGroupNames"]) == [f"/aws/rds/instance/${{Database}}/{log}" for log in ("audit", "error", "slowquery")]
     fn = t["Resources"][p["ServiceToken"]["Fn::GetAtt"][0]]["Properties"]
     role = t["Resources"][fn["Role"]["Fn::GetAtt"][0]]["Properties"]
     (manage, _logs) = role["Policies"][0]["PolicyDocument"]["Statement"]
@@ -91,6 +110,46 @@ def test_database_requires_tls(rendered):
     group = props(rendered["database"], "AWS::RDS::DBParameterGroup")
     assert group["Parameters"]["require_secure_transport"] == "1"
     assert group["Family"] == "mysql8.4"
+
+
+def _cfn_lint_mysql_versions() -> set[str]:
+    from importlib.resources import files
+
+    schema = json.loads(files("cfnlint.data.schemas.extensions.aws_rds_dbinstance").joinpath("engine_version.json").read_text())
+    (mysql,) = [r for r in schema["allOf"] if r.get("if", {}).get("properties", {}).get("Engine", {}).get("const") == "mysql"]
+    return set(mysql["then"]["properties"]["EngineVersion"]["enum"])
+
+
+def test_engine_version_is_the_major_version_so_rds_picks_and_upgrades_the_minor(rendered):
+    """A pinned minor fails CreateDBInstance once RDS retires it and drifts after each automatic
+    minor upgrade. RDS takes a major-only EngineVersion ("If you specify only a major version,
+    Amazon RDS updates the DB instance to the default minor version", botocore's RDS model,
+    ModifyDBInstance). cfn-lint's E3691 lists full versions only, so it is ignored on this
+    resource with its reason; the major is one cfn-lint's own list has minors of."""
+    import botocore.session
+
+    rds = botocore.session.get_session().get_service_model("rds")
+    assert "If you specify only a major version" in rds.operation_model("ModifyDBInstance").input_shape.members["EngineVersion"].documentation
+    t = rendered["database"]
+    resource = next(iter(resources_of(t, "AWS::RDS::DBInstance").values()))
+    db = resource["Properties"]
+    assert db["EngineVersion"] == "8.4" and db["AutoMinorVersionUpgrade"] is True
+    listed = _cfn_lint_mysql_versions()
+    assert "8.4" not in listed and any(v.startswith("8.4.") for v in listed)
+    assert resource["Metadata"]["cfn-lint"]["config"]["ignore_checks"] == ["E3691"]
+    assert props(t, "AWS::RDS::DBParameterGroup")["Family"] == "mysql8.4"
+    assert props(t, "AWS::RDS::OptionGroup")["MajorEngineVersion"] == "8.4"
+
+
+@pytest.mark.parametrize("version, family", [("8.4.7", "mysql8.4"), ("8.0", "mysql8.0")])
+def test_a_pinned_or_other_major_engine_version_derives_the_parameter_group_family(version, family):
+    t = load_yaml(compile(Config(database={"engine_version": version}))["database"].text)
+    resource = next(iter(resources_of(t, "AWS::RDS::DBInstance").values()))
+    assert resource["Properties"]["EngineVersion"] == version
+    assert props(t, "AWS::RDS::DBParameterGroup")["Family"] == family
+    assert props(t, "AWS::RDS::OptionGroup")["MajorEngineVersion"] == family.removeprefix("mysql")
+    pinned = version in _cfn_lint_mysql_versions()
+    assert pinned == ("E3691" not in resource.get("Metadata", {}).get("cfn-lint", {}).get("config", {}).get("ignore_checks", []))
 
 
 def test_multi_az_is_one_config_key():
@@ -326,7 +385,12 @@ def _statements(rendered):
 
 
 def test_no_policy_grants_wildcard_actions_or_unscoped_resources(rendered):
-    unscopable = {"ecr:GetAuthorizationToken", "rekognition:DetectFaces", "ecs:DescribeTaskDefinition", "ecs:RegisterTaskDefinition"}
+    unscopable = {"ecr:GetAuthorizationToken", "rekognition:DetectFaces", "ecs:DescribeTaskDefinition", "ecs:RegisterTaskDefinition",
+                  "logs:DescribeLogGroups"}
+    # ECS Exec's channels (the boundary allows them for every environment): the Service Authorization
+    # Reference lists no resource type for any ssmmessages action ("Actions, resources, and condition
+    # keys for Amazon Message Gateway Service", service-authorization/latest/reference/list_ssmmessages.html).
+    unscopable |= {f"ssmmessages:{verb}" for verb in ("CreateControlChannel", "CreateDataChannel", "OpenControlChannel", "OpenDataChannel")}
     assert all(unscoped(a) for a in unscopable if a.startswith("ecs:"))  # the table of IAM-unscopable actions agrees
     for name, key, statement in _statements(rendered):
         for action in statement["Action"]:
@@ -357,6 +421,8 @@ def test_root_surfaces_what_a_user_needs_but_no_secret_value(rendered):
 BAD = [
     ({"database": {"engine_version": "8.0.35"}}, "database.engine_version", "not offered"),
     ({"database": {"engine_version": "9.9.9"}}, "database.engine_version", "not offered"),
+    ({"database": {"engine_version": "8.5"}}, "database.engine_version", "not offered"),
+    ({"database": {"engine_version": "8"}}, "database.engine_version", "major version"),
     ({"database": {"master_username": "admin"}}, "database.master_username", "RDS.25"),
     ({"database": {"master_username": "1user"}}, "database.master_username", "starting with a letter"),
     ({"database": {"master_username": "a_very_long_username"}}, "database.master_username", "1-16 letters"),
@@ -366,6 +432,8 @@ BAD = [
     ({"database": {"maintenance_window": "monday"}}, "database.maintenance_window", "ddd:hh:mm"),
     ({"database": {"instance_class": "t3.micro"}}, "database.instance_class", "db.t3.micro"),
     ({"load_balancer": {"ssl_policy": "ELBSecurityPolicy-2016-08"}}, "load_balancer.ssl_policy", "TLS 1.3"),
+    ({"load_balancer": {"ip_address_type": "dualstack"}}, "load_balancer.ip_address_type", "IPv6 CIDR blocks"),
+    ({"load_balancer": {"ip_address_type": "ipv6"}}, "load_balancer.ip_address_type", "must be ipv4"),
     ({"load_balancer": {"deregistration_delay_seconds": 300}}, "load_balancer.deregistration_delay_seconds", "Fargate Spot"),
     ({"dns": {"api_domain": "a.b.martincaringal.co.nz"}}, "dns.api_domain", "one label under the zone"),
 ]

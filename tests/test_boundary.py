@@ -113,3 +113,45 @@ def test_reading_a_pinned_version_is_not_restricted_but_insecure_transport_is(re
     policy = _bucket_policy(rendered, "")
     assert policy.decide("s3:GetObjectVersion", KEY, TLS) != "deny"
     assert policy.decide("s3:GetObjectVersion", KEY, {"aws:SecureTransport": "false", TAG: "true"}) == "deny"
+
+
+EXEC_ACTIONS = ("ssmmessages:CreateControlChannel", "ssmmessages:CreateDataChannel", "ssmmessages:OpenControlChannel",
+                "ssmmessages:OpenDataChannel", "logs:DescribeLogGroups")  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def dev_rendered():
+    """config/dev.yaml, which turns ECS Exec on (service.exec_enabled)."""
+    from enrollcfn.compiler import compile
+    from enrollcfn.config import load
+
+    return {name: stack.doc for name, stack in compile(load("config/dev.yaml")).stacks.items()}
+
+
+def test_ecs_exec_passes_the_boundary_the_task_role_carries(dev_rendered):
+    """Effective permissions are the intersection of the role's policies and its boundary (IAM user
+    guide, "Permissions boundaries for IAM entities"): every action the task role is given for
+    ECS Exec (the SSM agent's four ssmmessages channel actions and logs:DescribeLogGroups, none of
+    them resource-level) must be allowed by the boundary too, or exec never connects."""
+    (policy,) = resources_of(dev_rendered["bootstrap"], "AWS::IAM::ManagedPolicy").values()
+    boundary = Policy([resolve(s, {}) for s in policy["Properties"]["PolicyDocument"]["Statement"]])
+    task = dev_rendered["service"]["Resources"]["TaskRole"]["Properties"]
+    assert resolve(task["PermissionsBoundary"], {}) == f"arn:aws:iam::{ACCOUNT}:policy/{policy['Properties']['ManagedPolicyName']}"
+    statements = [resolve(s, {"AppLogGroupArn": f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:/ecs/app"})
+                  for p in task["Policies"] for s in p["PolicyDocument"]["Statement"]]
+    role = Policy(statements)
+    for action in EXEC_ACTIONS:
+        assert role.allows(action, "*"), action  # what the role grants (service.exec_enabled)
+        assert boundary.allows(action, "*"), action  # and what the boundary lets through
+    # the exec session's own log lines in the application log group
+    stream = f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:/ecs/app:log-stream:ecs-execute-command-1"
+    assert all(role.allows(a, stream) and boundary.allows(a, stream) for a in ("logs:CreateLogStream", "logs:PutLogEvents"))
+
+
+def test_the_exec_allowance_reopens_nothing_the_boundary_denied(boundary):
+    """Still no IAM, no Systems Manager beyond the agent's channels, nothing the roles do not use."""
+    role = f"arn:aws:iam::{ACCOUNT}:role/student-enrollment/production/x"
+    assert all(boundary.decide(a, role) == "deny" for a in ("iam:CreateRole", "iam:PutRolePolicy", "iam:DeleteRolePermissionsBoundary"))
+    for action in ("ssm:StartSession", "ssm:SendCommand", "logs:DeleteLogGroup", "logs:CreateExportTask", "ec2:RunInstances"):
+        assert not boundary.allows(action, "*"), action
+    assert all(boundary.allows(a, "*") for a in EXEC_ACTIONS)

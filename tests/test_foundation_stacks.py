@@ -179,6 +179,41 @@ def test_only_the_alb_is_open_to_the_internet_and_only_on_80_and_443(rendered):
             assert rule["FromPort"] == rule["ToPort"] and rule["FromPort"] in (80, 443), rule
 
 
+def _families(ip_address_type: str) -> set[str]:
+    """The address families a load balancer of `ip_address_type` has, from botocore's ELBv2 model
+    (IpAddressType: ipv4, dualstack, dualstack-without-public-ipv4) and the ELB guide ("Update the
+    IP address types for your Application Load Balancer": dualstack serves IPv4 and IPv6, and its
+    security groups must allow IPv6 traffic)."""
+    import botocore.session
+
+    enum = botocore.session.get_session().get_service_model("elbv2").shape_for("IpAddressType").enum
+    assert ip_address_type in enum
+    return {"ipv4"} if ip_address_type == "ipv4" else {"ipv4", "ipv6"}
+
+
+def test_the_alb_group_opens_exactly_the_address_families_the_alb_has(rendered):
+    """An ipv4 ALB whose group also opens ::/0 (or a dualstack one without it) mismatches: the
+    ingress CIDR families of the ALB's group follow its IpAddressType."""
+    (alb,) = resources_of(rendered["load_balancer"], "AWS::ElasticLoadBalancingV2::LoadBalancer").values()
+    wanted = _families(alb["Properties"]["IpAddressType"])
+    internet = [r for r in _rules(rendered["security"]) if r["group"] == "AlbSecurityGroup" and r["direction"] == "SecurityGroupIngress"]
+    opened = {"ipv4" for r in internet if r.get("CidrIp") == "0.0.0.0/0"} | {"ipv6" for r in internet if r.get("CidrIpv6") == "::/0"}
+    assert opened == wanted == {"ipv4"}
+    assert not any("CidrIpv6" in r for r in internet)
+    assert {(r["FromPort"], "CidrIp" in r) for r in internet} == {(80, True), (443, True)}
+
+
+def test_a_dualstack_alb_would_open_ipv6_too_and_is_refused_while_the_vpc_has_no_ipv6():
+    from enrollcfn.config.load_balancer import LoadBalancer
+
+    for value in ("ipv4", "dualstack", "dualstack-without-public-ipv4"):
+        families = {"ipv4" if key == "CidrIp" else "ipv6" for _, key, _ in LoadBalancer.model_construct(ip_address_type=value).open_ranges}
+        assert families == _families(value), value
+    # refused in the config (tests/test_app_stacks.py BAD): the ELB guide's dualstack requirements
+    # include IPv6 CIDR blocks on the VPC and subnets, and the network stack creates none
+    assert not resources_of(compile(Config())["network"].doc, "AWS::EC2::VPCCidrBlock")
+
+
 def test_service_takes_the_container_port_from_the_alb_only(rendered):
     ingress = [r for r in _rules(rendered["security"]) if r["group"] == "ServiceSecurityGroup" and r["direction"] == "SecurityGroupIngress"]
     assert len(ingress) == 1

@@ -56,13 +56,22 @@ def test_each_rule_target_retries_and_dead_letters(rendered):
 
 def test_a_rotation_of_the_database_secret_restarts_the_service(rendered):
     """RDS rotates its managed master password every 7 days (RDS user guide, "Password management
-    with Amazon RDS and Secrets Manager"); the rule must match Secrets Manager's RotationSucceeded
-    CloudTrail service event for exactly the secret the database stack outputs, and the function
-    must know that secret."""
+    with Amazon RDS and Secrets Manager"); the rule must match Secrets Manager's own `Secret Label
+    Updated` event when AWSCURRENT moves on exactly the secret the database stack outputs, and the
+    function must know that secret. The pattern is evaluated with moto's EventBridge matcher
+    against the example event of the Secrets Manager user guide ("Secret Label Updated event")."""
+    from moto.events.models import EventPattern
+
+    from tests.test_redeploy_lambda import cloudtrail_rotation, rotation
+
     pattern = props(rendered["redeploy"], "RotationRule")["EventPattern"]
-    assert pattern["source"] == ["aws.secretsmanager"] and pattern["detail-type"] == ["AWS Service Event via CloudTrail"]
-    assert pattern["detail"]["eventName"] == ["RotationSucceeded"]
-    assert pattern["detail"]["additionalEventData"]["SecretId"] == [{"Ref": "DatabaseSecretArn"}]
+    arn = "arn:aws:secretsmanager:ap-southeast-2:123456789012:secret:rds!db-0a1b2c3d-4e5f-6789-abcd-ef0123456789-Ab12Cd"
+    assert pattern["resources"] == [{"Ref": "DatabaseSecretArn"}]
+    matcher = EventPattern.load(json.dumps({**pattern, "resources": [arn]}))
+    assert matcher.matches_event(rotation(arn))
+    assert not matcher.matches_event(rotation(arn.replace("Ab12Cd", "Zz99Yy")))  # another secret
+    assert not matcher.matches_event(rotation(arn, "MyLabel"))  # a custom label moved, not a rotation
+    assert not matcher.matches_event(cloudtrail_rotation(arn))
     variables = one(rendered["redeploy"], "AWS::Lambda::Function")["Environment"]["Variables"]
     assert variables["SECRET_ARN"] == {"Ref": "DatabaseSecretArn"}
     # the root hands the redeploy stack the database stack's secret output, and the service's

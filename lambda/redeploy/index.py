@@ -5,8 +5,8 @@ ignored. It registers a copy of the service's task definition whose CONTAINER_NA
 REPOSITORY_URI@digest and points the service at it (the circuit breaker rolls back to the
 previous revision). A service already on that digest is left alone, so a retry changes nothing.
 
-A RotationSucceeded event of SECRET_ARN (the database's RDS-managed secret) restarts the
-service's tasks instead (UpdateService forceNewDeployment): ECS reads a secret when a task
+A Secrets Manager `Secret Label Updated` event moving AWSCURRENT on SECRET_ARN (the database's
+RDS-managed secret: a rotation) restarts the service's tasks instead (UpdateService forceNewDeployment): ECS reads a secret when a task
 starts, so tasks started before the rotation hold the old password, which stops working for new
 connections.
 
@@ -44,11 +44,15 @@ def skip_reason(event, repository, prefix):
 
 
 def rotated_secret(event):
-    """The secret of a Secrets Manager RotationSucceeded event (a CloudTrail service event), or None."""
+    """The ARN of the secret whose AWSCURRENT label a Secrets Manager `Secret Label Updated` event
+    moved (its `resources`; Secrets Manager user guide, "Secret Label Updated event"), or None."""
     detail = event.get("detail") or {}
-    if event.get("source") != "aws.secretsmanager" or detail.get("eventName") != "RotationSucceeded":
+    if event.get("source") != "aws.secretsmanager" or event.get("detail-type") != "Secret Label Updated":
         return None
-    return (detail.get("additionalEventData") or {}).get("SecretId")
+    if detail.get("labelUpdated") != "AWSCURRENT":
+        return None
+    resources = event.get("resources") or [None]
+    return resources[0]
 
 
 def restart(cluster, service, secret):
@@ -80,7 +84,7 @@ def handler(event, context):
     if event.get("source") == "aws.secretsmanager":
         secret = rotated_secret(event)
         if secret != env["SECRET_ARN"]:
-            log("ignored", reason=f"not a RotationSucceeded of {env['SECRET_ARN']}", secret=secret)
+            log("ignored", reason=f"not AWSCURRENT moving on {env['SECRET_ARN']}", secret=secret)
             return {"redeployed": False, "reason": "not this service's rotated secret"}
         return restart(cluster, service, secret)
     detail = event.get("detail") or {}

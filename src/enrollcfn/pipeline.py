@@ -129,10 +129,11 @@ def run(r: Run, cfg: Config, build: Build) -> Result:
     result.uploaded = package.uploaded
     r.console.report(f"templates: {len(package.uploaded)} uploaded, {len(package.artifacts) - len(package.uploaded)} unchanged "
                      f"(s3://{bucket}/{ARTIFACT_PREFIX}/)")
-    problems = preflight(r.clients.ecr, r.clients.route53, cfg, boot_outputs.get(REPOSITORY_URI, ""))
+    unchecked: list = []
+    problems = preflight(r.clients.ecr, r.clients.route53, cfg, boot_outputs.get(REPOSITORY_URI, ""), notes=unchecked)
     if problems and r.opts.execute:
         raise Problems("preflight", problems)
-    for problem in [*problems, *warnings(cfg)]:
+    for problem in [*problems, *unchecked, *warnings(cfg)]:
         r.console.report(f"warning: {problem.key}: {problem.message}")
     product = build.product()
     parameters = product[ROOT].contract.defaults()

@@ -6,6 +6,8 @@ config's risks that do not stop a deploy.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from botocore.exceptions import ClientError
 
 from enrollcfn.config import Config
@@ -13,13 +15,43 @@ from enrollcfn.config.delivery import GITHUB_ISSUER
 from enrollcfn.deploy import DeployError
 
 
-def preflight(ecr, route53, cfg: Config, repository_uri: str) -> list[DeployError]:
-    """Every blocking problem found: the image is not in ECR, the hosted zone is not the config's."""
+# zone name -> the name servers public DNS gives for its NS record (lower case, no final dot);
+# an empty set when the name is not delegated; None when the answer is not known.
+Resolver = Callable[[str], "set[str] | None"]
+# Queried directly, not through the host's resolver, which may answer from a private zone of the same name.
+PUBLIC_RESOLVERS = ("1.1.1.1", "8.8.8.8")
+
+
+def public_name_servers(zone: str) -> set[str] | None:
+    """The NS names public DNS answers for `zone`, through dnspython when it is installed (it is not
+    a dependency); None without it or without an answer, so the delegation is then not checked."""
+    try:
+        import dns.exception
+        import dns.resolver
+    except ImportError:
+        return None
+    resolver = dns.resolver.Resolver(configure=False)
+    resolver.nameservers = list(PUBLIC_RESOLVERS)
+    resolver.lifetime = 5.0
+    try:
+        answer = resolver.resolve(zone, "NS")
+    except (dns.resolver.NXDOMAIN, dns.resolver.NoAnswer):
+        return set()  # an answer: nothing delegates this name
+    except dns.exception.DNSException:
+        return None
+    return {_host(r.target.to_text()) for r in answer}
+
+
+def preflight(ecr, route53, cfg: Config, repository_uri: str, resolver: Resolver = public_name_servers,
+              notes: list[DeployError] | None = None) -> list[DeployError]:
+    """Every blocking problem found: the image is not in ECR, the hosted zone is not the config's,
+    is private, or is not the one the registrar delegates to. What could not be checked is
+    appended to `notes` (printed as a warning, never blocking)."""
     problems = []
     if ecr is not None:
         problems.extend(_image(ecr, cfg, repository_uri))
     if route53 is not None:
-        problems.extend(_zone(route53, cfg))
+        problems.extend(_zone(route53, cfg, resolver, notes if notes is not None else []))
     return problems
 
 
@@ -43,17 +75,46 @@ def _image(ecr, cfg: Config, repository_uri: str) -> list[DeployError]:
     return []
 
 
-def _zone(route53, cfg: Config) -> list[DeployError]:
+def _zone(route53, cfg: Config, resolver: Resolver, notes: list[DeployError]) -> list[DeployError]:
     try:
-        zone = route53.get_hosted_zone(Id=cfg.dns.hosted_zone_id)["HostedZone"]
+        answer = route53.get_hosted_zone(Id=cfg.dns.hosted_zone_id)
     except ClientError as exc:
         if exc.response["Error"]["Code"] not in ("NoSuchHostedZone", "InvalidInput"):
             raise
         return [DeployError("dns.hosted_zone_id", f"no hosted zone {cfg.dns.hosted_zone_id}; set the id of "
                             f"{cfg.dns.zone_name} (aws route53 list-hosted-zones-by-name --dns-name {cfg.dns.zone_name})")]
-    if zone["Name"].rstrip(".") != cfg.dns.zone_name:
-        return [DeployError("dns.hosted_zone_id", f"{cfg.dns.hosted_zone_id} is {zone['Name']}, not {cfg.dns.zone_name}")]
+    zone, name, zone_id = answer["HostedZone"], cfg.dns.zone_name, cfg.dns.hosted_zone_id
+    if zone["Name"].rstrip(".") != name:
+        return [DeployError("dns.hosted_zone_id", f"{zone_id} is {zone['Name']}, not {name}")]
+    # ACM validates a public certificate by looking the CNAME up in public DNS ("DNS validation",
+    # https://docs.aws.amazon.com/acm/latest/userguide/dns-validation.html): a record written to a
+    # private zone (GetHostedZone HostedZone.Config.PrivateZone, Route 53 API reference,
+    # https://docs.aws.amazon.com/Route53/latest/APIReference/API_GetHostedZone.html) is never
+    # seen, so the certificate stays PENDING_VALIDATION and the deploy waits for hours.
+    if zone.get("Config", {}).get("PrivateZone"):
+        return [DeployError("dns.hosted_zone_id", f"{zone_id} is a private hosted zone: ACM validates the certificate through public DNS and "
+                            f"would never see its record there; set the id of the public zone of {name} "
+                            f"(aws route53 list-hosted-zones-by-name --dns-name {name})")]
+    # The same holds for a public zone the registrar does not delegate to (one recreated, or a
+    # second zone of the name): its name servers (GetHostedZone DelegationSet.NameServers) are
+    # then not the ones public DNS answers for the zone's NS record.
+    own = {_host(ns) for ns in answer.get("DelegationSet", {}).get("NameServers", [])}
+    answered = resolver(name)
+    public = None if answered is None else {_host(ns) for ns in answered}
+    if public is None:
+        notes.append(DeployError("dns.hosted_zone_id", f"the delegation of {name} was not checked (dnspython is not installed, or public DNS "
+                                 f"did not answer): the certificate validates only if the registrar delegates {name} to {', '.join(sorted(own))}"))
+    elif own and not public & own:
+        delegated = " ".join(sorted(public)) or "no name servers"
+        return [DeployError("dns.hosted_zone_id", f"the registrar delegates {name} to {delegated}, not to this hosted zone's "
+                            f"{' '.join(sorted(own))}: ACM could never see the validation record; set the id of the delegated zone, "
+                            f"or set these name servers at the registrar")]
     return []
+
+
+def _host(name: str) -> str:
+    """A DNS name as compared: lower case, without the final dot."""
+    return name.lower().rstrip(".")
 
 
 def push_hint(cfg: Config, uri: str) -> str:

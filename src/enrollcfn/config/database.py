@@ -21,6 +21,9 @@ _HHMM = r"([01]\d|2[0-3]):([0-5]\d)"
 _DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _DAY = "(" + "|".join(_DAYS) + ")"
 WEEK = 7 * 24 * 60
+# The MySQL major versions RDS offers for new instances (8.0 bills Extended Support after
+# 2026-07-31; "MySQL on Amazon RDS versions", https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/MySQL.Concepts.VersionMgmt.html).
+MAJOR_VERSIONS = ("8.0", "8.4")
 _zones = cache(available_timezones)  # scans the tzdata files; the same answer every time
 
 
@@ -53,7 +56,16 @@ class Database(Section):
     """RDS MySQL."""
 
     # fix: the seed's 8.0.35 is retired and 8.0 bills Extended Support; 8.4 is the LTS line.
-    engine_version: Text = "8.4.7"
+    # The major version alone by default: RDS creates the instance at that major's default minor
+    # and AutoMinorVersionUpgrade moves it on, so the template neither pins a minor RDS later
+    # retires (CreateDBInstance then fails for new environments and catalog launches) nor drifts
+    # after each automatic upgrade ("If you specify only a major version, Amazon RDS updates the
+    # DB instance to the default minor version", ModifyDBInstance EngineVersion, RDS API Reference:
+    # https://docs.aws.amazon.com/AmazonRDS/latest/APIReference/API_ModifyDBInstance.html; the CDK's
+    # MysqlEngineVersion.VER_8_0 is "only a major version, without a specific minor version":
+    # https://docs.aws.amazon.com/cdk/api/v2/docs/aws-cdk-lib.aws_rds.MysqlEngineVersion.html).
+    # A full version such as 8.4.7 pins that minor.
+    engine_version: Text = "8.4"
     instance_class: Annotated[Text, check(r"db\.[a-z0-9-]+\.[a-z0-9]+", "is not an RDS instance class such as db.t3.micro")] = "db.t3.micro"  # seed
     # RDS for MySQL gp2/gp3 storage: 20-65,536 GiB (64 TiB).
     allocated_storage_gb: Annotated[Int, int_range(20, 65536)] = 20  # seed
@@ -81,15 +93,29 @@ class Database(Section):
     # True: DeletionPolicy and UpdateReplacePolicy Snapshot, a final snapshot when the instance is
     # deleted or replaced (one that stays, and is billed, until it is deleted by hand); false: Delete.
     final_snapshot: Bool | None = None
+    # The general query log holds every statement with its literal values (student data included),
+    # and exported to CloudWatch Logs it is billed as ingestion. Off: general_log=0 and no
+    # `general` export; the audit plugin still records logins, DDL and grants (RDS.9). True turns
+    # both on ("Publishing MySQL logs to Amazon CloudWatch Logs": the general log needs
+    # general_log = 1, https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/USER_LogAccess.MySQLDB.PublishtoCloudWatchLogs.html).
+    general_log: Bool = False
 
     @field_validator("engine_version")
     @classmethod
     def _engine(cls, value: str) -> str:
-        """A MySQL version RDS still offers and cfn-lint knows."""
+        """A major version (8.0 or 8.4), or a full MySQL version RDS still offers and cfn-lint knows."""
+        if value in MAJOR_VERSIONS:
+            return value
         versions = mysql_engine_versions()
         if value not in versions:
-            rules([("database.engine_version", f"MySQL {value[:40]} is not offered by RDS (or not known to cfn-lint); use 8.4.x such as {', '.join(newest(versions))}")])
+            rules([("database.engine_version", f"MySQL {value[:40]} is not offered by RDS (or not known to cfn-lint); use a major version "
+                    f"({' or '.join(MAJOR_VERSIONS)}; RDS picks the minor) or a full 8.4.x such as {', '.join(newest(versions))}")])
         return value
+
+    @property
+    def major_version(self) -> str:
+        """`8.4` for `8.4` or `8.4.7`: the option group's MajorEngineVersion and the parameter group family's number."""
+        return ".".join(self.engine_version.split(".")[:2])
 
     @field_validator("time_zone")
     @classmethod

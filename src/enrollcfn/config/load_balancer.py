@@ -64,6 +64,13 @@ class LoadBalancer(Section):
     deletion_protection: Bool | None = None
     # S3 lifecycle ExpirationInDays: a positive integer (the API's Integer is 32-bit).
     access_log_retention_days: Annotated[Int, int_range(1, INT32_MAX)] = 90  # fix: the seed had no access logs (ELB.5)
+    # IpAddressType of the ALB, and so of the internet ranges its security group opens (one value
+    # for both). Only ipv4: dualstack needs IPv6 CIDR blocks on the VPC and the ALB's subnets,
+    # IPv6 routes and a group allowing IPv6 ("Update the IP address types for your Application Load
+    # Balancer", Dualstack requirements,
+    # https://docs.aws.amazon.com/elasticloadbalancing/latest/application/load-balancer-ip-address-type.html),
+    # and the network stack gives the VPC no IPv6 block.
+    ip_address_type: Text = "ipv4"
 
     @field_validator("ssl_policy")
     @classmethod
@@ -72,6 +79,27 @@ class LoadBalancer(Section):
         if value not in TLS13_POLICIES:
             rules([("load_balancer.ssl_policy", f"{value[:60]} is not a TLS 1.3 policy AWS recommends (Security Hub ELB.17); use one of {', '.join(TLS13_POLICIES)}")])
         return value
+
+    @field_validator("ip_address_type")
+    @classmethod
+    def _ipv4(cls, value: str) -> str:
+        """ipv4; dualstack would need IPv6 in the network, which it does not have."""
+        if value in ("dualstack", "dualstack-without-public-ipv4"):
+            rules([("load_balancer.ip_address_type", f"{value} needs IPv6 CIDR blocks on the VPC and the public subnets, which the network stack "
+                    "does not create; use ipv4")])
+        elif value != "ipv4":
+            rules([("load_balancer.ip_address_type", f"must be ipv4, got {value[:40]!r}")])
+        return value
+
+    @property
+    def open_ranges(self) -> list[tuple[str, str, str]]:
+        """(family, SecurityGroupIngress key, CIDR) of the internet the ALB's group opens 80 and
+        443 to: IPv4 always, IPv6 only for a dualstack load balancer (ipv4 has no IPv6 address,
+        so ::/0 would only open a range nothing arrives on)."""
+        ranges = [("IPv4", "CidrIp", "0.0.0.0/0")]
+        if self.ip_address_type.startswith("dualstack"):
+            ranges.append(("IPv6", "CidrIpv6", "::/0"))
+        return ranges
 
     @field_validator("slow_start_seconds")
     @classmethod
