@@ -31,6 +31,9 @@ OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
 DOCKER_LIST = "application/vnd.docker.distribution.manifest.list.v2+json"
 OCI_INDEX = "application/vnd.oci.image.index.v1+json"
 MANIFESTS = (DOCKER_MANIFEST, OCI_MANIFEST)
+# The ECR API Reference lists docker v1, docker v2 and OCI manifests as acceptedMediaTypes; the
+# two index types are what a multi-platform push stores and what a pull asks for (Accept), so
+# they are asked for too: without them a multi-platform image's index could not be read.
 INDEXES = (DOCKER_LIST, OCI_INDEX)
 
 # ECS RuntimePlatform.CpuArchitecture -> the image's `architecture` (Go's GOARCH names, OCI spec).
