@@ -329,7 +329,9 @@ def _task_definition(cfg: Config, execution: Role, task: Role, p: dict) -> TaskD
         Memory=str(cfg.service.memory),
         NetworkMode="awsvpc",
         RequiresCompatibilities=["FARGATE"],  # fix: the seed also listed EC2, which is never used
-        RuntimePlatform=RuntimePlatform(OperatingSystemFamily="LINUX", CpuArchitecture="X86_64"),  # Spot is x86_64 only
+        # FARGATE_SPOT runs X86_64 on platform 1.3.0 or later and ARM64 on 1.4.0 or later (ECS API
+        # Reference, CapacityProviderStrategyItem), so either architecture keeps the Spot share.
+        RuntimePlatform=RuntimePlatform(OperatingSystemFamily="LINUX", CpuArchitecture=cfg.service.cpu_architecture),
         ExecutionRoleArn=GetAtt(execution, "Arn"),
         TaskRoleArn=GetAtt(task, "Arn"),
         ContainerDefinitions=containers,

@@ -53,7 +53,10 @@ ANSWERS = {
                    product(f"{PREFIX}Fargate-ARM-vCPU-Hours:perCPU", "0.04", "F2", "hours")],
                   [product(f"{PREFIX}Fargate-GB-Hours", "0.005", "F3", "hours"),
                    product(f"{PREFIX}SpotUsage-Fargate-vCPU-Hours:perCPU", "0.015", "F4", "hours"),
-                   product(f"{PREFIX}SpotUsage-Fargate-GB-Hours", "0.0015", "F5", "hours")]],
+                   product(f"{PREFIX}SpotUsage-Fargate-GB-Hours", "0.0015", "F5", "hours"),
+                   product(f"{PREFIX}Fargate-ARM-GB-Hours", "0.004", "F6", "hours"),
+                   product(f"{PREFIX}SpotUsage-Fargate-ARM-vCPU-Hours:perCPU", "0.012", "F7", "hours"),
+                   product(f"{PREFIX}SpotUsage-Fargate-ARM-GB-Hours", "0.0012", "F8", "hours")]],
     "AWSELB": [[product(f"{PREFIX}LoadBalancerUsage", "0.03", "L1"), product(f"{PREFIX}LCUUsage", "0.008", "L2", "LCU-Hrs"),
                 product(f"{PREFIX}TS-LoadBalancerUsage", "0.0055", "L3")]],
     "AmazonEC2": [[product(f"{PREFIX}NatGateway-Hours", "0.05", "N1"), product(f"{PREFIX}NatGateway-Bytes", "0.05", "N2", "GB"),
@@ -111,6 +114,8 @@ def test_prices_reads_every_page_into_a_price_file_that_cost_uses(tmp_path, caps
     assert len(warnings) == 1 and "alarm_month" in warnings[0] and "different prices" in warnings[0]
     table = price_table.read(out, REGION)  # the bundled files' format, read by the same loader
     expected = {"fargate_vcpu_hour": 0.05, "fargate_gb_hour": 0.005, "fargate_spot_vcpu_hour": 0.015, "fargate_spot_gb_hour": 0.0015,
+                "fargate_arm_vcpu_hour": 0.04, "fargate_arm_gb_hour": 0.004, "fargate_spot_arm_vcpu_hour": 0.012,
+                "fargate_spot_arm_gb_hour": 0.0012,
                 "alb_hour": 0.03, "nat_gateway_hour": 0.05, "nat_processed_gb": 0.05, "public_ipv4_hour": 0.005,
                 "interface_endpoint_hour": 0.011, "data_transfer_out_gb": 0.09, "ecr_storage_gb_month": 0.1, "logs_ingestion_gb": 0.57,
                 "logs_storage_gb_month": 0.03, "kms_key_month": 1.0, "route53_hosted_zone_month": 0.5, "route53_queries_million": 0.4,

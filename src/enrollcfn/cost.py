@@ -188,14 +188,16 @@ class _Pricer:
             vcpu, gb = int(task["Cpu"]) / 1024, int(task["Memory"]) / 1024
             count = _minimum_count(template, lid.split("/")[1], props)
             strategy = props.get("CapacityProviderStrategy") or [{"CapacityProvider": "FARGATE", "Weight": 1}]
+            # ARM64 (Graviton) has its own, lower, Fargate and Fargate Spot prices.
+            arm = (task.get("RuntimePlatform") or {}).get("CpuArchitecture") == "ARM64"
             for provider, tasks in _split(count, strategy).items():
-                spot = "_spot" if provider == "FARGATE_SPOT" else ""
-                per_task = _sum(self.monthly(f"fargate{spot}_vcpu_hour", vcpu), self.monthly(f"fargate{spot}_gb_hour", gb))
+                key = "fargate" + ("_spot" if provider == "FARGATE_SPOT" else "") + ("_arm" if arm else "")
+                per_task = _sum(self.monthly(f"{key}_vcpu_hour", vcpu), self.monthly(f"{key}_gb_hour", gb))
                 per_task = None if per_task is None else round(per_task, 2)
                 if tasks:
                     added = f"each task added by scaling costs {per_task:.2f}" if per_task is not None else "tasks added by scaling too"
-                    yield self.line("Compute", f"Fargate tasks {vcpu:g} vCPU / {gb:g} GB on {provider}", tasks, "task", per_task,
-                                    f"the service's minimum; {added}")  # fmt: skip
+                    yield self.line("Compute", f"Fargate tasks {vcpu:g} vCPU / {gb:g} GB{' ARM64' if arm else ''} on {provider}", tasks,
+                                    "task", per_task, f"the service's minimum; {added}")  # fmt: skip
 
     def lambdas(self):
         calls, seconds = self.usage["lambda_invocations"], self.usage["lambda_seconds_per_invocation"]

@@ -1,9 +1,9 @@
 """The plan, deploy and recover pipelines (destroy: `teardown`) over one `Build` and a set of AWS clients.
 
 deploy: bootstrap stack (if changed) -> delivery stack (if built and changed) -> upload the
-product's templates under content-hash keys -> read-only preflight (image in ECR, hosted zone;
-warnings such as alarms that notify no one) -> one change set on the root with nested stacks ->
-preview -> data-loss guard -> confirmation -> execute -> follow events -> stack policies and
+product's templates under content-hash keys -> read-only preflight (image in ECR and its config:
+architecture, user, volumes; hosted zone; warnings such as alarms that notify no one) -> one
+change set on the root with nested stacks -> preview -> data-loss guard -> confirmation -> execute -> follow events -> stack policies and
 termination protection. `plan` stops after the preview and deletes what it created.
 
 This module orchestrates; the leaves it calls (deploy: change sets and stack state, progress:
@@ -28,7 +28,8 @@ from enrollcfn.deploy import Clock, DeployError, Sleep, Target
 from enrollcfn.errors import Interrupted, Problems
 from enrollcfn.images import digest_to_deploy
 from enrollcfn.package import package_templates
-from enrollcfn.preflight import preflight, provider_taken, warnings
+from enrollcfn.imageconfig import Fetch, https_get
+from enrollcfn.preflight import image, preflight, provider_taken, warnings
 from enrollcfn.stacks import bootstrap_stack_name, delivery_stack_name, describe, nested_stacks, output, output_map
 from templates import DELIVERY, ROOT
 from templates.bootstrap import ARTIFACT_BUCKET_NAME, REPOSITORY_URI
@@ -49,6 +50,7 @@ class Clients:
     ecs: object = None
     iam: object = None
     rds: object = None  # destroy: the final DB snapshot
+    fetch: Fetch = https_get  # the image config blob at ECR's download URL (preflight)
 
 
 @dataclass(frozen=True)
@@ -129,18 +131,13 @@ def run(r: Run, cfg: Config, build: Build) -> Result:
     result.uploaded = package.uploaded
     r.console.report(f"templates: {len(package.uploaded)} uploaded, {len(package.artifacts) - len(package.uploaded)} unchanged "
                      f"(s3://{bucket}/{ARTIFACT_PREFIX}/)")
-    unchecked: list = []
-    problems = preflight(r.clients.ecr, r.clients.route53, cfg, boot_outputs.get(REPOSITORY_URI, ""), notes=unchecked)
-    if problems and r.opts.execute:
-        raise Problems("preflight", problems)
-    for problem in [*problems, *unchecked, *warnings(cfg)]:
+    digest, risks = _preflight(r, cfg, boot_outputs.get(REPOSITORY_URI, ""))
+    for problem in risks:
         r.console.report(f"warning: {problem.key}: {problem.message}")
     product = build.product()
     parameters = product[ROOT].contract.defaults()
-    if r.opts.image_digest:
-        parameters[IMAGE_DIGEST] = r.opts.image_digest
-    elif not problems:  # the image is there: run it by digest (ECR.2), never by a tag that could move
-        parameters[IMAGE_DIGEST] = digest_to_deploy(r.clients.ecr, r.clients.ecs, cfg, r.opts.image_tag)
+    if digest:
+        parameters[IMAGE_DIGEST] = digest
     root = Target(r.opts.stack, template_url=package.root.url, parameters=parameters,
                   capabilities=cs.capabilities([s.doc for s in product.values()]), role_arn=execution_role)
     children = {name: s.doc for name, s in product.items()}
@@ -155,6 +152,23 @@ def run(r: Run, cfg: Config, build: Build) -> Result:
     _protect(r, result)
     result.pending = not r.opts.execute and bool(result.changed)
     return result
+
+
+def _preflight(r: Run, cfg: Config, repository_uri: str) -> tuple[str | None, list]:
+    """The read-only checks before the root's change set: the digest to deploy (None when there
+    is none yet) and what to warn about. Raises Problems when a deploy would fail; a plan reports
+    them as warnings instead."""
+    unchecked: list = []  # what preflight could not check (the zone's delegation without a resolver)
+    problems = preflight(r.clients.ecr, r.clients.route53, cfg, repository_uri, notes=unchecked)
+    # the image is there: run it by digest (ECR.2), never by a tag that could move
+    digest = r.opts.image_digest or (None if problems else digest_to_deploy(r.clients.ecr, r.clients.ecs, cfg, r.opts.image_tag))
+    risks = []
+    if digest and r.clients.ecr is not None:  # what the image itself says: architecture, user, volumes
+        errors, risks = image(r.clients.ecr, cfg, digest, r.clients.fetch)
+        problems += errors
+    if problems and r.opts.execute:
+        raise Problems("preflight", problems)
+    return digest, [*problems, *unchecked, *risks, *warnings(cfg)]
 
 
 def _delivery(r: Run, cfg: Config, build: Build, bucket: str, result: Result) -> str | None:

@@ -10,6 +10,7 @@ from collections.abc import Callable
 
 from botocore.exceptions import ClientError
 
+from enrollcfn import imageconfig
 from enrollcfn.config import Config
 from enrollcfn.config.delivery import GITHUB_ISSUER
 from enrollcfn.deploy import DeployError
@@ -53,6 +54,16 @@ def preflight(ecr, route53, cfg: Config, repository_uri: str, resolver: Resolver
     if route53 is not None:
         problems.extend(_zone(route53, cfg, resolver, notes if notes is not None else []))
     return problems
+
+
+def image(ecr, cfg: Config, digest: str, fetch: imageconfig.Fetch = imageconfig.https_get) -> tuple[list[DeployError], list[DeployError]]:
+    """(errors, warnings) of running image `digest` as `cfg` says, from the image's own config
+    (architecture, os, user, volumes, ports; imageconfig.py); an image that cannot be read is an error."""
+    try:
+        found = imageconfig.read(ecr, cfg.registry.repository_name, {"imageDigest": digest}, cfg.service.cpu_architecture, fetch)
+    except DeployError as exc:
+        return [exc], []
+    return imageconfig.problems(cfg, found)
 
 
 def warnings(cfg: Config) -> list[DeployError]:

@@ -33,6 +33,7 @@ from enrollcfn.errors import CostError
 # The figures the estimate uses; every key is optional in a file. Units are in the names.
 KEYS = (
     "fargate_vcpu_hour", "fargate_gb_hour", "fargate_spot_vcpu_hour", "fargate_spot_gb_hour",
+    "fargate_arm_vcpu_hour", "fargate_arm_gb_hour", "fargate_spot_arm_vcpu_hour", "fargate_spot_arm_gb_hour",
     "alb_hour", "nat_gateway_hour", "nat_processed_gb", "public_ipv4_hour", "interface_endpoint_hour",
     "data_transfer_out_gb", "ecr_storage_gb_month", "logs_ingestion_gb", "logs_storage_gb_month",
     "alarm_month", "kms_key_month", "route53_hosted_zone_month", "route53_queries_million",

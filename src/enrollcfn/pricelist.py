@@ -46,7 +46,10 @@ class Query:
 QUERIES = (
     Query("AmazonECS", {
         "fargate_vcpu_hour": "Fargate-vCPU-Hours:perCPU", "fargate_gb_hour": "Fargate-GB-Hours",
-        "fargate_spot_vcpu_hour": "SpotUsage-Fargate-vCPU-Hours:perCPU", "fargate_spot_gb_hour": "SpotUsage-Fargate-GB-Hours"}),
+        "fargate_spot_vcpu_hour": "SpotUsage-Fargate-vCPU-Hours:perCPU", "fargate_spot_gb_hour": "SpotUsage-Fargate-GB-Hours",
+        # Linux/ARM (Graviton), priced apart from Linux/x86
+        "fargate_arm_vcpu_hour": "Fargate-ARM-vCPU-Hours:perCPU", "fargate_arm_gb_hour": "Fargate-ARM-GB-Hours",
+        "fargate_spot_arm_vcpu_hour": "SpotUsage-Fargate-ARM-vCPU-Hours:perCPU", "fargate_spot_arm_gb_hour": "SpotUsage-Fargate-ARM-GB-Hours"}),
     Query("AWSELB", {"alb_hour": "LoadBalancerUsage"}, {"productFamily": "Load Balancer-Application"}),
     Query("AmazonEC2", {"nat_gateway_hour": "NatGateway-Hours", "nat_processed_gb": "NatGateway-Bytes"}, {"productFamily": "NAT Gateway"}),
     Query("AmazonVPC", {"public_ipv4_hour": "PublicIPv4:InUseAddress", "interface_endpoint_hour": "VpcEndpoint-Hours"}),

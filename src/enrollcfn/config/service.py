@@ -159,6 +159,9 @@ class Service(Section):
 
     name: ServiceName | None = None  # fix: seed "student-enrollment-service"; left out, `<project>-<environment>` (config.names)
     cpu: Int = 1024  # seed
+    # The task's RuntimePlatform.CpuArchitecture; the image must be built for it (deploy's
+    # preflight reads the image's architecture). ARM64 (Graviton) is priced about 20 % lower.
+    cpu_architecture: Literal["X86_64", "ARM64"] = "X86_64"  # seed: x86_64
     memory: Int = 2048  # seed
     # seed 80: the seed image's nginx listens there, as root. A non-root process cannot bind below
     # 1024 on Fargate, which adds no capability but SYS_PTRACE (ECS KernelCapabilities): the

@@ -12,10 +12,12 @@ import hashlib
 import json
 import logging
 import socket
+import threading
 import time
 import urllib.request
 import warnings
 from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import moto
 import yaml
@@ -24,7 +26,9 @@ from moto.cloudformation import parsing, responses as cfn_responses, utils as cf
 from moto.cloudformation.exceptions import UnformattedGetAttTemplateException
 from moto.cloudformation.models import ChangeSet, CloudFormationBackend, Stack
 from moto.core.common_models import CloudFormationModel
+from moto.core.exceptions import ServiceException
 from moto.core.responses import ActionResult
+from moto.ecr.responses import ECRResponse
 from moto.ecs.models import Cluster as EcsCluster, EC2ContainerServiceBackend, Service as EcsService, TaskDefinition as EcsTaskDefinition
 from moto.elbv2.models import FakeLoadBalancer, FakeTargetGroup
 from moto.kms.models import Key as KmsKey
@@ -310,6 +314,36 @@ def _service_delete(backend, arn: str) -> None:
     backend.delete_service(service.cluster_name, service.name, force=True)
 
 
+# 13. ECR GetDownloadUrlForLayer, which moto does not have: a URL on a loopback blob server for
+# the image config blobs `push_image` stored, so deploy's preflight reads an image's config as it
+# does from ECR (a pre-signed S3 URL there).
+_BLOBS: dict[str, bytes] = {}
+_BLOB_SERVER: list[str] = []  # the blob server's base URL while a server() runs
+
+
+class _LayersNotFound(ServiceException):
+    code = "LayersNotFoundException"
+
+
+def _get_download_url_for_layer(self):
+    digest = self._get_param("layerDigest")
+    if digest not in _BLOBS or not _BLOB_SERVER:
+        raise _LayersNotFound(f"The image layer '{digest}' does not exist")
+    return ActionResult({"downloadUrl": f"{_BLOB_SERVER[0]}/{digest}", "layerDigest": digest})
+
+
+class _BlobHandler(BaseHTTPRequestHandler):
+    def do_GET(self):  # noqa: N802 - http.server's name
+        blob = _BLOBS.get(self.path.lstrip("/"))
+        self.send_response(200 if blob is not None else 404)
+        self.send_header("Content-Length", str(len(blob or b"")))
+        self.end_headers()
+        self.wfile.write(blob or b"")
+
+    def log_message(self, *args):  # quiet
+        pass
+
+
 def apply_patches() -> None:
     """Patch moto's classes in this process (idempotent)."""
     if moto.__version__ != MOTO_VERSION:
@@ -332,20 +366,37 @@ def apply_patches() -> None:
     EcsCluster.delete_from_cloudformation_json = _ecs_delete(lambda backend, name: backend.delete_cluster(name))
     EcsTaskDefinition.delete_from_cloudformation_json = _ecs_delete(lambda backend, arn: backend.deregister_task_definition(arn))
     EC2ContainerServiceBackend.run_task = _run_task
+    ECRResponse.get_download_url_for_layer = _get_download_url_for_layer
     EC2ContainerServiceBackend._calculate_task_resource_requirements = staticmethod(_requirements)
     for cached in (parsing.get_model_list, parsing.get_model_map, parsing.get_name_type_map):
         cached.cache_clear()
 
 
-def push_image(ecr, repository: str, tag: str, label: str) -> str:
-    """Push a stand-in image manifest, distinct per `label`, under `tag`; its digest.
+# The image config of the stand-in image: what deploy's preflight reads. A linux/amd64 image for
+# the default config: its user owns the default writable paths, declared as VOLUMEs.
+STAND_IN_CONFIG = {
+    "architecture": "amd64", "os": "linux",
+    "config": {"User": "www-data", "ExposedPorts": {"8080/tcp": {}}, "WorkingDir": "/var/www/html",
+               "Volumes": {"/var/www/html/storage": {}, "/var/www/html/bootstrap/cache": {}, "/tmp": {}},
+               "Entrypoint": ["docker-php-entrypoint"], "Cmd": ["php-fpm"]},
+    "rootfs": {"type": "layers", "diff_ids": []},
+}
+
+
+def push_image(ecr, repository: str, tag: str, label: str, config: dict | None = None) -> str:
+    """Push a stand-in image manifest, distinct per `label`, under `tag`, with the image config
+    `config` (default STAND_IN_CONFIG); its digest.
 
     moto derives a digest from the manifest's layer digests, and from one of 101 random values
     when there are none; one layer named after the label keeps digests distinct and repeatable.
     """
     layer = {"mediaType": "application/vnd.docker.image.rootfs.diff.tar.gzip", "size": 0,
              "digest": "sha256:" + hashlib.sha256(label.encode()).hexdigest()}
-    manifest = {"schemaVersion": 2, "mediaType": "application/vnd.docker.distribution.manifest.v2+json", "layers": [layer]}
+    blob = json.dumps(config or STAND_IN_CONFIG).encode()
+    digest = "sha256:" + hashlib.sha256(blob).hexdigest()
+    _BLOBS[digest] = blob
+    manifest = {"schemaVersion": 2, "mediaType": "application/vnd.docker.distribution.manifest.v2+json", "layers": [layer],
+                "config": {"mediaType": "application/vnd.docker.container.image.v1+json", "size": len(blob), "digest": digest}}
     image = ecr.put_image(repositoryName=repository, imageTag=tag, imageManifest=json.dumps(manifest))["image"]
     return image["imageId"]["imageDigest"]
 
@@ -376,8 +427,15 @@ def server():
     endpoint = f"http://127.0.0.1:{port}"
     reset = urllib.request.Request(f"{endpoint}/moto-api/reset", method="POST")
     urllib.request.urlopen(reset, timeout=30).close()
+    blobs = ThreadingHTTPServer(("127.0.0.1", 0), _BlobHandler)
+    threading.Thread(target=blobs.serve_forever, daemon=True).start()
+    _BLOB_SERVER[:] = [f"http://127.0.0.1:{blobs.server_address[1]}"]
     try:
         yield endpoint
     finally:
+        _BLOB_SERVER.clear()
+        _BLOBS.clear()
+        blobs.shutdown()
+        blobs.server_close()
         urllib.request.urlopen(reset, timeout=30).close()
         srv.stop()
