@@ -109,6 +109,9 @@ def missing_tools() -> list[str]:
 
 
 def default_cache_dir() -> Path:
+    """$ENROLLCFN_STANDIN_CACHE, else $XDG_CACHE_HOME/enrollcfn/standin (~/.cache by default)."""
+    if os.environ.get("ENROLLCFN_STANDIN_CACHE"):
+        return Path(os.environ["ENROLLCFN_STANDIN_CACHE"])
     base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
     return Path(base) / "enrollcfn" / "standin"
 
@@ -153,7 +156,7 @@ def _base(cache: Path, progress) -> Path:
     key = base_key()
     done = cache / f"base-{key[:16]}"
     if not (done / "rootfs" / "usr" / "sbin" / "php-fpm8.2").exists():
-        progress("building the stand-in base image with mmdebstrap (about 90 s, once)...")
+        progress("building the stand-in base image with mmdebstrap (about 70 s, once)...")
         _publish(done, _mmdebstrap)
     return done / "rootfs"
 
@@ -188,6 +191,12 @@ def _make_variant(variant: str, base: Path, tmp: Path) -> None:
     # RUN usermod -u 1000 www-data && groupmod -g 1001 www-data
     _chroot(rootfs, f"usermod -u {WWW_DATA_UID} www-data && groupmod -g {WWW_DATA_GID} www-data")
     (rootfs / "etc/nginx/sites-enabled/default").unlink(missing_ok=True)
+    # What a container runtime mounts over, as in an image (mmdebstrap copies the host's
+    # resolv.conf): a file must exist for a bind mount onto a read-only root.
+    (rootfs / "etc/hosts").write_text("127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n")
+    for name in ("etc/resolv.conf", "etc/hostname"):
+        (rootfs / name).unlink(missing_ok=True)
+        (rootfs / name).write_text("")
     # the official image's name for the FastCGI server, on PATH
     php_fpm = rootfs / "usr/local/sbin/php-fpm"
     php_fpm.parent.mkdir(parents=True, exist_ok=True)
