@@ -1,0 +1,11 @@
+<?php
+
+namespace App\Http\Controllers;
+
+class HelloWorldController extends Controller
+{
+    public function __invoke()
+    {
+        return response()->json(['message' => 'Hello World']);
+    }
+}

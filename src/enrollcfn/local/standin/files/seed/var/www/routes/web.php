@@ -1,0 +1,6 @@
+<?php
+
+use App\Http\Controllers\WelcomeController;
+use Illuminate\Support\Facades\Route;
+
+Route::get('/', WelcomeController::class);
