@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+from pathlib import Path
 
 import boto3
 import pytest
@@ -17,6 +18,9 @@ from enrollcfn.config import Config
 
 # The tests' cache lives and dies with the run, never in the user's ~/.cache; it starts empty, so
 # the run is cold whatever the environment says, and the cache tests switch it off themselves.
+# The stand-in image (tests/test_seed_app.py) is keyed by everything it is built from, so it keeps
+# the user's cache: a cold build takes about a minute.
+os.environ.setdefault("ENROLLCFN_STANDIN_CACHE", str(Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "enrollcfn" / "standin"))
 os.environ["XDG_CACHE_HOME"] = tempfile.mkdtemp(prefix="enrollcfn-test-cache-")
 os.environ.pop("ENROLLCFN_NO_CACHE", None)
 

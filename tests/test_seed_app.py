@@ -13,6 +13,7 @@ from __future__ import annotations
 import http.server
 import json
 import os
+import secrets
 import threading
 import urllib.request
 
@@ -41,7 +42,7 @@ HARDENED_CA = "/etc/ssl/rds/ca-bundle.pem"  # where the ported image's Dockerfil
 
 @pytest.fixture(scope="module")
 def images():
-    return {variant: fargate.Image(built.rootfs, built.config) for variant in ("seed", "ported") for built in [standin.build(variant)]}
+    return {variant: standin.build(variant) for variant in ("seed", "ported")}
 
 
 @pytest.fixture(scope="module")
@@ -75,7 +76,10 @@ def aws(db):
     """The local AWS's Secrets Manager with the application secret and the RDS-managed secret."""
     with server() as endpoint:
         sm = boto3.client("secretsmanager", region_name=REGION, endpoint_url=endpoint, **_keys())
-        app = sm.create_secret(Name="app", SecretString=json.dumps({"APP_KEY": "k" * 32, "MAIL_PASSWORD": ""}))["ARN"]
+        # the application secret as CloudFormation creates it: the template's keys, APP_KEY generated
+        generate = compile(Config()).stacks["service"].doc["Resources"]["AppSecret"]["Properties"]["GenerateSecretString"]
+        value = {**json.loads(generate["SecretStringTemplate"]), generate["GenerateStringKey"]: secrets.token_hex(16)}
+        app = sm.create_secret(Name="app", SecretString=json.dumps(value))["ARN"]
         master = sm.create_secret(Name="rds!db", SecretString=json.dumps({"username": db.username, "password": db.password}))["ARN"]
         yield {"read": lambda arn: sm.get_secret_value(SecretId=arn)["SecretString"], "AppSecret": app, "DatabaseSecretArn": master}
 
@@ -138,7 +142,8 @@ def test_the_default_config_serves_the_unchanged_seed_image(images, aws, db, ca_
         found = json.loads(body)
         assert status == 200 and found["students"] == 0
         assert found["ssl_cipher"], "the application's database connection does not use TLS"
-        assert _get(task.port(), "/api/hello-world") == (200, json.dumps({"message": "Hello World"}))
+        status, body = _get(task.port(), "/api/hello-world")
+        assert (status, json.loads(body)) == (200, {"message": "Hello World"})
     stream = task.log_text(CONTAINER)
     assert "welcome rendered" in stream  # Laravel's log line, on stderr through php-fpm
     assert '"GET / HTTP/1.1" 200' in stream  # nginx's access log, through the init container's link

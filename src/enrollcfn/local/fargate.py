@@ -188,6 +188,7 @@ class Image:
 
     rootfs: Path
     config: Mapping
+    name: str = ""  # e.g. the stand-in's variant, "seed" or "ported"
 
     def user(self, spec: str | None) -> tuple[int, int, tuple[int, ...], str]:
         """uid, gid, supplementary gids and home of `spec` (name or uid, optionally :group or :gid),

@@ -28,8 +28,9 @@ import shutil
 import subprocess
 import tempfile
 import time
-from dataclasses import dataclass
 from pathlib import Path
+
+from enrollcfn.local.fargate import Image
 
 FILES = Path(__file__).parent / "files"
 
@@ -93,13 +94,6 @@ _LAYERS = {"seed": ("seed",), "ported": ("seed", "ported")}
 VARIANTS = tuple(_CONFIG)
 
 
-@dataclass(frozen=True)
-class Image:
-    name: str  # "seed" or "ported"
-    rootfs: Path  # the root file system directory, owned by the uids an image holds
-    config: dict  # the OCI image config (docker inspect .Config) plus architecture and os
-
-
 def missing_tools() -> list[str]:
     """What this machine lacks to build or run the stand-in; empty when it has everything."""
     missing = [tool for tool in ("mmdebstrap", "bwrap", "cp", "chroot") if shutil.which(tool) is None]
@@ -131,7 +125,7 @@ def build(variant: str = "seed", cache_dir: Path | None = None, progress=print) 
         base = _base(cache, progress)
         progress(f"building the stand-in {variant} image from the base...")
         _publish(done, lambda tmp: _make_variant(variant, base, tmp))
-    return Image(variant, done / "rootfs", json.loads((done / "image.json").read_text())["config"])
+    return Image(done / "rootfs", json.loads((done / "image.json").read_text())["config"], variant)
 
 
 def base_key() -> str:
