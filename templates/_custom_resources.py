@@ -41,6 +41,18 @@ class DefaultSecurityGroupRules(AWSObject):
     props = {"ServiceToken": (str, True), "ServiceTimeout": (int, False), "GroupId": (str, True), "Account": (str, True)}
 
 
+class OneOffTask(AWSObject):
+    """Runs TaskDefinition once (ContainerName's command replaced by Command) and succeeds when
+    that container exits 0 (lambda/one_off_task)."""
+
+    resource_type = "Custom::OneOffTask"
+    props = {
+        "ServiceToken": (str, True), "ServiceTimeout": (int, False), "Cluster": (str, True), "TaskDefinition": (str, True),
+        "ContainerName": (str, True), "Command": (list, False), "Subnets": (list, True), "SecurityGroups": (list, True),
+        "AssignPublicIp": (str, True), "LogGroup": (str, True), "StreamPrefix": (str, True),
+    }
+
+
 class LogRetention(AWSObject):
     """Creates each of LogGroupNames if missing and sets RetentionInDays."""
 
@@ -48,7 +60,7 @@ class LogRetention(AWSObject):
     props = {"ServiceToken": (str, True), "ServiceTimeout": (int, False), "LogGroupNames": (list, True), "RetentionInDays": (int, True)}
 
 
-def _function(t: Template, cfg: Config, stack: str, title: str, source: str, description: str, statements: list[Statement]) -> Function:
+def _function(t: Template, cfg: Config, stack: str, title: str, source: str, description: str, statements: list[Statement], timeout: int = 60) -> Function:
     """An inline function `title` with its log group and a role of `statements` plus log writes."""
     path = LAMBDA_DIR / source / "index.py"
     log_group = t.add_resource(
@@ -75,7 +87,7 @@ def _function(t: Template, cfg: Config, stack: str, title: str, source: str, des
             Handler="index.handler",
             Code=inline_code(stack, f"lambda/{source}/index.py", path.read_text(encoding="utf-8")),
             Role=GetAtt(role, "Arn"),
-            Timeout=60,
+            Timeout=timeout,
             MemorySize=128,
             LoggingConfig=LoggingConfig(LogGroup=Ref(log_group)),
             Metadata=scanner_skips(
@@ -124,3 +136,16 @@ def retain_log_groups(t: Template, cfg: Config, stack: str, title: str, prefix: 
     t.add_resource(
         LogRetention(f"{title}", ServiceToken=GetAtt(function, "Arn"), ServiceTimeout=SERVICE_TIMEOUT, LogGroupNames=names, RetentionInDays=cfg.logs.retention_days)
     )
+
+
+# Lambda runs a function for at most 900 s; the one-off task function answers within it (it
+# stops a task still running after 14 minutes). CloudFormation's ServiceTimeout allows 1-3600 s.
+ONE_OFF_TIMEOUT = 900
+
+
+def one_off_task_function(t: Template, cfg: Config, statements: list[Statement]) -> Function:
+    """The function behind Custom::OneOffTask resources of the service stack."""
+    return _function(
+        t, cfg, "service", "OneOffTaskFunction", "one_off_task",
+        f"Run the {cfg.project} {cfg.environment} database-user and migration tasks once per release", statements, timeout=ONE_OFF_TIMEOUT,
+    )  # fmt: skip

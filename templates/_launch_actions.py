@@ -138,6 +138,7 @@ RESOURCE_ACTIONS: dict[str, tuple[str, ...]] = {
     # CloudFormation invokes a Lambda-backed custom resource with the caller's credentials.
     "Custom::DefaultSecurityGroupRules": ("lambda:InvokeFunction",),
     "Custom::LogRetention": ("lambda:InvokeFunction",),
+    "Custom::OneOffTask": ("lambda:InvokeFunction",),
     "AWS::Logs::LogGroup": _a("logs", "CreateLogGroup DeleteLogGroup DescribeLogGroups PutRetentionPolicy DeleteRetentionPolicy "
                               "ListTagsForResource TagResource UntagResource PutLogGroupDeletionProtection DescribeResourcePolicies "
                               "GetDataProtectionPolicy PutDataProtectionPolicy DeleteDataProtectionPolicy "

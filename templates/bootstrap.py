@@ -127,6 +127,9 @@ def boundary_document(cfg: Config) -> dict:
         ("AppBucketObjects", ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"], [f"{_ARN}:s3:::{bucket}/*"]),
         ("AppBucketList", ["s3:ListBucket"], [f"{_ARN}:s3:::{bucket}"]),
         ("Redeploy", ["ecs:UpdateService", "ecs:DescribeServices"], [regional("ecs", f"service/{cfg.cluster.name}/{cfg.service.name}")]),
+        # The release's one-off tasks (the database user, the migrations): run in this cluster only.
+        ("OneOffTasks", ["ecs:RunTask"], [regional("ecs", f"task-definition/{cfg.service.name}*")]),
+        ("OneOffTaskState", ["ecs:DescribeTasks", "ecs:StopTask", "ecs:TagResource"], [regional("ecs", f"task/{cfg.cluster.name}/*")]),
         # Task-definition reads and registrations have no resource-level permissions in IAM.
         ("TaskDefinitions", ["ecs:DescribeTaskDefinition", "ecs:RegisterTaskDefinition"], ["*"]),
         ("PassServiceRoles", ["iam:PassRole"], [f"{_ARN}:iam::${{AWS::AccountId}}:role{role_path(cfg)}*"]),

@@ -10,13 +10,16 @@ mon:04:00-mon:05:00, single-AZ, not public.
 
 from __future__ import annotations
 
+import json
+
 from troposphere import GetAtt, Ref, Sub, Template
 from troposphere.iam import Role
+from troposphere.secretsmanager import GenerateSecretString, Secret
 from troposphere.rds import DBInstance, DBParameterGroup, DBSubnetGroup, OptionConfiguration, OptionGroup, OptionSetting
 
 from enrollcfn.config import Config
 from templates._custom_resources import retain_log_groups
-from templates._helpers import output, param, scanner_skips, service_role_trust
+from templates._helpers import name_tags, output, param, scanner_skips, service_role_trust
 from templates.bootstrap import product_role
 from templates.network import PRIVATE_SUBNET_IDS
 from templates.security import DATABASE_SECURITY_GROUP_ID
@@ -28,6 +31,7 @@ DATABASE_ENDPOINT_ADDRESS = "DatabaseEndpointAddress"
 DATABASE_ENDPOINT_PORT = "DatabaseEndpointPort"
 DATABASE_SECRET_ARN = "DatabaseSecretArn"
 DATABASE_INSTANCE_ID = "DatabaseInstanceId"
+APP_DATABASE_SECRET_ARN = "AppDatabaseSecretArn"
 
 # fix: the seed exported no logs. `audit` comes from the MariaDB audit plugin (an option group;
 # RDS supports it on all MySQL 8.4 versions), `slowquery` (and `general`) need their parameters on
@@ -38,6 +42,30 @@ LOG_EXPORTS = ["audit", "error", "slowquery"]
 # Logins, schema changes and grants; not every row read or written (QUERY_DML), which would
 # copy the application's data into the audit log.
 AUDIT_EVENTS = "CONNECT,QUERY_DDL,QUERY_DCL"
+
+
+def _app_user_secret(cfg: Config) -> Secret:
+    """The application's database user: the name from the config, a generated password. The
+    service stack's one-off task creates the user from it, as the master user, before the service
+    starts; the tasks read it as DB_USERNAME and DB_PASSWORD."""
+    return Secret(
+        "AppDatabaseSecret",
+        Description=f"{cfg.project} {cfg.environment}: the application's MySQL user (not the master)",
+        Tags=name_tags(cfg, "app-db-secret"),
+        # Printable ASCII without quotes, backslash, '/', '@' or space: safe in a MySQL string
+        # literal and a DSN. 32 characters, at most what MySQL 8 accepts for a password.
+        GenerateSecretString=GenerateSecretString(
+            SecretStringTemplate=json.dumps({"username": cfg.database.app_username}), GenerateStringKey="password", PasswordLength=32,
+            ExcludeCharacters="\"'\\/@` ",
+        ),
+        Metadata=scanner_skips(
+            checkov={
+                "CKV_AWS_149": "The aws/secretsmanager key decrypts only through Secrets Manager in this account; a customer key would add kms:Decrypt for the execution role and a key policy to keep",
+                "CKV2_AWS_57": "Rotating it needs a rotation function in the VPC with a MySQL client; running tasks would keep the old password until they restart. "
+                "Set a new value and redeploy: the one-off task sets the user's password from it",
+            }
+        ),
+    )
 
 
 def log_exports(cfg: Config) -> list[str]:
@@ -92,7 +120,10 @@ def build(cfg: Config) -> Template:
     prefix = Sub("/aws/rds/instance/${Database}/")
     retain_log_groups(t, cfg, "database", "DatabaseLogRetention", prefix, [Sub(f"/aws/rds/instance/${{Database}}/{log}") for log in log_exports(cfg)])
 
+    app_user = t.add_resource(_app_user_secret(cfg))
+
     output(t, DATABASE_ENDPOINT_ADDRESS, GetAtt(instance, "Endpoint.Address"), "Host name of the MySQL endpoint (DB_HOST)")
+    output(t, APP_DATABASE_SECRET_ARN, Ref(app_user), "Secret with the application's database username and password (DB_USERNAME, DB_PASSWORD)")
     output(t, DATABASE_ENDPOINT_PORT, GetAtt(instance, "Endpoint.Port"), "Port of the MySQL endpoint")
     output(t, DATABASE_SECRET_ARN, GetAtt(instance, "MasterUserSecret.SecretArn"), "Secrets Manager secret with the master username and password (managed by RDS)")
     output(t, DATABASE_INSTANCE_ID, Ref(instance), "RDS instance identifier (for alarms)")

@@ -15,8 +15,8 @@ from __future__ import annotations
 import json
 import re
 
-from awacs import ecr, logs, rekognition, s3, secretsmanager, ssmmessages
-from awacs.aws import Allow, Condition, PolicyDocument, Statement, StringLike
+from awacs import ecr, ecs, iam, logs, rekognition, s3, secretsmanager, ssmmessages
+from awacs.aws import Allow, ArnEquals, Condition, PolicyDocument, Statement, StringEquals, StringLike
 from troposphere import Equals, GetAtt, If, Join, Not, Ref, Sub, Template
 from troposphere.applicationautoscaling import (
     PredefinedMetricSpecification,
@@ -51,7 +51,8 @@ from enrollcfn.config.service import CA_BUNDLE_DIR, CA_BUNDLE_FILE, EXEC_AGENT_P
 from templates._helpers import name_tags, output, param, scanner_skips, service_role_trust
 from templates.bootstrap import product_role
 from templates.cluster import APP_LOG_GROUP_ARN, APP_LOG_GROUP_NAME, CLUSTER_NAME
-from templates.database import DATABASE_ENDPOINT_ADDRESS, DATABASE_SECRET_ARN
+from templates._custom_resources import ONE_OFF_TIMEOUT, OneOffTask, one_off_task_function
+from templates.database import APP_DATABASE_SECRET_ARN, DATABASE_ENDPOINT_ADDRESS, DATABASE_ENDPOINT_PORT, DATABASE_SECRET_ARN
 from templates.load_balancer import API_DOMAIN, LOAD_BALANCER_FULL_NAME, TARGET_GROUP_ARN, TARGET_GROUP_FULL_NAME
 from templates.network import PRIVATE_SUBNET_IDS, PUBLIC_SUBNET_IDS
 from templates.security import SERVICE_SECURITY_GROUP_ID
@@ -73,7 +74,9 @@ _STRING_INPUTS = {
     LOAD_BALANCER_FULL_NAME: "ALB full name, for request-count scaling",
     TARGET_GROUP_FULL_NAME: "Target group full name, for request-count scaling",
     DATABASE_ENDPOINT_ADDRESS: "MySQL host name (DB_HOST)",
-    DATABASE_SECRET_ARN: "RDS-managed secret with the database username and password",
+    DATABASE_ENDPOINT_PORT: "MySQL port (DB_PORT)",
+    DATABASE_SECRET_ARN: "RDS-managed secret with the master username and password (the database-user task only)",
+    APP_DATABASE_SECRET_ARN: "Secret with the application's database username and password",
     API_DOMAIN: "DNS name of the API (APP_URL)",
     IMAGE_TAG: "Tag of the application image in the ECR repository",
 }
@@ -106,7 +109,8 @@ def build(cfg: Config) -> Template:
     secret = t.add_resource(_app_secret(cfg))
     execution, task = _roles(t, cfg, secret, p)
     taskdef = t.add_resource(_task_definition(cfg, execution, task, p))
-    service = t.add_resource(_service(cfg, taskdef, subnets, sg, p))
+    before = _release_tasks(t, cfg, taskdef, [execution, task], subnets, sg, p)
+    service = t.add_resource(_service(cfg, taskdef, subnets, sg, p, depends_on=before))
     _autoscaling(t, cfg, service, p)
 
     output(t, SERVICE_NAME, GetAtt(service, "Name"), "ECS service name")
@@ -149,27 +153,33 @@ def _app_secret(cfg: Config) -> Secret:
     )
 
 
-def _roles(t: Template, cfg: Config, secret: Secret, p: dict) -> tuple[Role, Role]:
-    ecs_trust = service_role_trust("ecs-tasks.amazonaws.com")
+def _execution_role(t: Template, cfg: Config, title: str, secrets: list) -> Role:
+    """A task execution role: pull the one repository, write the one log group, read `secrets`.
+    fix: the seed used the managed AmazonECSTaskExecutionRolePolicy (any repository, any log group)."""
     pull_and_log = PolicyDocument(
         Version="2012-10-17",
         Statement=[
             Statement(Effect=Allow, Action=[ecr.GetAuthorizationToken], Resource=["*"]),
             Statement(Effect=Allow, Action=[ecr.BatchGetImage, ecr.GetDownloadUrlForLayer, ecr.BatchCheckLayerAvailability], Resource=[repository_arn(cfg)]),
             Statement(Effect=Allow, Action=[logs.CreateLogStream, logs.PutLogEvents], Resource=[Sub("${AppLogGroupArn}:*")]),
-            Statement(Effect=Allow, Action=[secretsmanager.GetSecretValue], Resource=[Ref(secret), Ref(p[DATABASE_SECRET_ARN])]),
+            Statement(Effect=Allow, Action=[secretsmanager.GetSecretValue], Resource=secrets),
         ],
     )
-    # fix: the seed used the managed AmazonECSTaskExecutionRolePolicy (any repository, any log group).
-    execution = t.add_resource(
+    return t.add_resource(
         Role(
-            "ExecutionRole",
-            AssumeRolePolicyDocument=ecs_trust,
+            title,
+            AssumeRolePolicyDocument=service_role_trust("ecs-tasks.amazonaws.com"),
             Policies=[Policy(PolicyName="pull-image-write-logs-read-secrets", PolicyDocument=pull_and_log)],
             Metadata=scanner_skips(checkov={"CKV_AWS_111": "ecr:GetAuthorizationToken has no resource-level permissions"}),
             **product_role(cfg),
         )
     )
+
+
+def _roles(t: Template, cfg: Config, secret: Secret, p: dict) -> tuple[Role, Role]:
+    ecs_trust = service_role_trust("ecs-tasks.amazonaws.com")
+    # The application's tasks read its own secrets, never the master user's.
+    execution = _execution_role(t, cfg, "ExecutionRole", [Ref(secret), Ref(p[APP_DATABASE_SECRET_ARN])])
     bucket = cfg.service.app_bucket
     objects = [Sub(f"arn:${{AWS::Partition}}:s3:::{bucket}/{prefix}*") for prefix in cfg.service.app_bucket_prefixes]
     app = PolicyDocument(
@@ -207,6 +217,7 @@ def _exec_statements(cfg: Config) -> list[Statement]:
     ]
 
 
+LOG_STREAM_PREFIX = "ecs"  # awslogs streams: <prefix>/<container>/<task id>
 INIT_CONTAINER = "init"  # the init container's name in the task definition
 VOLUME_ROOT = "/enrollcfn/volumes"  # where the init container sees the task's volumes
 CA_VOLUME = "rds-ca"
@@ -221,7 +232,7 @@ def _image(cfg: Config) -> If:
 def _logging(p: dict) -> LogConfiguration:
     return LogConfiguration(
         LogDriver="awslogs",
-        Options={"awslogs-group": Ref(p[APP_LOG_GROUP_NAME]), "awslogs-region": Ref("AWS::Region"), "awslogs-stream-prefix": "ecs"},
+        Options={"awslogs-group": Ref(p[APP_LOG_GROUP_NAME]), "awslogs-region": Ref("AWS::Region"), "awslogs-stream-prefix": LOG_STREAM_PREFIX},
     )
 
 
@@ -235,20 +246,17 @@ def volume_paths(cfg: Config) -> tuple[str, ...]:
 def _container(cfg: Config, p: dict) -> ContainerDefinition:
     s = cfg.service
     # fix: APP_URL was http://127.0.0.1:8000 in the seed; DB_HOST comes from the database stack.
-    injected = {"APP_URL": Sub("https://${ApiDomain}"), "DB_HOST": Ref(p[DATABASE_ENDPOINT_ADDRESS])}
-    if s.init.enabled:
-        injected["MYSQL_ATTR_SSL_CA"] = CA_BUNDLE_FILE
+    injected = {"APP_URL": Sub("https://${ApiDomain}"), **_database_environment(cfg, p)}
     environment = [Environment(Name=k, Value=v) for k, v in sorted({**s.environment, **injected}.items())]
     secrets = [EcsSecret(Name=name, ValueFrom=Sub(f"${{AppSecret}}:{name}::")) for name in sorted(s.secrets)]
-    secrets += [EcsSecret(Name=f"DB_{key.upper()}", ValueFrom=Sub(f"${{DatabaseSecretArn}}:{key}::")) for key in ("password", "username")]
+    # fix: the seed's application connected as the master user; it has its own user now.
+    secrets += [EcsSecret(Name=f"DB_{key.upper()}", ValueFrom=Sub(f"${{{APP_DATABASE_SECRET_ARN}}}:{key}::")) for key in ("password", "username")]
     mounts = [MountPoint(SourceVolume=volume_name(path), ContainerPath=path, ReadOnly=False) for path in volume_paths(cfg)]
-    if s.init.enabled:
-        mounts.append(MountPoint(SourceVolume=CA_VOLUME, ContainerPath=CA_BUNDLE_DIR, ReadOnly=True))
     optional = {
         "User": s.container_user,  # None: the image's own user
         "EntryPoint": list(s.entrypoint) if s.entrypoint else None,
         "Command": list(s.command) if s.command else None,
-        "DependsOn": [ContainerDependency(ContainerName=INIT_CONTAINER, Condition="SUCCESS")] if s.init.enabled else None,
+        **_after_init(cfg, mounts),
     }
     return ContainerDefinition(
         Name=cfg.registry.repository_name,
@@ -267,7 +275,26 @@ def _container(cfg: Config, p: dict) -> ContainerDefinition:
     )
 
 
-def _init_container(cfg: Config, p: dict) -> ContainerDefinition:
+def _database_environment(cfg: Config, p: dict) -> dict:
+    """Where the database is, and (with service.init) the CA bundle that verifies it."""
+    env = {"DB_HOST": Ref(p[DATABASE_ENDPOINT_ADDRESS]), "DB_PORT": Ref(p[DATABASE_ENDPOINT_PORT]), "DB_DATABASE": cfg.database.name}
+    if cfg.service.init.enabled:
+        env["MYSQL_ATTR_SSL_CA"] = CA_BUNDLE_FILE
+    elif "MYSQL_ATTR_SSL_CA" in cfg.service.environment:
+        env["MYSQL_ATTR_SSL_CA"] = cfg.service.environment["MYSQL_ATTR_SSL_CA"]
+    return env
+
+
+def _after_init(cfg: Config, mounts: list) -> dict:
+    """A container that waits for the init container's SUCCESS and reads the CA bundle it placed
+    (appended to `mounts`); nothing without service.init."""
+    if not cfg.service.init.enabled:
+        return {}
+    mounts.append(MountPoint(SourceVolume=CA_VOLUME, ContainerPath=CA_BUNDLE_DIR, ReadOnly=True))
+    return {"DependsOn": [ContainerDependency(ContainerName=INIT_CONTAINER, Condition="SUCCESS")]}
+
+
+def _init_container(cfg: Config, p: dict, paths: tuple[str, ...]) -> ContainerDefinition:
     """The application's image, run once before it in each task (service.init): see the script."""
     return ContainerDefinition(
         Name=INIT_CONTAINER,
@@ -278,10 +305,9 @@ def _init_container(cfg: Config, p: dict) -> ContainerDefinition:
         User="0",
         ReadonlyRootFilesystem=True,
         EntryPoint=["/bin/sh", "-c"],
-        Command=[Sub(init_script(cfg))],
+        Command=[Sub(init_script(cfg, paths))],
         MountPoints=[
-            *(MountPoint(SourceVolume=volume_name(path), ContainerPath=f"{VOLUME_ROOT}/{volume_name(path)}", ReadOnly=False)
-              for path in cfg.service.writable_paths),
+            *(MountPoint(SourceVolume=volume_name(path), ContainerPath=f"{VOLUME_ROOT}/{volume_name(path)}", ReadOnly=False) for path in paths),
             MountPoint(SourceVolume=CA_VOLUME, ContainerPath=f"{VOLUME_ROOT}/{CA_VOLUME}", ReadOnly=False),
         ],
         Privileged=False,
@@ -289,18 +315,19 @@ def _init_container(cfg: Config, p: dict) -> ContainerDefinition:
     )
 
 
-def init_script(cfg: Config) -> str:
-    """The init container's shell script, as a Fn::Sub string (${AWS::Region} is the only
-    substitution; the shell's own variables are written $1, never ${...})."""
+def init_script(cfg: Config, paths: tuple[str, ...]) -> str:
+    """The init container's shell script for the volumes of `paths`, as a Fn::Sub string
+    (${AWS::Region} is the only substitution; the shell's own variables are written $1, never ${...})."""
     init = cfg.service.init
+    links = sorted(init.log_links.items()) if paths else []
     url = init.ca_bundle_url or "https://truststore.pki.rds.amazonaws.com/${AWS::Region}/${AWS::Region}-bundle.pem"
     lines = [
         "set -eu",
         "# each writable path: the image's content, owner and mode (Fargate mounts an empty root-owned 0755 directory)",
         'copy() { if [ -d "$1" ]; then cp -a "$1/." "$2/"; chown "$(stat -c %u:%g "$1")" "$2"; chmod "$(stat -c %a "$1")" "$2"; fi; }',
-        *(f"copy {path} {VOLUME_ROOT}/{volume_name(path)}" for path in cfg.service.writable_paths),
+        *(f"copy {path} {VOLUME_ROOT}/{volume_name(path)}" for path in paths),
         "# log files as links to the application container's stdout and stderr (the awslogs driver ships those)",
-        *(_link(cfg, path, stream) for path, stream in sorted(init.log_links.items())),
+        *(_link(cfg, path, stream) for path, stream in links),
         "# the RDS CA bundle: Laravel verifies the database's certificate with it (MYSQL_ATTR_SSL_CA)",
         f"curl -fsS --retry 3 --max-time 60 -o {VOLUME_ROOT}/{CA_VOLUME}/{CA_BUNDLE_FILE.rsplit('/', 1)[1]} {url}",
         f"grep -q 'BEGIN CERTIFICATE' {VOLUME_ROOT}/{CA_VOLUME}/{CA_BUNDLE_FILE.rsplit('/', 1)[1]}",
@@ -320,7 +347,7 @@ def _task_definition(cfg: Config, execution: Role, task: Role, p: dict) -> TaskD
     containers = [_container(cfg, p)]
     volumes = [Volume(Name=volume_name(path)) for path in volume_paths(cfg)]
     if cfg.service.init.enabled:
-        containers.append(_init_container(cfg, p))
+        containers.append(_init_container(cfg, p, cfg.service.writable_paths))
         volumes.append(Volume(Name=CA_VOLUME))
     return TaskDefinition(
         "TaskDefinition",
@@ -347,7 +374,95 @@ def volume_name(path: str) -> str:
     return re.sub(r"[^A-Za-z0-9_]+", "-", path.strip("/"))
 
 
-def _service(cfg: Config, taskdef: TaskDefinition, subnets, sg, p: dict) -> Service:
+DATABASE_USER_CONTAINER = "database-user"
+
+# Run by the database-user task as the master user, with PDO (any Laravel image with MySQL has
+# pdo_mysql): the application's user, its password from its own secret (set again on every run,
+# so a changed secret takes effect), TLS required, and only what Laravel and its migrations need
+# on database.name. The names come from the config's checked patterns; the password is quoted.
+DATABASE_USER_SCRIPT = """$o = [PDO::ATTR_ERRMODE => PDO::ERRMODE_EXCEPTION];
+if (getenv('MYSQL_ATTR_SSL_CA')) { $o[PDO::MYSQL_ATTR_SSL_CA] = getenv('MYSQL_ATTR_SSL_CA'); }
+$db = new PDO('mysql:host=' . getenv('DB_HOST') . ';port=' . getenv('DB_PORT'), getenv('MASTER_USERNAME'), getenv('MASTER_PASSWORD'), $o);
+$name = getenv('DB_DATABASE'); $user = getenv('APP_DB_USERNAME'); $password = $db->quote(getenv('APP_DB_PASSWORD'));
+$db->exec("CREATE DATABASE IF NOT EXISTS `$name`");
+$db->exec("CREATE USER IF NOT EXISTS '$user'@'%' IDENTIFIED BY $password REQUIRE SSL");
+$db->exec("ALTER USER '$user'@'%' IDENTIFIED BY $password REQUIRE SSL");
+$db->exec("GRANT SELECT, INSERT, UPDATE, DELETE, CREATE, ALTER, INDEX, DROP, REFERENCES, CREATE TEMPORARY TABLES, LOCK TABLES, CREATE VIEW, SHOW VIEW, TRIGGER ON `$name`.* TO '$user'@'%'");
+echo "database user $user may use $name\\n";
+"""
+
+
+def _database_user_task(t: Template, cfg: Config, p: dict) -> tuple[TaskDefinition, Role]:
+    """The task that creates the application's database user as the master user: the only task
+    whose execution role may read the master secret."""
+    execution = _execution_role(t, cfg, "DatabaseUserExecutionRole", [Ref(p[DATABASE_SECRET_ARN]), Ref(p[APP_DATABASE_SECRET_ARN])])
+    mounts: list = []
+    container = ContainerDefinition(
+        Name=DATABASE_USER_CONTAINER,
+        Image=_image(cfg),
+        Essential=True,
+        ReadonlyRootFilesystem=True,
+        EntryPoint=["php", "-r", DATABASE_USER_SCRIPT],
+        Environment=[Environment(Name=k, Value=v) for k, v in sorted(_database_environment(cfg, p).items())],
+        Secrets=[
+            EcsSecret(Name="APP_DB_PASSWORD", ValueFrom=Sub(f"${{{APP_DATABASE_SECRET_ARN}}}:password::")),
+            EcsSecret(Name="APP_DB_USERNAME", ValueFrom=Sub(f"${{{APP_DATABASE_SECRET_ARN}}}:username::")),
+            EcsSecret(Name="MASTER_PASSWORD", ValueFrom=Sub(f"${{{DATABASE_SECRET_ARN}}}:password::")),
+            EcsSecret(Name="MASTER_USERNAME", ValueFrom=Sub(f"${{{DATABASE_SECRET_ARN}}}:username::")),
+        ],
+        Privileged=False,
+        LogConfiguration=_logging(p),
+        **({"User": cfg.service.container_user} if cfg.service.container_user else {}),
+        **_after_init(cfg, mounts),
+        MountPoints=mounts,
+    )
+    containers = [container, *([_init_container(cfg, p, ())] if cfg.service.init.enabled else [])]
+    taskdef = TaskDefinition(
+        "DatabaseUserTaskDefinition",
+        Family=f"{cfg.service.name}-dbuser",
+        Cpu="256",
+        Memory="512",
+        NetworkMode="awsvpc",
+        RequiresCompatibilities=["FARGATE"],
+        RuntimePlatform=RuntimePlatform(OperatingSystemFamily="LINUX", CpuArchitecture=cfg.service.cpu_architecture),
+        ExecutionRoleArn=GetAtt(execution, "Arn"),
+        ContainerDefinitions=containers,
+        Volumes=[Volume(Name=CA_VOLUME)] if cfg.service.init.enabled else [],
+    )
+    return taskdef, execution
+
+
+def _release_tasks(t: Template, cfg: Config, taskdef: TaskDefinition, roles: list[Role], subnets, sg, p: dict) -> list[str]:
+    """What runs once per release before the service changes: the database-user task, then the
+    migrations (service.migrate_command) with the new task definition. Each is a custom resource
+    whose failure fails the stack operation, so CloudFormation rolls back and the service keeps
+    its image. The titles the service waits for."""
+    user_taskdef, user_execution = _database_user_task(t, cfg, p)
+    user_taskdef = t.add_resource(user_taskdef)
+    cluster_arn = Sub(f"arn:${{AWS::Partition}}:ecs:${{AWS::Region}}:${{AWS::AccountId}}:cluster/${{{CLUSTER_NAME}}}")
+    tasks = Sub(f"arn:${{AWS::Partition}}:ecs:${{AWS::Region}}:${{AWS::AccountId}}:task/${{{CLUSTER_NAME}}}/*")
+    function = one_off_task_function(t, cfg, [
+        Statement(Effect=Allow, Action=[ecs.RunTask], Resource=[Ref(user_taskdef), Ref(taskdef)], Condition=Condition(ArnEquals({"ecs:cluster": cluster_arn}))),
+        Statement(Effect=Allow, Action=[ecs.DescribeTasks, ecs.StopTask], Resource=[tasks]),
+        Statement(Effect=Allow, Action=[ecs.TagResource], Resource=[tasks], Condition=Condition(StringEquals({"ecs:CreateAction": "RunTask"}))),
+        Statement(Effect=Allow, Action=[iam.PassRole], Resource=[GetAtt(r, "Arn") for r in (*roles, user_execution)],
+                  Condition=Condition(StringEquals({"iam:PassedToService": "ecs-tasks.amazonaws.com"}))),
+        Statement(Effect=Allow, Action=[logs.GetLogEvents], Resource=[Sub("${AppLogGroupArn}:*")]),
+    ])  # fmt: skip
+    common = dict(
+        ServiceToken=GetAtt(function, "Arn"), ServiceTimeout=ONE_OFF_TIMEOUT + 60, Cluster=Ref(p[CLUSTER_NAME]), Subnets=Ref(subnets),
+        SecurityGroups=[Ref(sg)], AssignPublicIp="ENABLED" if cfg.network.mode == "public" else "DISABLED",
+        LogGroup=Ref(p[APP_LOG_GROUP_NAME]), StreamPrefix=LOG_STREAM_PREFIX,
+    )
+    user = t.add_resource(OneOffTask("DatabaseUser", TaskDefinition=Ref(user_taskdef), ContainerName=DATABASE_USER_CONTAINER, **common))
+    if not cfg.service.migrate_command:
+        return [user.title]
+    migration = t.add_resource(OneOffTask("Migration", TaskDefinition=Ref(taskdef), ContainerName=cfg.registry.repository_name,
+                                          Command=list(cfg.service.migrate_command), DependsOn=[user.title], **common))
+    return [migration.title]
+
+
+def _service(cfg: Config, taskdef: TaskDefinition, subnets, sg, p: dict, depends_on: list[str]) -> Service:
     s, c = cfg.service, cfg.service.capacity
     strategy = [
         CapacityProviderStrategyItem(CapacityProvider="FARGATE", Base=c.fargate_base, Weight=c.fargate_weight),
@@ -355,6 +470,7 @@ def _service(cfg: Config, taskdef: TaskDefinition, subnets, sg, p: dict) -> Serv
     ]
     return Service(
         "Service",
+        DependsOn=depends_on,  # the database user and the release's migrations come first
         ServiceName=s.name,
         Cluster=Ref(p[CLUSTER_NAME]),
         TaskDefinition=Ref(taskdef),

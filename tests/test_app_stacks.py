@@ -243,11 +243,11 @@ def test_alias_record_points_the_api_domain_at_the_alb(rendered):
 
 
 def _container(rendered, name: str = "student-enrollment-production") -> dict:
-    return next(c for c in props(rendered["service"], "AWS::ECS::TaskDefinition")["ContainerDefinitions"] if c["Name"] == name)
+    return next(c for c in rendered["service"]["Resources"]["TaskDefinition"]["Properties"]["ContainerDefinitions"] if c["Name"] == name)
 
 
 def test_task_definition_is_the_seeds_on_fargate_only(rendered):
-    task = props(rendered["service"], "AWS::ECS::TaskDefinition")
+    task = rendered["service"]["Resources"]["TaskDefinition"]["Properties"]
     assert (task["Family"], task["Cpu"], task["Memory"], task["NetworkMode"]) == ("student-enrollment-production", "1024", "2048", "awsvpc")
     assert task["RequiresCompatibilities"] == ["FARGATE"]
     container = _container(rendered)
@@ -264,7 +264,7 @@ def test_root_file_system_is_read_only_with_laravels_writable_paths_on_task_volu
     Debian's defaults) writes /run/nginx.pid, /var/log/nginx and /var/lib/nginx; each is a task
     volume without Host (a Fargate bind mount on ephemeral storage) mounted writable, and the RDS
     CA bundle's volume is mounted read-only."""
-    task = props(rendered["service"], "AWS::ECS::TaskDefinition")
+    task = rendered["service"]["Resources"]["TaskDefinition"]["Properties"]
     container = _container(rendered)
     assert container["ReadonlyRootFilesystem"] is True
     mounts = {m["ContainerPath"]: m for m in container["MountPoints"]}
@@ -283,7 +283,7 @@ def test_the_default_runs_the_images_own_user_and_the_hardened_setting_a_non_roo
     assert "User" not in _container(rendered)
     hardened = {"container_user": "www-data", "container_port": 8080, "init": {"enabled": False}, "environment": {"MYSQL_ATTR_SSL_CA": "/etc/ssl/rds/ca.pem"}}
     doc = compile(Config(service=hardened)).stacks["service"].doc
-    [container] = props(doc, "AWS::ECS::TaskDefinition")["ContainerDefinitions"]
+    [container] = doc["Resources"]["TaskDefinition"]["Properties"]["ContainerDefinitions"]
     assert container["User"] == "www-data"
 
 

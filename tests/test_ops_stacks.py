@@ -79,7 +79,7 @@ def test_a_rotation_of_the_database_secret_restarts_the_service(rendered):
     wired = rendered["root"]["Resources"]["RedeployStack"]["Properties"]["Parameters"]["DatabaseSecretArn"]
     assert wired == {"Fn::GetAtt": ["DatabaseStack", "Outputs.DatabaseSecretArn"]}
     assert rendered["database"]["Outputs"]["DatabaseSecretArn"]["Value"] == {"Fn::GetAtt": ["Database", "MasterUserSecret.SecretArn"]}
-    container = next(c for c in one(rendered["service"], "AWS::ECS::TaskDefinition")["ContainerDefinitions"] if c["Essential"])
+    container = next(c for c in rendered["service"]["Resources"]["TaskDefinition"]["Properties"]["ContainerDefinitions"] if c["Essential"])
     password = next(x for x in container["Secrets"] if x["Name"] == "DB_PASSWORD")
     assert "DatabaseSecretArn" in json.dumps(password["ValueFrom"])
 
@@ -123,7 +123,7 @@ def test_role_may_only_update_the_one_service_and_pass_its_two_roles_to_ecs_task
 
 def test_function_knows_the_repository_container_and_prefix(rendered):
     variables = one(rendered["redeploy"], "AWS::Lambda::Function")["Environment"]["Variables"]
-    task = one(rendered["service"], "AWS::ECS::TaskDefinition")
+    task = rendered["service"]["Resources"]["TaskDefinition"]["Properties"]
     container = next(c for c in task["ContainerDefinitions"] if c["Essential"])  # the other is the init container
     assert variables["CONTAINER_NAME"] == container["Name"]
     assert variables["TAG_PREFIX"] == "release-" and variables["REPOSITORY_NAME"] == "student-enrollment-production"

@@ -81,7 +81,12 @@ def aws(db):
         value = {**json.loads(generate["SecretStringTemplate"]), generate["GenerateStringKey"]: secrets.token_hex(16)}
         app = sm.create_secret(Name="app", SecretString=json.dumps(value))["ARN"]
         master = sm.create_secret(Name="rds!db", SecretString=json.dumps({"username": db.username, "password": db.password}))["ARN"]
-        yield {"read": lambda arn: sm.get_secret_value(SecretId=arn)["SecretString"], "AppSecret": app, "DatabaseSecretArn": master}
+        # the application's database user as the database stack's secret holds it
+        user = compile(Config()).stacks["database"].doc["Resources"]["AppDatabaseSecret"]["Properties"]["GenerateSecretString"]
+        value = {**json.loads(user["SecretStringTemplate"]), user["GenerateStringKey"]: secrets.token_urlsafe(24)}
+        app_db = sm.create_secret(Name="app-db", SecretString=json.dumps(value))["ARN"]
+        yield {"read": lambda arn: sm.get_secret_value(SecretId=arn)["SecretString"], "AppSecret": app, "DatabaseSecretArn": master,
+               "AppDatabaseSecretArn": app_db, "app_user": value["username"]}
 
 
 def _keys():
@@ -91,20 +96,22 @@ def _keys():
 def _values(aws, db) -> dict[str, str]:
     return {
         "AWS::Region": REGION, "AWS::AccountId": "123456789012", "AWS::URLSuffix": "amazonaws.com", "AWS::Partition": "aws",
-        "AppSecret": aws["AppSecret"], "DatabaseSecretArn": aws["DatabaseSecretArn"], "DatabaseEndpointAddress": db.host,
+        "AppSecret": aws["AppSecret"], "DatabaseSecretArn": aws["DatabaseSecretArn"], "AppDatabaseSecretArn": aws["AppDatabaseSecretArn"],
+        "DatabaseEndpointAddress": db.host, "DatabaseEndpointPort": str(db.port),
         "ApiDomain": "api.example.test", "ImageTag": "release-1", "AppLogGroupName": "/ecs/student-enrollment-production",
         "ExecutionRole.Arn": "arn:aws:iam::123456789012:role/execution", "TaskRole.Arn": "arn:aws:iam::123456789012:role/task",
+        "DatabaseUserExecutionRole.Arn": "arn:aws:iam::123456789012:role/database-user",
     }
 
 
 def _config(db, **service) -> Config:
-    environment = {**Config().service.environment, "DB_PORT": str(db.port), "DB_DATABASE": db.name, **service.pop("environment", {})}
-    return Config(service={"environment": environment, **service})
+    environment = {**Config().service.environment, **service.pop("environment", {})}
+    return Config(service={"environment": environment, **service}, database={"name": db.name})
 
 
-def _task(cfg, image, aws, db, tmp_path, **kwargs):
-    taskdef, check = fargate.from_build(compile(cfg), _values(aws, db))
-    return fargate.Task(taskdef, image, tmp_path, secrets=aws["read"], **kwargs), check
+def _task(cfg, image, aws, db, tmp_path, taskdef: str = "TaskDefinition", **kwargs):
+    compiled = fargate.from_build(compile(cfg), _values(aws, db))
+    return fargate.Task(compiled.task_definitions[taskdef], image, tmp_path, secrets=aws["read"], **kwargs), compiled.health_check
 
 
 def _get(port: int, path: str) -> tuple[int, str]:
@@ -114,11 +121,17 @@ def _get(port: int, path: str) -> tuple[int, str]:
 
 @pytest.fixture(scope="module")
 def migrated(images, aws, db, ca_url, tmp_path_factory):
-    """`enrollcfn run -- php artisan migrate --force`: a one-off task of the default task
-    definition, the command overridden, as the migration runs once per release."""
+    """What the stack runs once per release before the service: the database-user task (as the
+    master user), then the migrations, a one-off task of the service's task definition with
+    service.migrate_command (as the application's user)."""
     cfg = _config(db, init={"ca_bundle_url": ca_url})
+    user, _ = _task(cfg, images["seed"], aws, db, tmp_path_factory.mktemp("user"), taskdef="DatabaseUserTaskDefinition")
+    with user:
+        user.wait(120)
+    assert user.exit_codes()["database-user"] == 0, user.log_text()
+    assert f"database user {aws['app_user']} may use {db.name}" in user.log_text("database-user")
     task, _ = _task(cfg, images["seed"], aws, db, tmp_path_factory.mktemp("migrate"),
-                    overrides={CONTAINER: ["php", "artisan", "migrate", "--force"]})
+                    overrides={CONTAINER: list(cfg.service.migrate_command)})
     with task:
         task.wait(180)
     assert task.exit_codes()[CONTAINER] == 0, task.log_text()
@@ -142,6 +155,7 @@ def test_the_default_config_serves_the_unchanged_seed_image(images, aws, db, ca_
         found = json.loads(body)
         assert status == 200 and found["students"] == 0
         assert found["ssl_cipher"], "the application's database connection does not use TLS"
+        assert found["db_user"].split("@")[0] == aws["app_user"] != db.username  # its own user, not the master
         status, body = _get(task.port(), "/api/hello-world")
         assert (status, json.loads(body)) == (200, {"message": "Hello World"})
     stream = task.log_text(CONTAINER)

@@ -85,6 +85,11 @@ class Database(Section):
     ] = "mon:03:30-mon:04:30"
     name: DbName = "collage"  # seed
     master_username: UserName = "collage_admin"  # fix: seed "admin" is the engine default (RDS.25)
+    # fix: the seed's application connected as the master user, whose password RDS rotates every
+    # 7 days while running tasks keep the old one. The application's own user, created from its
+    # own secret by a one-off task before the service starts, may only use database.name ("Managed
+    # rotation for AWS Secrets Manager secrets" recommends a least-privilege user over the master).
+    app_username: UserName = "collage_app"
     # Left out, both follow the root's `production` (see Config._production_defaults): on in
     # production, off elsewhere, so a development environment can be destroyed and leaves nothing.
     # RDS refuses DeleteDBInstance while DeletionProtection is on, so a stack deletion fails at
@@ -155,6 +160,8 @@ class Database(Section):
         out = []
         if self.max_allocated_storage_gb < self.allocated_storage_gb:
             out.append(("database.max_allocated_storage_gb", f"must be at least allocated_storage_gb ({self.allocated_storage_gb})"))
+        if self.app_username.lower() == self.master_username.lower():
+            out.append(("database.app_username", f"must differ from master_username ({self.master_username}): the application gets its own user"))
         backup_utc, maintenance_utc = self.utc_windows
         backup = _daily(backup_utc)
         maintenance = _weekly(maintenance_utc)

@@ -11,8 +11,9 @@ from pydantic import BeforeValidator, Strict
 from pydantic_core import PydanticCustomError
 
 # The seed's plain container environment (task-definition.tf, values from terraform.tfvars),
-# less what is now injected: DB_HOST comes from the database stack, DB_USERNAME/DB_PASSWORD from
-# the RDS-managed secret, and APP_URL from the API domain. AWS_ACCESS_KEY_ID/SECRET are gone
+# less what is now injected: DB_HOST and DB_PORT come from the database stack, DB_DATABASE from
+# database.name, DB_USERNAME/DB_PASSWORD from the application's database secret, and APP_URL
+# from the API domain. AWS_ACCESS_KEY_ID/SECRET are gone
 # (the task role grants S3 and Rekognition), and VITE_PUSHER_APP_KEY moved to the secret.
 SEED_ENVIRONMENT: dict[str, str] = {
     "APP_NAME": "Laravel",
@@ -25,8 +26,6 @@ SEED_ENVIRONMENT: dict[str, str] = {
     "LOG_DEPRECATIONS_CHANNEL": "null",
     "LOG_LEVEL": "debug",
     "DB_CONNECTION": "mysql",
-    "DB_PORT": "3306",
-    "DB_DATABASE": "collage",
     "BROADCAST_DRIVER": "log",
     "CACHE_DRIVER": "file",
     "FILESYSTEM_DISK": "s3",
@@ -69,9 +68,10 @@ SEED_SECRETS: tuple[str, ...] = (
     "VITE_PUSHER_APP_KEY",
 )
 
-# Set by the service stack itself: APP_URL and DB_HOST as plain variables, DB_USERNAME and
-# DB_PASSWORD from the RDS-managed secret. A config entry of the same name would be shadowed.
-INJECTED = ("APP_URL", "DB_HOST", "DB_PASSWORD", "DB_USERNAME")
+# Set by the service stack itself: APP_URL, DB_HOST, DB_PORT (the database stack's endpoint) and
+# DB_DATABASE (database.name) as plain variables, DB_USERNAME and DB_PASSWORD from the
+# application's database secret. A config entry of the same name would be shadowed.
+INJECTED = ("APP_URL", "DB_DATABASE", "DB_HOST", "DB_PASSWORD", "DB_PORT", "DB_USERNAME")
 
 # ECS service quotas: "Task definition size" is at most 64 KiB. The rest of this task definition
 # (container, secrets, logging, health check) renders to about 2 KiB; 8 KiB stays free for it.

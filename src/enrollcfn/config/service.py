@@ -182,13 +182,17 @@ class Service(Section):
     )
     # The container's ENTRYPOINT and CMD, replacing the image's (None keeps the image's). The
     # seed's entrypoint runs `php artisan migrate --force` in every task that starts, so tasks
-    # race on every deploy and scale-out; this runs what it runs after that, and `enrollcfn run
-    # -- php artisan migrate --force` migrates once (/usr/bin/env runs whatever command `run` gives).
+    # race on every deploy and scale-out; this runs what it runs after that, and migrations run
+    # once per release (migrate_command). /usr/bin/env runs whatever command a one-off task gives.
     entrypoint: Annotated[tuple[Text, ...], Field(min_length=1, max_length=20)] | None = ("/usr/bin/env",)
     command: Annotated[tuple[Text, ...], Field(min_length=1, max_length=50)] | None = ("sh", "-c", "php-fpm -D && exec nginx -g 'daemon off;'")
     # ECS stopTimeout: seconds between SIGTERM and SIGKILL (Fargate: 2-120; ECS default 30).
     stop_timeout: Annotated[Int, int_range(2, 120)] = 30
     init: Init = Field(default_factory=Init)
+    # Run once per release, before the service changes, as a one-off task of the new task
+    # definition with this command (as the application's database user); a non-zero exit stops
+    # the release and the service keeps its image. None: no migrations.
+    migrate_command: Annotated[tuple[Text, ...], Field(min_length=1, max_length=50)] | None = ("php", "artisan", "migrate", "--force")
     # ECS healthCheckGracePeriodSeconds: 0 to 2,147,483,647.
     # ECS Exec into running tasks (`enrollcfn exec`): off by default (production); config/dev.yaml
     # turns it on. It adds the task role's ssmmessages channels and session logging.

@@ -42,6 +42,7 @@ import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import MappingProxyType
 
 # Docker's default capabilities, which Fargate gives a container (ECS Developer Guide,
 # "KernelCapabilities": Fargate adds only SYS_PTRACE to them).
@@ -72,14 +73,29 @@ def missing() -> list[str]:
 # --- the task definition, from a Build -------------------------------------------------------------
 
 
-def from_build(build, values: Mapping[str, str]) -> tuple[dict, HealthCheck]:
-    """The service's task definition (ECS API shape) and its target group's health check, from a
-    compiled `Build`: `values` gives what CloudFormation would (see `task_definition`); a service
-    stack Parameter left out takes its Default."""
+@dataclass(frozen=True)
+class Compiled:
+    """What the local Fargate runs from a compiled `Build`: every task definition of the service
+    stack (ECS API shape) by logical id, and the target group's health check."""
+
+    task_definitions: Mapping[str, dict]
+    health_check: HealthCheck
+
+    @property
+    def service(self) -> dict:
+        """The task definition the service runs."""
+        return self.task_definitions["TaskDefinition"]
+
+
+def from_build(build, values: Mapping[str, str]) -> Compiled:
+    """The service stack's task definitions and the target group's health check, from a compiled
+    `Build`: `values` gives what CloudFormation would (see `task_definition`); a service stack
+    Parameter left out takes its Default."""
     service, balancer = build["service"].doc, build["load_balancer"].doc
-    defaults = {k: str(p["Default"]) for k, p in service.get("Parameters", {}).items() if "Default" in p}
+    values = {**{k: str(p["Default"]) for k, p in service.get("Parameters", {}).items() if "Default" in p}, **values}
     [target_group] = [r["Properties"] for r in balancer["Resources"].values() if r["Type"] == "AWS::ElasticLoadBalancingV2::TargetGroup"]
-    return task_definition(service, {**defaults, **values}), HealthCheck.of(target_group)
+    taskdefs = {k: task_definition(service, values, k) for k, r in service["Resources"].items() if r["Type"] == "AWS::ECS::TaskDefinition"}
+    return Compiled(MappingProxyType(taskdefs), HealthCheck.of(target_group))
 
 
 def task_definition(doc: Mapping, values: Mapping[str, str], logical_id: str = "TaskDefinition") -> dict:

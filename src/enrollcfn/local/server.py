@@ -36,6 +36,8 @@ from moto.rds import utils as rds_utils
 from moto.rds.models import DBInstance
 from moto.server import ThreadedMotoServer
 
+from enrollcfn.local import standin
+
 MOTO_VERSION = "5.2.5"
 REGION = "ap-southeast-2"
 CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_SESSION_TOKEN": "testing"}
@@ -374,13 +376,8 @@ def apply_patches() -> None:
 
 # The image config of the stand-in image: what deploy's preflight reads. A linux/amd64 image for
 # the default config: its user owns the default writable paths, declared as VOLUMEs.
-STAND_IN_CONFIG = {
-    "architecture": "amd64", "os": "linux",
-    "config": {"User": "www-data", "ExposedPorts": {"8080/tcp": {}}, "WorkingDir": "/var/www/html",
-               "Volumes": {"/var/www/html/storage": {}, "/var/www/html/bootstrap/cache": {}, "/tmp": {}},
-               "Entrypoint": ["docker-php-entrypoint"], "Cmd": ["php-fpm"]},
-    "rootfs": {"type": "layers", "diff_ids": []},
-}
+# The config blob of a pushed stand-in: the seed image's (enrollcfn.local.standin owns its facts).
+STAND_IN_CONFIG = {**standin.oci_config("seed"), "rootfs": {"type": "layers", "diff_ids": []}}
 
 
 def push_image(ecr, repository: str, tag: str, label: str, config: dict | None = None) -> str:

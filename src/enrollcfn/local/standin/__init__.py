@@ -110,6 +110,12 @@ def default_cache_dir() -> Path:
     return Path(base) / "enrollcfn" / "standin"
 
 
+def oci_config(variant: str) -> dict:
+    """The variant's image config blob as a registry holds it (OCI image spec: architecture, os,
+    config); what a pushed stand-in carries on the local AWS."""
+    return {"architecture": "amd64", "os": "linux", "config": dict(_CONFIG[variant])}
+
+
 def build(variant: str = "seed", cache_dir: Path | None = None, progress=print) -> Image:
     """The image of `variant`, built once into `cache_dir` and read from there after."""
     if variant not in _CONFIG:
@@ -205,7 +211,8 @@ def _make_variant(variant: str, base: Path, tmp: Path) -> None:
     _chroot(rootfs, "cd /var/www && php artisan --version")
     # RUN chown -R www-data:www-data /var/www
     _chown_tree(rootfs / "var/www", WWW_DATA_UID, WWW_DATA_GID)
-    config = {**_CONFIG[variant], "architecture": "amd64", "os": "linux"}
+    blob = oci_config(variant)
+    config = {**blob["config"], "architecture": blob["architecture"], "os": blob["os"]}
     packages = _chroot(rootfs, "dpkg-query -W -f '${Package} ${Version}\\n'", capture=True)
     (tmp / "image.json").write_text(json.dumps({
         "name": variant, "key": variant_key(variant), "base_key": base_key(), "config": config,
