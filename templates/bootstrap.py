@@ -126,12 +126,22 @@ def boundary_document(cfg: Config) -> dict:
         ("Secrets", ["secretsmanager:GetSecretValue"], [regional("secretsmanager", "secret:*")]),
         ("AppBucketObjects", ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"], [f"{_ARN}:s3:::{bucket}/*"]),
         ("AppBucketList", ["s3:ListBucket"], [f"{_ARN}:s3:::{bucket}"]),
-        ("Redeploy", ["ecs:UpdateService", "ecs:DescribeServices"], [regional("ecs", f"service/{cfg.cluster.name}/{cfg.service.name}")]),
+        # A release (the redeploy function, as which CloudFormation updates the stacks): the one
+        # service, the task definitions, the product's stacks, the one-off task function and the
+        # nested templates (the handlers' permissions of AWS::ECS::Service, AWS::ECS::TaskDefinition
+        # and AWS::CloudFormation::Stack in the CloudFormation registry schemas).
+        ("Redeploy", ["ecs:UpdateService", "ecs:DescribeServices", "ecs:DescribeServiceDeployments", "ecs:ListServiceDeployments",
+                      "ecs:StopServiceDeployment", "ecs:ListTagsForResource", "ecs:TagResource", "ecs:UntagResource"],
+         [regional("ecs", f"service/{cfg.cluster.name}/{cfg.service.name}")]),
+        ("ReleaseStacks", ["cloudformation:DescribeStacks", "cloudformation:UpdateStack", "cloudformation:GetTemplate", "cloudformation:GetStackPolicy",
+                           "cloudformation:SetStackPolicy", "cloudformation:UpdateTerminationProtection"], [regional("cloudformation", "stack/*")]),
+        ("ReleaseTemplates", ["s3:GetObject"], [f"{_ARN}:s3:::*/templates/*"]),
+        ("ReleaseTasks", ["lambda:InvokeFunction"], [regional("lambda", "function:*")]),
         # The release's one-off tasks (the database user, the migrations): run in this cluster only.
-        ("OneOffTasks", ["ecs:RunTask"], [regional("ecs", f"task-definition/{cfg.service.name}*")]),
+        ("OneOffTasks", ["ecs:RunTask", "ecs:TagResource"], [regional("ecs", f"task-definition/{cfg.service.name}*")]),
         ("OneOffTaskState", ["ecs:DescribeTasks", "ecs:StopTask", "ecs:TagResource"], [regional("ecs", f"task/{cfg.cluster.name}/*")]),
-        # Task-definition reads and registrations have no resource-level permissions in IAM.
-        ("TaskDefinitions", ["ecs:DescribeTaskDefinition", "ecs:RegisterTaskDefinition"], ["*"]),
+        # Task-definition reads, registrations and deregistrations have no resource-level permissions in IAM.
+        ("TaskDefinitions", ["ecs:DescribeTaskDefinition", "ecs:RegisterTaskDefinition", "ecs:DeregisterTaskDefinition"], ["*"]),
         ("PassServiceRoles", ["iam:PassRole"], [f"{_ARN}:iam::${{AWS::AccountId}}:role{role_path(cfg)}*"]),
         # The custom resource that closes the VPC's default security group (EC2.2).
         ("DefaultSecurityGroup", ["ec2:RevokeSecurityGroupIngress", "ec2:RevokeSecurityGroupEgress"], [regional("ec2", "security-group/*")]),
@@ -151,12 +161,18 @@ def boundary_document(cfg: Config) -> dict:
                           "ssmmessages:OpenDataChannel", "logs:DescribeLogGroups"], ["*"]),
     ]  # fmt: skip
     statements = [{"Sid": sid, "Effect": "Allow", "Action": a, "Resource": [r if r == "*" else Sub(r) for r in res]} for sid, a, res in allow]
-    # Of IAM the roles only pass the service's roles to ECS tasks: an explicit deny keeps a future
-    # allow here from reopening role creation, policy changes or removing this boundary. A
-    # request without iam:PassedToService (every IAM action but PassRole) meets StringNotEquals.
+    # Of IAM the roles only pass the service's roles to ECS tasks and read them (CloudFormation's
+    # task-definition handler calls iam:GetRole): explicit denies keep a future allow here from
+    # reopening role creation, policy changes or removing this boundary.
     to_ecs = {"iam:PassedToService": "ecs-tasks.amazonaws.com"}
     next(s for s in statements if s["Sid"] == "PassServiceRoles")["Condition"] = {"StringEquals": to_ecs}
-    statements.append({"Sid": "NoIam", "Effect": "Deny", "Action": ["iam:*"], "Resource": ["*"],
+    statements.append({"Sid": "ReadServiceRoles", "Effect": "Allow", "Action": ["iam:GetRole"], "Resource": [Sub(f"{_ARN}:iam::${{AWS::AccountId}}:role{role_path(cfg)}*")]})
+    # Every IAM action that changes anything starts with one of these verbs (Service Authorization
+    # Reference, "Actions defined by AWS Identity and Access Management"); reads stay unallowed.
+    writes = ["Add", "Attach", "Change", "Create", "Deactivate", "Delete", "Detach", "Enable", "Put", "Remove", "Reset", "Resync",
+              "Set", "Tag", "Untag", "Update", "Upload"]
+    statements.append({"Sid": "NoIam", "Effect": "Deny", "Action": [f"iam:{verb}*" for verb in writes], "Resource": ["*"]})
+    statements.append({"Sid": "PassOnlyToEcsTasks", "Effect": "Deny", "Action": ["iam:PassRole"], "Resource": ["*"],
                        "Condition": {"StringNotEquals": to_ecs}})
     return {"Version": "2012-10-17", "Statement": statements}
 

@@ -24,6 +24,7 @@ from templates.database import DATABASE_ENDPOINT_ADDRESS, DATABASE_SECRET_ARN
 from templates.load_balancer import API_DOMAIN, API_URL, LOAD_BALANCER_DNS_NAME
 from templates.monitoring import ALARM_TOPIC_ARN, MONTHLY_BUDGET
 from templates.network import VPC_ID
+from templates.redeploy import ROOT_STACK_ID
 from templates.service import APP_SECRET_ARN, IMAGE_DIGEST, IMAGE_TAG, SERVICE_NAME
 
 # Outputs of children that the root re-surfaces for people and for Service Catalog.
@@ -93,6 +94,7 @@ def build(cfg: Config, children: Mapping[str, Template], defaults: Mapping[str, 
         props = dict(specs[pname])
         available[pname] = (ROOT, Ref(param(t, pname, props.pop("Type"), props.pop("Description"), **props)))
 
+    available[ROOT_STACK_ID] = (ROOT, Ref("AWS::StackId"))  # the redeploy function updates the root
     for spec in NESTED:
         child = children[spec.name]
         params = {}

@@ -63,6 +63,8 @@ APP_SECRET_ARN = "AppSecretArn"
 TASK_DEFINITION_ARN = "TaskDefinitionArn"
 EXECUTION_ROLE_ARN = "ExecutionRoleArn"
 TASK_ROLE_ARN = "TaskRoleArn"
+DATABASE_USER_EXECUTION_ROLE_ARN = "DatabaseUserExecutionRoleArn"
+ONE_OFF_TASK_FUNCTION_ARN = "OneOffTaskFunctionArn"
 IMAGE_TAG = "ImageTag"  # a root Parameter
 IMAGE_DIGEST = "ImageDigest"  # a root Parameter; empty: run ImageTag
 
@@ -117,8 +119,10 @@ def build(cfg: Config) -> Template:
     output(t, SERVICE_ARN, Ref(service), "ECS service ARN")
     output(t, APP_SECRET_ARN, Ref(secret), "Secrets Manager secret of the application (set MAIL_PASSWORD etc. here)")
     output(t, TASK_DEFINITION_ARN, Ref(taskdef), "Task definition revision the service runs")
-    output(t, EXECUTION_ROLE_ARN, GetAtt(execution, "Arn"), "Task execution role (the redeploy function passes it to new revisions)")
-    output(t, TASK_ROLE_ARN, GetAtt(task, "Arn"), "Task role (the redeploy function passes it to new revisions)")
+    output(t, EXECUTION_ROLE_ARN, GetAtt(execution, "Arn"), "Task execution role (a release passes it to new revisions)")
+    output(t, TASK_ROLE_ARN, GetAtt(task, "Arn"), "Task role (a release passes it to new revisions)")
+    output(t, DATABASE_USER_EXECUTION_ROLE_ARN, GetAtt(t.resources["DatabaseUserExecutionRole"], "Arn"), "Execution role of the database-user task")
+    output(t, ONE_OFF_TASK_FUNCTION_ARN, GetAtt(t.resources["OneOffTaskFunction"], "Arn"), "Function that runs the release's one-off tasks")
     return t
 
 

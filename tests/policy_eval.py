@@ -21,7 +21,7 @@ PSEUDO = {"AWS::Partition": "aws", "AWS::Region": REGION, "AWS::AccountId": ACCO
 
 
 def resolve(node, refs: dict, conditions: dict | None = None):
-    """`node` with Ref, Fn::Sub, Fn::Join, Fn::GetAtt (as `<id>.<attr>`) and Fn::If resolved."""
+    """`node` with Ref, Fn::Sub, Fn::Join, Fn::Select, Fn::Split, Fn::GetAtt (as `<id>.<attr>`) and Fn::If resolved."""
     names = {**PSEUDO, **refs}
     if isinstance(node, list):
         return [resolve(n, refs, conditions) for n in node]
@@ -38,6 +38,12 @@ def resolve(node, refs: dict, conditions: dict | None = None):
         return sep.join(str(resolve(p, refs, conditions)) for p in parts)
     if "Fn::GetAtt" in node:
         return names[".".join(node["Fn::GetAtt"])]
+    if "Fn::Select" in node:
+        index, items = node["Fn::Select"]
+        return resolve(items, refs, conditions)[int(index)]
+    if "Fn::Split" in node:
+        sep, text = node["Fn::Split"]
+        return str(resolve(text, refs, conditions)).split(sep)
     if "Fn::If" in node:
         name, yes, no = node["Fn::If"]
         return resolve(yes if (conditions or {})[name] else no, refs, conditions)

@@ -326,8 +326,11 @@ def test_plain_environment_is_the_seeds_and_holds_no_secret(rendered):
 def test_secrets_are_injected_from_secrets_manager_and_no_aws_keys_exist(rendered, compiled):
     secrets = {s["Name"]: s["ValueFrom"] for s in _container(rendered)["Secrets"]}
     assert secrets["APP_KEY"] == {"Fn::Sub": "${AppSecret}:APP_KEY::"}
-    assert secrets["DB_PASSWORD"] == {"Fn::Sub": "${DatabaseSecretArn}:password::"}
-    assert secrets["DB_USERNAME"] == {"Fn::Sub": "${DatabaseSecretArn}:username::"}
+    # the application's own database user, never the master's (RDS rotates that one weekly)
+    assert secrets["DB_PASSWORD"] == {"Fn::Sub": "${AppDatabaseSecretArn}:password::"}
+    assert secrets["DB_USERNAME"] == {"Fn::Sub": "${AppDatabaseSecretArn}:username::"}
+    assert rendered["root"]["Resources"]["ServiceStack"]["Properties"]["Parameters"]["AppDatabaseSecretArn"] == {
+        "Fn::GetAtt": ["DatabaseStack", "Outputs.AppDatabaseSecretArn"]}
     assert not any("AWS_ACCESS_KEY_ID" in text or "AWS_SECRET_ACCESS_KEY" in text for text in compiled.bodies().values())
     generated = props(rendered["service"], "AWS::SecretsManager::Secret")["GenerateSecretString"]
     assert generated["GenerateStringKey"] == "APP_KEY" and generated["PasswordLength"] == 32
@@ -386,7 +389,7 @@ def _statements(rendered):
 
 def test_no_policy_grants_wildcard_actions_or_unscoped_resources(rendered):
     unscopable = {"ecr:GetAuthorizationToken", "rekognition:DetectFaces", "ecs:DescribeTaskDefinition", "ecs:RegisterTaskDefinition",
-                  "logs:DescribeLogGroups"}
+                  "ecs:DeregisterTaskDefinition", "logs:DescribeLogGroups"}
     # ECS Exec's channels (the boundary allows them for every environment): the Service Authorization
     # Reference lists no resource type for any ssmmessages action ("Actions, resources, and condition
     # keys for Amazon Message Gateway Service", service-authorization/latest/reference/list_ssmmessages.html).

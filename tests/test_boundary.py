@@ -32,8 +32,9 @@ def boundary(rendered) -> Policy:
 
 def test_every_product_role_carries_the_boundary_and_the_product_path(rendered):
     roles = dict(_product_roles(rendered))
-    # execution, task, flow log, redeploy, RDS monitoring, and the two custom-resource functions
-    assert len(roles) == 7
+    # execution, database-user execution, task, flow log, redeploy, RDS monitoring, and the three
+    # custom-resource functions (default security group, log retention, one-off tasks)
+    assert len(roles) == 9
     for key, props in roles.items():
         assert resolve(props["PermissionsBoundary"], {}) == BOUNDARY, key
         assert props["Path"] == "/student-enrollment/production/", key
@@ -54,8 +55,17 @@ def test_the_boundary_allows_every_action_the_product_roles_are_given(rendered, 
                     "Vpc.DefaultSecurityGroup": "sg-0123456789abcdef0", "Database": "se-database-1",
                     "ExecutionRoleArn": f"arn:aws:iam::{ACCOUNT}:role/student-enrollment/production/se-ExecutionRole-1",
                     "TaskRoleArn": f"arn:aws:iam::{ACCOUNT}:role/student-enrollment/production/se-TaskRole-1",
+                    "DatabaseUserExecutionRoleArn": f"arn:aws:iam::{ACCOUNT}:role/student-enrollment/production/se-DatabaseUserExecutionRole-1",
+                    "AppDatabaseSecretArn": f"arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:AppDatabaseSecret-a",
+                    "RootStackId": f"arn:aws:cloudformation:{REGION}:{ACCOUNT}:stack/se-prod/6c1f9a30-0000-11ef-8a2b-0a1b2c3d4e5f",
+                    "OneOffTaskFunctionArn": f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:se-OneOffTaskFunction-1",
+                    "ClusterName": "student-enrollment-production",
+                    "TaskDefinition": f"arn:aws:ecs:{REGION}:{ACCOUNT}:task-definition/student-enrollment-production:3",
+                    "DatabaseUserTaskDefinition": f"arn:aws:ecs:{REGION}:{ACCOUNT}:task-definition/student-enrollment-production-dbuser:3",
+                    **{f"{role}.Arn": f"arn:aws:iam::{ACCOUNT}:role/student-enrollment/production/se-{role}-1" for role in (
+                        "ExecutionRole", "TaskRole", "DatabaseUserExecutionRole")},
                     **{f"{lg}.Arn": f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:{lg}" for lg in (
-                        "DefaultSecurityGroupFunctionLogGroup", "DatabaseLogRetentionFunctionLogGroup")},
+                        "DefaultSecurityGroupFunctionLogGroup", "DatabaseLogRetentionFunctionLogGroup", "OneOffTaskFunctionLogGroup")},
                 })]  # fmt: skip
         if props.get("ManagedPolicyArns"):
             needed += [(key, a, f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:RDSOSMetrics", {}) for a in RDS_MONITORING_ACTIONS]

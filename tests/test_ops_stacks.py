@@ -42,46 +42,26 @@ def test_rule_matches_only_successful_pushes_of_release_tags_of_the_repository(r
 
 def test_each_rule_target_retries_and_dead_letters(rendered):
     rules = resources_of(rendered["redeploy"], "AWS::Events::Rule")
-    assert set(rules) == {"PushRule", "RotationRule"}
+    assert set(rules) == {"PushRule"}
     for rule in rules.values():
         (target,) = rule["Properties"]["Targets"]
         assert target["Arn"] == {"Fn::GetAtt": ["Function", "Arn"]}
         assert target["RetryPolicy"]["MaximumRetryAttempts"] > 0
         assert target["DeadLetterConfig"]["Arn"] == {"Fn::GetAtt": ["DeadLetterQueue", "Arn"]}
-    # EventBridge may write to the dead-letter queue for both rules, and for nothing else
+    # EventBridge may write to the dead-letter queue for the rule, and for nothing else
     (policy,) = [s for p in resources_of(rendered["redeploy"], "AWS::SQS::QueuePolicy").values()
                  for s in p["Properties"]["PolicyDocument"]["Statement"]]
-    assert policy["Condition"]["ArnEquals"]["aws:SourceArn"] == [{"Fn::GetAtt": [r, "Arn"]} for r in ("PushRule", "RotationRule")]
+    assert policy["Condition"]["ArnEquals"]["aws:SourceArn"] == [{"Fn::GetAtt": ["PushRule", "Arn"]}]
 
 
-def test_a_rotation_of_the_database_secret_restarts_the_service(rendered):
-    """RDS rotates its managed master password every 7 days (RDS user guide, "Password management
-    with Amazon RDS and Secrets Manager"); the rule must match Secrets Manager's own `Secret Label
-    Updated` event when AWSCURRENT moves on exactly the secret the database stack outputs, and the
-    function must know that secret. The pattern is evaluated with moto's EventBridge matcher
-    against the example event of the Secrets Manager user guide ("Secret Label Updated event")."""
-    from moto.events.models import EventPattern
-
-    from tests.test_redeploy_lambda import cloudtrail_rotation, rotation
-
-    pattern = props(rendered["redeploy"], "RotationRule")["EventPattern"]
-    arn = "arn:aws:secretsmanager:ap-southeast-2:123456789012:secret:rds!db-0a1b2c3d-4e5f-6789-abcd-ef0123456789-Ab12Cd"
-    assert pattern["resources"] == [{"Ref": "DatabaseSecretArn"}]
-    matcher = EventPattern.load(json.dumps({**pattern, "resources": [arn]}))
-    assert matcher.matches_event(rotation(arn))
-    assert not matcher.matches_event(rotation(arn.replace("Ab12Cd", "Zz99Yy")))  # another secret
-    assert not matcher.matches_event(rotation(arn, "MyLabel"))  # a custom label moved, not a rotation
-    assert not matcher.matches_event(cloudtrail_rotation(arn))
-    variables = one(rendered["redeploy"], "AWS::Lambda::Function")["Environment"]["Variables"]
-    assert variables["SECRET_ARN"] == {"Ref": "DatabaseSecretArn"}
-    # the root hands the redeploy stack the database stack's secret output, and the service's
-    # DB_PASSWORD comes from that same secret
-    wired = rendered["root"]["Resources"]["RedeployStack"]["Properties"]["Parameters"]["DatabaseSecretArn"]
-    assert wired == {"Fn::GetAtt": ["DatabaseStack", "Outputs.DatabaseSecretArn"]}
-    assert rendered["database"]["Outputs"]["DatabaseSecretArn"]["Value"] == {"Fn::GetAtt": ["Database", "MasterUserSecret.SecretArn"]}
-    container = next(c for c in rendered["service"]["Resources"]["TaskDefinition"]["Properties"]["ContainerDefinitions"] if c["Essential"])
-    password = next(x for x in container["Secrets"] if x["Name"] == "DB_PASSWORD")
-    assert "DatabaseSecretArn" in json.dumps(password["ValueFrom"])
+def test_no_task_reads_the_master_secret_so_its_rotation_restarts_nothing(rendered):
+    """RDS rotates its managed master password every 7 days; running tasks would keep the old one.
+    Only the release's database-user task reads it (when it starts), so no restart on rotation."""
+    assert "RotationRule" not in rendered["redeploy"]["Resources"]
+    service = rendered["service"]["Resources"]
+    readers = [k for k, r in service.items() if r["Type"] == "AWS::ECS::TaskDefinition"
+               and "DatabaseSecretArn}" in json.dumps(r["Properties"]["ContainerDefinitions"]).replace("AppDatabaseSecretArn}", "")]
+    assert readers == ["DatabaseUserTaskDefinition"]
 
 
 def test_function_is_current_bounded_and_logs_to_its_own_group(rendered):
@@ -105,30 +85,42 @@ def test_source_over_the_inline_limit_is_a_compile_error():
         redeploy.inline_code("#" * 8193)
 
 
-def test_role_may_only_update_the_one_service_and_pass_its_two_roles_to_ecs_tasks(rendered):
+def _schema_handlers(type_name: str, operations: tuple[str, ...]) -> set[str]:
+    """The permissions CloudFormation's handlers of `type_name` need for `operations` (the
+    registry schemas cfn-lint bundles)."""
+    from importlib.resources import files
+
+    providers = json.loads(files("cfnlint.data.schemas.providers").joinpath("ap-southeast-2.json").read_text())
+    schema = json.loads(files("cfnlint.data.schemas.resources").joinpath(providers[type_name] + ".json").read_text())
+    return {p for op in operations for p in schema["handlers"][op]["permissions"]}
+
+
+def test_role_may_do_what_a_release_update_needs_and_nothing_of_other_services(rendered):
+    """CloudFormation runs a push-triggered release as the function's role: it updates the root
+    and nested stacks, replaces the task definitions and updates the service, so the role needs
+    those handlers' permissions, on this product's resources only."""
     role = one(rendered["redeploy"], "AWS::IAM::Role")
     statements = [s for p in role["Policies"] for s in p["PolicyDocument"]["Statement"]]
-    ecs = [s for s in statements if any(a.startswith("ecs:") for a in s["Action"])]
-    assert ecs == [
-        {"Action": ["ecs:UpdateService", "ecs:DescribeServices"], "Effect": "Allow", "Resource": [{"Ref": "ServiceArn"}]},
-        {"Action": ["ecs:DescribeTaskDefinition", "ecs:RegisterTaskDefinition"], "Effect": "Allow", "Resource": ["*"]},
-    ]
-    (passing,) = [s for s in statements if "iam:PassRole" in s["Action"]]
-    assert passing["Action"] == ["iam:PassRole"]
-    assert passing["Resource"] == [{"Ref": "ExecutionRoleArn"}, {"Ref": "TaskRoleArn"}]
+    granted = {a for s in statements for a in s["Action"]}
+    needed = (_schema_handlers("AWS::CloudFormation::Stack", ("update", "read")) | _schema_handlers("AWS::ECS::TaskDefinition", ("create", "read", "delete"))
+              | _schema_handlers("AWS::ECS::Service", ("update", "read")) | {"lambda:InvokeFunction"})
+    assert needed <= granted, needed - granted
+    (passing,) = [s for s in statements if s["Action"] == ["iam:PassRole"]]
+    assert passing["Resource"] == [{"Ref": r} for r in ("ExecutionRoleArn", "TaskRoleArn", "DatabaseUserExecutionRoleArn")]
     assert passing["Condition"] == {"StringEquals": {"iam:PassedToService": "ecs-tasks.amazonaws.com"}}
+    service = [s for s in statements if "ecs:UpdateService" in s["Action"]]
+    assert [s["Resource"] for s in service] == [[{"Ref": "ServiceArn"}]]
+    stacks = next(s for s in statements if "cloudformation:UpdateStack" in s["Action"])
+    assert stacks["Resource"][0] == {"Ref": "RootStackId"}  # the root, and the nested stacks named after it
     # Only the task-definition calls, which IAM cannot scope, use "*".
-    assert all(s in ecs[1:] or "*" not in str(s["Resource"]) for s in statements)
+    assert all("*" not in s["Resource"] or set(s["Action"]) <= {"ecs:RegisterTaskDefinition", "ecs:DescribeTaskDefinition",
+                                                                 "ecs:DeregisterTaskDefinition"} for s in statements)
 
 
-def test_function_knows_the_repository_container_and_prefix(rendered):
+def test_function_knows_the_root_stack_repository_and_prefix(rendered):
     variables = one(rendered["redeploy"], "AWS::Lambda::Function")["Environment"]["Variables"]
-    task = rendered["service"]["Resources"]["TaskDefinition"]["Properties"]
-    container = next(c for c in task["ContainerDefinitions"] if c["Essential"])  # the other is the init container
-    assert variables["CONTAINER_NAME"] == container["Name"]
-    assert variables["TAG_PREFIX"] == "release-" and variables["REPOSITORY_NAME"] == "student-enrollment-production"
-    digest_form = container["Image"]["Fn::If"][1]["Fn::Sub"]
-    assert digest_form == variables["REPOSITORY_URI"]["Fn::Sub"] + "@${ImageDigest}"
+    assert variables == {"ROOT_STACK": {"Ref": "RootStackId"}, "TAG_PREFIX": "release-", "REPOSITORY_NAME": "student-enrollment-production"}
+    assert rendered["root"]["Resources"]["RedeployStack"]["Properties"]["Parameters"]["RootStackId"] == {"Ref": "AWS::StackId"}
 
 
 def test_reserved_concurrency_is_a_config_value():
@@ -139,7 +131,7 @@ def test_reserved_concurrency_is_a_config_value():
 def test_only_the_rules_may_invoke_the_function(rendered):
     permissions = resources_of(rendered["redeploy"], "AWS::Lambda::Permission").values()
     assert {p["Properties"]["Principal"] for p in permissions} == {"events.amazonaws.com"}
-    assert sorted(p["Properties"]["SourceArn"]["Fn::GetAtt"][0] for p in permissions) == ["PushRule", "RotationRule"]
+    assert sorted(p["Properties"]["SourceArn"]["Fn::GetAtt"][0] for p in permissions) == ["PushRule"]
 
 
 # ---- monitoring -----------------------------------------------------------------------------

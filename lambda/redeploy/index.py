@@ -1,20 +1,20 @@
-"""Deploy a pushed image to one ECS service by digest when its tag starts with TAG_PREFIX.
+"""Release a pushed image through CloudFormation when its tag starts with TAG_PREFIX.
 
 Only a successful PUSH to REPOSITORY_NAME of such a tag acts; other events are logged and
-ignored. It registers a copy of the service's task definition whose CONTAINER_NAME image is
-REPOSITORY_URI@digest and points the service at it (the circuit breaker rolls back to the
-previous revision). A service already on that digest is left alone, so a retry changes nothing.
+ignored. It updates the root stack ROOT_STACK with its own template, every parameter kept but
+ImageDigest (the pushed digest) and ImageTag (the pushed tag). CloudFormation is then the one
+owner of the image the service runs, whatever path released it: the service stack registers the
+new task definition, runs the database-user task and the release's migrations, then updates the
+service; a failure anywhere rolls the stack back to the digest it held, so the service keeps it;
+`plan` and `drift` read the truth, and `rollback` always moves the service.
 
-A Secrets Manager `Secret Label Updated` event moving AWSCURRENT on SECRET_ARN (the database's
-RDS-managed secret: a rotation) restarts the service's tasks instead (UpdateService forceNewDeployment): ECS reads a secret when a task
-starts, so tasks started before the rotation hold the old password, which stops working for new
-connections.
-
-Two invocations may run at once (no reserved concurrency by default): each is a whole
-UpdateService of its own, the digest check makes a repeated push a no-op and a repeated restart
-only replaces the tasks again, so neither leaves the service half-changed. Two different pushes
-within seconds of each other may finish in either order; the later UpdateService wins.
-One JSON log line per decision. Errors raise: EventBridge retries, then dead-letters.
+CloudFormation runs the update with this function's credentials (no RoleARN: a service role
+named here would stay associated with the stack and run every later `enrollcfn deploy`), so its
+role may do only what an image release changes. A stack already on that digest is left alone, so
+a retry changes nothing. A stack busy with another operation raises: EventBridge retries (8 times
+within an hour), then dead-letters the event. Two pushes in a row: the second waits for the
+first (the stack takes one operation at a time) and wins.
+One JSON log line per decision.
 """
 
 import json
@@ -22,16 +22,13 @@ import os
 
 import boto3
 
-# What RegisterTaskDefinition accepts of what DescribeTaskDefinition returns.
-COPIED = (
-    "family", "taskRoleArn", "executionRoleArn", "networkMode", "containerDefinitions", "volumes",
-    "placementConstraints", "requiresCompatibilities", "cpu", "memory", "pidMode", "ipcMode",
-    "proxyConfiguration", "inferenceAccelerators", "ephemeralStorage", "runtimePlatform",
-)  # fmt: skip
+# What a CloudFormation update of this product needs (the templates name IAM roles).
+CAPABILITIES = ["CAPABILITY_IAM", "CAPABILITY_NAMED_IAM", "CAPABILITY_AUTO_EXPAND"]
+RELEASED = ("ImageDigest", "ImageTag")
 
 
 def skip_reason(event, repository, prefix):
-    """Why `event` must not redeploy, or None for a successful push of a prefix tag."""
+    """Why `event` must not release, or None for a successful push of a prefix tag."""
     detail = event.get("detail") or {}
     for key, value in (("action-type", "PUSH"), ("result", "SUCCESS"), ("repository-name", repository)):
         if detail.get(key) != value:
@@ -43,33 +40,17 @@ def skip_reason(event, repository, prefix):
     return None
 
 
-def rotated_secret(event):
-    """The ARN of the secret whose AWSCURRENT label a Secrets Manager `Secret Label Updated` event
-    moved (its `resources`; Secrets Manager user guide, "Secret Label Updated event"), or None."""
-    detail = event.get("detail") or {}
-    if event.get("source") != "aws.secretsmanager" or event.get("detail-type") != "Secret Label Updated":
-        return None
-    if detail.get("labelUpdated") != "AWSCURRENT":
-        return None
-    resources = event.get("resources") or [None]
-    return resources[0]
-
-
-def restart(cluster, service, secret):
-    """Start new tasks, which read the rotated secret; the old ones drain."""
-    boto3.client("ecs").update_service(cluster=cluster, service=service, forceNewDeployment=True)
-    log("restarted", cluster=cluster, service=service, reason="secret rotated", secret=secret)
-    return {"redeployed": True, "reason": "secret rotated"}
-
-
-def with_image(taskdef, container, image):
-    """RegisterTaskDefinition arguments: `taskdef` with `container` running `image`, and every
-    other container that ran the same image (the init container) running it too."""
-    args = {k: taskdef[k] for k in COPIED if taskdef.get(k)}
-    old = next(c["image"] for c in taskdef["containerDefinitions"] if c["name"] == container)
-    args["containerDefinitions"] = [{**c, "image": image} if c["name"] == container or c["image"] == old else c
-                                    for c in taskdef["containerDefinitions"]]
-    return args
+def update_arguments(stack, digest, tag):
+    """UpdateStack arguments: `stack` (a DescribeStacks entry) with its template and parameters,
+    ImageDigest and ImageTag set to the pushed image's."""
+    wanted = {"ImageDigest": digest, "ImageTag": tag}
+    names = [p["ParameterKey"] for p in stack.get("Parameters", [])]
+    missing = [k for k in RELEASED if k not in names]
+    if missing:
+        raise RuntimeError(f"stack {stack['StackName']} has no parameter {', '.join(missing)}")
+    parameters = [{"ParameterKey": k, "ParameterValue": wanted[k]} if k in wanted else {"ParameterKey": k, "UsePreviousValue": True} for k in names]
+    return {"StackName": stack["StackId"], "UsePreviousTemplate": True, "Parameters": parameters,
+            "Capabilities": sorted(set(stack.get("Capabilities") or []) | set(CAPABILITIES))}
 
 
 def log(decision, **fields):
@@ -80,34 +61,22 @@ def log(decision, **fields):
 def handler(event, context):
     """EventBridge entry point; returns what was done."""
     env = os.environ
-    cluster, service = env["CLUSTER_NAME"], env["SERVICE_NAME"]
-    if event.get("source") == "aws.secretsmanager":
-        secret = rotated_secret(event)
-        if secret != env["SECRET_ARN"]:
-            log("ignored", reason=f"not AWSCURRENT moving on {env['SECRET_ARN']}", secret=secret)
-            return {"redeployed": False, "reason": "not this service's rotated secret"}
-        return restart(cluster, service, secret)
     detail = event.get("detail") or {}
     image = {k: detail.get(k) for k in ("repository-name", "image-tag", "image-digest")}
     reason = skip_reason(event, env["REPOSITORY_NAME"], env["TAG_PREFIX"])
     if reason:
         log("ignored", reason=reason, **image)
-        return {"redeployed": False, "reason": reason}
-    wanted = f"{env['REPOSITORY_URI']}@{image['image-digest']}"
-    ecs = boto3.client("ecs")
+        return {"released": False, "reason": reason}
+    cfn = boto3.client("cloudformation")
     try:
-        found = ecs.describe_services(cluster=cluster, services=[service])
-        active = [s for s in found["services"] if s["status"] == "ACTIVE"]
-        if not active:
-            raise RuntimeError(f"service {service} is not active in cluster {cluster}: {found['failures']}")
-        current = ecs.describe_task_definition(taskDefinition=active[0]["taskDefinition"])["taskDefinition"]
-        if any(c["name"] == env["CONTAINER_NAME"] and c["image"] == wanted for c in current["containerDefinitions"]):
-            log("unchanged", service=service, task_definition=current["taskDefinitionArn"], **image)
-            return {"redeployed": False, "reason": "already running this digest"}
-        new = ecs.register_task_definition(**with_image(current, env["CONTAINER_NAME"], wanted))["taskDefinition"]["taskDefinitionArn"]
-        ecs.update_service(cluster=cluster, service=service, taskDefinition=new)
+        [stack] = cfn.describe_stacks(StackName=env["ROOT_STACK"])["Stacks"]
+        held = {p["ParameterKey"]: p.get("ParameterValue") for p in stack.get("Parameters", [])}
+        if held.get("ImageDigest") == image["image-digest"]:
+            log("unchanged", stack=stack["StackName"], **image)
+            return {"released": False, "reason": "the stack already holds this digest"}
+        cfn.update_stack(**update_arguments(stack, image["image-digest"], image["image-tag"]))
     except Exception as exc:
-        log("failed", cluster=cluster, service=service, error=repr(exc), **image)
+        log("failed", stack=env["ROOT_STACK"], error=repr(exc), **image)
         raise
-    log("redeployed", cluster=cluster, service=service, task_definition=new, previous=current["taskDefinitionArn"], **image)
-    return {"redeployed": True, "task_definition": new}
+    log("released", stack=stack["StackName"], previous=held.get("ImageDigest"), **image)
+    return {"released": True, "stack": stack["StackId"], "previous": held.get("ImageDigest")}
