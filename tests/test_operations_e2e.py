@@ -167,6 +167,42 @@ def test_rollback_to_a_revision_runs_that_revisions_image(aws, capsys):
     assert _parameters(cfn)["ImageDigest"] == first  # revision 1 is the first deploy's image
 
 
+def _released_by_push(cfg, tag: str, label: str, monkeypatch) -> str:
+    """Push `tag` and deliver its ECR event to the redeploy function, run here against the local
+    AWS as Lambda would run it; the pushed digest."""
+    import importlib.util
+
+    from enrollcfn.compiler import PROJECT_ROOT
+
+    digest = push(cfg, tag, label)
+    spec = importlib.util.spec_from_file_location("redeploy_e2e", PROJECT_ROOT / "lambda" / "redeploy" / "index.py")
+    function = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(function)
+    root = boto3.client("cloudformation").describe_stacks(StackName=STACK)["Stacks"][0]["StackId"]
+    for key, value in {"ROOT_STACK": root, "REPOSITORY_NAME": cfg.registry.repository_name, "TAG_PREFIX": cfg.registry.redeploy_tag_prefix}.items():
+        monkeypatch.setenv(key, value)
+    event = {"source": "aws.ecr", "detail-type": "ECR Image Action", "detail": {
+        "action-type": "PUSH", "result": "SUCCESS", "repository-name": cfg.registry.repository_name, "image-tag": tag, "image-digest": digest}}
+    with contextlib.redirect_stdout(io.StringIO()):
+        assert function.handler(event, None)["released"] is True
+    return digest
+
+
+def test_a_pushed_release_is_cloudformations_and_rollback_undoes_it(aws, capsys, monkeypatch):
+    """Deploy D1, release D2 by a push of a release tag, then roll back: CloudFormation holds D2
+    after the push (so a later failed update rolls back to D2, and plan has nothing pending), and
+    rollback leaves the service on D1 with CloudFormation's parameter D1."""
+    cfg, cfn = aws["cfg"], boto3.client("cloudformation")
+    d1 = _parameters(cfn)["ImageDigest"]
+    d2 = _released_by_push(cfg, "release-2", "pushed release", monkeypatch)
+    assert _parameters(cfn)["ImageDigest"] == d2 and _running_image(cfg).endswith(f"@{d2}")
+    code, out, err = cli(capsys, "plan", "--stack", STACK, "--config", aws["config"]())
+    assert code == 0, out + err  # nothing pending: the deploy would pass the digest CloudFormation holds
+    code, out, err = cli(capsys, "rollback", "--stack", STACK, "--config", aws["config"](), "--yes")
+    assert code == 0, err
+    assert _parameters(cfn)["ImageDigest"] == d1 and _running_image(cfg).endswith(f"@{d1}")
+
+
 def test_logs_of_the_redeploy_function_read_its_own_group(aws, capsys):
     code, out, err = cli(capsys, "logs", "--stack", STACK, "--config", aws["config"](), "--function", "redeploy")
     assert code == 0

@@ -36,7 +36,7 @@ from templates.bootstrap import ARTIFACT_BUCKET_NAME, REPOSITORY_URI
 from templates.catalog import ARTIFACT_PREFIX  # the launch role may read only below it
 from templates.delivery import CLOUDFORMATION_ROLE_ARN, ROOT_STACK_NAME
 from templates.monitoring import ENVIRONMENT_TAG  # the budget counts the costs carrying it
-from templates.service import IMAGE_DIGEST
+from templates.service import IMAGE_DIGEST, IMAGE_TAG
 
 
 @dataclass(frozen=True)
@@ -138,6 +138,7 @@ def run(r: Run, cfg: Config, build: Build) -> Result:
     parameters = product[ROOT].contract.defaults()
     if digest:
         parameters[IMAGE_DIGEST] = digest
+        parameters[IMAGE_TAG] = _image_tag(r, digest, parameters.get(IMAGE_TAG, cfg.service.image_tag))
     root = Target(r.opts.stack, template_url=package.root.url, parameters=parameters,
                   capabilities=cs.capabilities([s.doc for s in product.values()]), role_arn=execution_role)
     children = {name: s.doc for name, s in product.items()}
@@ -152,6 +153,16 @@ def run(r: Run, cfg: Config, build: Build) -> Result:
     _protect(r, result)
     result.pending = not r.opts.execute and bool(result.changed)
     return result
+
+
+def _image_tag(r: Run, digest: str, default: str) -> str:
+    """The tag CloudFormation records beside `digest`: --image-tag; else the deployed one when the
+    stack already holds this digest (a push-triggered release's tag, so a deploy after it changes
+    nothing); else service.image_tag."""
+    if r.opts.image_tag:
+        return r.opts.image_tag
+    held = {p["ParameterKey"]: p.get("ParameterValue") for p in (describe(r.cfn, r.opts.stack, r.sleep) or {}).get("Parameters", [])}
+    return held[IMAGE_TAG] if held.get(IMAGE_DIGEST) == digest and held.get(IMAGE_TAG) else default
 
 
 def _preflight(r: Run, cfg: Config, repository_uri: str) -> tuple[str | None, list]:

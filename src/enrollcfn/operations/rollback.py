@@ -68,16 +68,21 @@ def choose(ecs, ecr, dep: Deployed, to: str | None) -> Choice:
 
 
 def _older_revision_digests(ecs, ecr, repo: str, arn: str):
-    """Digests of the family's earlier revisions, newest first."""
+    """Digests of the family's earlier revisions, newest first. INACTIVE ones count: CloudFormation
+    deregisters the revision a release replaces, and it stays describable."""
     family, revision = arn.rsplit("/", 1)[-1].split(":")
-    for page in ecs.get_paginator("list_task_definitions").paginate(familyPrefix=family, sort="DESC"):
-        for other in page.get("taskDefinitionArns", []):
-            name, rev = other.rsplit("/", 1)[-1].split(":")
-            if name == family and int(rev) < int(revision):
-                try:
-                    yield _digest(ecr, repo, _image(ecs, other))
-                except EnrollcfnError:
-                    continue  # an image the lifecycle rule expired: not one to return to
+    older = []
+    for status in ("ACTIVE", "INACTIVE"):
+        for page in ecs.get_paginator("list_task_definitions").paginate(familyPrefix=family, status=status):
+            for other in page.get("taskDefinitionArns", []):
+                name, rev = other.rsplit("/", 1)[-1].split(":")
+                if name == family and int(rev) < int(revision):
+                    older.append((int(rev), other))
+    for _, other in sorted(older, reverse=True):
+        try:
+            yield _digest(ecr, repo, _image(ecs, other))
+        except EnrollcfnError:
+            continue  # an image the lifecycle rule expired: not one to return to
 
 
 def _image(ecs, task_definition: str) -> str:
