@@ -307,6 +307,23 @@ def test_watch_streams_root_and_nested_events_and_reports_the_failure(cfn):
     assert "Cannot upgrade mysql" in said[-1]
 
 
+def test_a_long_quiet_wait_says_the_elapsed_time_and_what_is_still_in_progress(cfn):
+    """RDS takes 5-15 minutes to create an instance with no event in between: a line every minute."""
+    said, now = [], iter([0.0, 0.0, 61.0, 100.0, 125.0, 130.0])  # start, then once per poll
+    watcher = progress.Watch(cfn, STACK_ID, T0, said.append, sleep=lambda s: None)
+    cfn.stub.add_response("describe_stack_events", {"StackEvents": [
+        event(1, STACK_ID, "Database", "AWS::RDS::DBInstance", "CREATE_IN_PROGRESS", at=T0 + timedelta(seconds=1))]}, {"StackName": STACK_ID})
+    for status in ("CREATE_IN_PROGRESS", "CREATE_IN_PROGRESS", "CREATE_IN_PROGRESS"):
+        cfn.stub.add_response("describe_stacks", stack(status), {"StackName": STACK_ID})
+        cfn.stub.add_response("describe_stack_events", {"StackEvents": []}, {"StackName": STACK_ID})
+    cfn.stub.add_response("describe_stacks", stack("CREATE_COMPLETE"), {"StackName": STACK_ID})
+    cfn.stub.add_response("describe_stack_events", {"StackEvents": []}, {"StackName": STACK_ID})
+    progress.watch(cfn, watcher, NAME, lambda: next(now), 10_000.0, cancel_on_timeout=True)
+    beats = [line.strip() for line in said if "elapsed" in line]
+    assert beats == ["... 1m01s elapsed; waiting on se-prod/Database (CREATE_IN_PROGRESS since 09:00:01)",
+                     "... 2m05s elapsed; waiting on se-prod/Database (CREATE_IN_PROGRESS since 09:00:01)"]
+
+
 def test_watch_timeout_cancels_an_update(cfn):
     watcher = progress.Watch(cfn, STACK_ID, T0, lambda line: None, sleep=lambda s: None)
     cfn.stub.add_response("describe_stack_events", {"StackEvents": []}, {"StackName": STACK_ID})

@@ -31,6 +31,7 @@ class Watch:
     labels: dict[str, str] = field(default_factory=dict)  # stack id -> label shown in the progress
     failures: list[str] = field(default_factory=list)
     service_busy: bool = False
+    busy: dict[str, tuple[str, str]] = field(default_factory=dict)  # "stack/resource" -> (status, since HH:MM:SS), still in progress
 
     def __post_init__(self):
         self.labels.setdefault(self.stack_id, self.stack_id.split("/")[1] if self.stack_id.startswith("arn:") else self.stack_id)
@@ -74,6 +75,11 @@ class Watch:
             self.labels[physical] = event["LogicalResourceId"]
         if kind == "AWS::ECS::Service":
             self.service_busy = status.endswith("_IN_PROGRESS")
+        where = f"{self.labels[stack_id]}/{event['LogicalResourceId']}"
+        if status.endswith("_IN_PROGRESS") and kind != "AWS::CloudFormation::Stack":
+            self.busy.setdefault(where, (status, _aware(event["Timestamp"]).strftime("%H:%M:%S")))
+        else:
+            self.busy.pop(where, None)
         reason = event.get("ResourceStatusReason", "")
         if status.endswith("_FAILED") and reason and "cancelled" not in reason.lower():
             self.failures.append(f"{self.labels[stack_id]}/{event['LogicalResourceId']}: {reason}")
@@ -82,10 +88,31 @@ class Watch:
         self.report(f"{line}  {reason}" if reason and not status.endswith("_COMPLETE") else line)
 
 
+# A line of its own when nothing else was said for this long: the elapsed time and what is still
+# in progress (an RDS instance takes 5-15 minutes, ACM DNS validation and ECS stabilisation minutes).
+HEARTBEAT = 60.0
+
+
+def heartbeat(watcher: Watch, elapsed: float) -> str:
+    """`... 4m30s elapsed; waiting on DatabaseStack/Database (CREATE_IN_PROGRESS since 18:02:11)`."""
+    minutes, seconds = divmod(int(elapsed), 60)
+    waiting = "; ".join(f"{where} ({status} since {since})" for where, (status, since) in list(watcher.busy.items())[:3])
+    return f"           ... {minutes}m{seconds:02d}s elapsed" + (f"; waiting on {waiting}" if waiting else "")
+
+
 def watch(cfn, watcher: Watch, name: str, clock: Clock, deadline: float, cancel_on_timeout: bool) -> dict:
-    """Poll until the stack settles; returns its description. DeployError on failure or timeout."""
+    """Poll until the stack settles; returns its description. DeployError on failure or timeout.
+    Every HEARTBEAT seconds without a new line, one line with the elapsed time."""
+    started = quiet_since = clock()
+    said = len(watcher.seen)
     while True:
         watcher.poll()
+        now = clock()
+        if len(watcher.seen) != said:
+            said, quiet_since = len(watcher.seen), now
+        elif now - quiet_since >= HEARTBEAT:
+            watcher.report(heartbeat(watcher, now - started))
+            quiet_since = now
         stack = describe(cfn, watcher.stack_id, watcher.sleep)
         status = stack["StackStatus"] if stack else "DELETE_COMPLETE"
         if not status.endswith("_IN_PROGRESS"):
@@ -94,7 +121,7 @@ def watch(cfn, watcher: Watch, name: str, clock: Clock, deadline: float, cancel_
                 return stack
             first = "; ".join(watcher.failures[:3]) or stack.get("StackStatusReason", "")
             raise DeployError(name, f"ended {status}: {first}")
-        if clock() >= deadline:
+        if now >= deadline:
             if cancel_on_timeout and status == "UPDATE_IN_PROGRESS":
                 cfn.cancel_update_stack(StackName=watcher.stack_id, ClientRequestToken=f"enrollcfn-cancel-{uuid.uuid4().hex}")
                 raise DeployError(name, "timed out; the update was cancelled and CloudFormation is rolling it back")
