@@ -42,7 +42,7 @@ def test_defaults_reproduce_the_seed():
     # not the seed's: its UTC windows (03:00-04:00, mon:04:00-mon:05:00) were the Sydney afternoon
     assert (cfg.database.backup_window, cfg.database.maintenance_window) == ("02:00-03:00", "mon:03:30-mon:04:30")
     assert cfg.registry.keep_images == 30 and cfg.logs.retention_days == 30
-    assert cfg.service.environment["DB_DATABASE"] == "collage"
+    assert "DB_DATABASE" not in cfg.service.environment and cfg.database.name == "collage"  # injected from database.name
 
 
 def test_defaults_pass_validation_and_every_way_in_gives_the_same_config():

@@ -10,6 +10,7 @@ import json
 
 import boto3
 import pytest
+from cfn_flip import load_yaml
 
 from enrollcfn.cli import main
 from enrollcfn.config import Config
@@ -88,7 +89,14 @@ def test_create_deploys_root_and_nested_stacks_and_protects_them(created):
     assert created["second"] == 0
     cfn = boto3.client("cloudformation")
     stack = cfn.describe_stacks(StackName=STACK)["Stacks"][0]
-    assert stack["StackStatus"] == "CREATE_COMPLETE"
+    # created without deletion protection, then updated to turn it on once the create was stable
+    assert stack["StackStatus"] == "UPDATE_COMPLETE"
+    out = created["second_out"]
+    assert out.index("first create with deletion protection off") < out.index("CREATE_COMPLETE") < out.index("turning deletion protection on")
+    # what CloudFormation now holds for the database (moto does not apply a DB instance's updates)
+    [database] = [s["StackId"] for s in cfn.describe_stacks()["Stacks"] if s["StackName"].startswith(f"{STACK}-DatabaseStack-")]
+    held = load_yaml(cfn.get_template(StackName=database)["TemplateBody"])
+    assert held["Resources"]["Database"]["Properties"]["DeletionProtection"] is True
     outputs = {o["OutputKey"]: o["OutputValue"] for o in stack["Outputs"]}
     assert outputs["ApiUrl"] == "https://server.martincaringal.co.nz"
     assert outputs["ClusterName"] == "student-enrollment-production"
@@ -124,7 +132,7 @@ def test_change_that_replaces_the_database_is_refused(created, config_file, caps
     code, out, err = run(capsys, "deploy", "--stack", STACK, "--config", config_file("database:\n  name: renamed\n"), "--yes")
     assert code == 1
     assert "refusing to lose data" in err and "DatabaseStack/Database" in err and "DBName" in err
-    assert cfn.describe_stacks(StackName=STACK)["Stacks"][0]["StackStatus"] == "CREATE_COMPLETE"
+    assert cfn.describe_stacks(StackName=STACK)["Stacks"][0]["StackStatus"] == "UPDATE_COMPLETE"  # as the protecting update left it
     assert pending_change_sets() == []
     [db] = boto3.client("rds").describe_db_instances()["DBInstances"]
     assert db["DBName"] == "collage"
@@ -137,7 +145,7 @@ UNPROTECTED = "database:\n  deletion_protection: false\nload_balancer:\n  deleti
 def test_destroy_refuses_while_termination_protection_is_on(created, config_file, capsys):
     code, out, err = run(capsys, "destroy", "--stack", STACK, "--config", config_file(UNPROTECTED), "--yes")
     assert code == 1 and "termination protection" in err
-    assert boto3.client("cloudformation").describe_stacks(StackName=STACK)["Stacks"][0]["StackStatus"] == "CREATE_COMPLETE"
+    assert boto3.client("cloudformation").describe_stacks(StackName=STACK)["Stacks"][0]["StackStatus"] == "UPDATE_COMPLETE"
 
 
 def test_destroy_refuses_a_stack_it_did_not_create(created, config_file, capsys):

@@ -96,7 +96,7 @@ def test_delete_runs_nothing(ecs, logs):
     assert one_off.run(_event("Delete"), 60, ecs, logs)[0] == "SUCCESS"
 
 
-def test_the_answer_fits_cloudformations_response_limit():
+def test_the_answer_fits_cloudformations_response_limit(monkeypatch):
     """A custom resource's response body may hold at most 4096 bytes (CloudFormation User Guide,
     "Custom resources", response objects): a long log tail is cut, the end kept."""
     sent = {}
@@ -110,7 +110,7 @@ def test_the_answer_fits_cloudformations_response_limit():
         def __exit__(self, *a):
             return False
 
-    one_off.urllib.request.urlopen = lambda request, timeout: sent.setdefault("body", request.data) and Answer()
+    monkeypatch.setattr(one_off.urllib.request, "urlopen", lambda request, timeout: sent.setdefault("body", request.data) and Answer())
     one_off.reply(_event(), "FAILED", "x" * 10_000 + " the end", "id")
     assert len(sent["body"]) <= 4096 and json.loads(sent["body"])["Reason"].endswith("the end")
 

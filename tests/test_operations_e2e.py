@@ -60,7 +60,7 @@ def test_status_of_a_settled_stack_is_healthy(aws, capsys):
     assert code == 0, report["problems"]
     names = {s["logical_id"] for s in report["stacks"]}
     assert {"", "NetworkStack", "DatabaseStack", "ServiceStack", "MonitoringStack"} <= names
-    assert all(s["status"] == "CREATE_COMPLETE" for s in report["stacks"])
+    assert all(s["status"] in ("CREATE_COMPLETE", "UPDATE_COMPLETE") for s in report["stacks"])  # the protecting update follows the create
     assert report["service"]["name"] == "student-enrollment-production"  # the seed's service name
     assert report["database"]["status"] == "available"
 

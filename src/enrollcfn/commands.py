@@ -5,6 +5,7 @@ what it returns. The parser and the error handling are in cli.py.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import sys
 import time
@@ -176,7 +177,17 @@ def _pipeline(args: argparse.Namespace, execute: bool, image_digest: str | None 
         image_tag=getattr(args, "image_tag", None), image_digest=image_digest,
     )
     console = _console(args.json)
-    result = pipeline.run(pipeline.Run(clients, opts, console), cfg, build)
+    run = pipeline.Run(clients, opts, console)
+    unprotected = pipeline.first_create(run, cfg) if execute and not getattr(args, "build", None) else None
+    if unprotected is not None:
+        # Deletion protection on during a first create would keep a failed create from rolling back
+        # (CloudFormation cannot delete a protected database or load balancer): create without it,
+        # then turn it on in an update once the stack is stable.
+        console.report(f"{args.stack}: first create with deletion protection off (database, load balancer); on once it is stable")
+        pipeline.run(run, unprotected, _build_for(args, skip_lint=(CATALOG,), cfg=unprotected)[1])
+        run = pipeline.Run(clients, dataclasses.replace(opts, yes=True), console)  # the follow-up changes only the protection
+        console.report(f"{args.stack}: turning deletion protection on (database, load balancer)")
+    result = pipeline.run(run, cfg, build)
     if args.json:
         print(result.to_json(console))
     elif result.outputs:

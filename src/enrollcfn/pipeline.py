@@ -155,6 +155,19 @@ def run(r: Run, cfg: Config, build: Build) -> Result:
     return result
 
 
+def first_create(r: Run, cfg: Config) -> Config | None:
+    """For a deploy that creates the root stack (it does not exist, or --recreate-failed replaces a
+    failed create) while `cfg` protects the database or the load balancer from deletion: `cfg`
+    with both protections off, which the create runs with. None otherwise."""
+    protects = cfg.database.deletion_protection or cfg.load_balancer.deletion_protection
+    stack = describe(r.cfn, r.opts.stack, r.sleep)
+    creating = stack is None or stack["StackStatus"] == "REVIEW_IN_PROGRESS" or (r.opts.recreate_failed and stack["StackStatus"] == "ROLLBACK_COMPLETE")
+    if not (protects and creating):
+        return None
+    return cfg.model_copy(update={"database": cfg.database.model_copy(update={"deletion_protection": False}),
+                                  "load_balancer": cfg.load_balancer.model_copy(update={"deletion_protection": False})})
+
+
 def _image_tag(r: Run, digest: str, default: str) -> str:
     """The tag CloudFormation records beside `digest`: --image-tag; else the deployed one when the
     stack already holds this digest (a push-triggered release's tag, so a deploy after it changes
