@@ -25,7 +25,9 @@ from troposphere.sqs import Queue, QueuePolicy
 from enrollcfn.config import Config
 from templates._helpers import inline_code as _inline_code, output, param, scanner_skips, service_role_trust
 from templates.bootstrap import product_role
-from templates.service import DATABASE_USER_EXECUTION_ROLE_ARN, EXECUTION_ROLE_ARN, ONE_OFF_TASK_FUNCTION_ARN, SERVICE_ARN, TASK_ROLE_ARN
+from templates.service import (
+    DATABASE_USER_EXECUTION_ROLE_ARN, EXECUTION_ROLE_ARN, IMAGE_DIGEST, IMAGE_TAG, ONE_OFF_TASK_FUNCTION_ARN, SERVICE_ARN, TASK_ROLE_ARN,
+)
 
 REDEPLOY_FUNCTION_NAME = "RedeployFunctionName"
 REDEPLOY_DEAD_LETTER_QUEUE_ARN = "RedeployDeadLetterQueueArn"
@@ -161,6 +163,8 @@ def _function(cfg: Config, role: Role, log_group: LogGroup, queue: Queue, root) 
         Environment=Environment(
             Variables={
                 "ROOT_STACK": Ref(root),
+                "DIGEST_PARAMETER": IMAGE_DIGEST,  # the root Parameters a release sets
+                "TAG_PARAMETER": IMAGE_TAG,
                 "REPOSITORY_NAME": cfg.registry.repository_name,
                 "TAG_PREFIX": cfg.registry.redeploy_tag_prefix,
             }

@@ -193,6 +193,7 @@ UNBILLED = {
     "AWS::Lambda::Permission": "no charge",
     "AWS::Budgets::Budget": "the account's first two budgets have no charge",
     "Custom::DefaultSecurityGroupRules": "runs the Lambda, priced", "Custom::LogRetention": "runs the Lambda, priced",
+    "Custom::OneOffTask": "runs the Lambda, priced; its Fargate task runs a minute or two a release (under a cent)",
 }
 
 

@@ -179,7 +179,9 @@ def _released_by_push(cfg, tag: str, label: str, monkeypatch) -> str:
     function = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(function)
     root = boto3.client("cloudformation").describe_stacks(StackName=STACK)["Stacks"][0]["StackId"]
-    for key, value in {"ROOT_STACK": root, "REPOSITORY_NAME": cfg.registry.repository_name, "TAG_PREFIX": cfg.registry.redeploy_tag_prefix}.items():
+    variables = boto3.client("lambda").list_functions()["Functions"]
+    [env] = [f["Environment"]["Variables"] for f in variables if "ROOT_STACK" in f.get("Environment", {}).get("Variables", {})]
+    for key, value in {**env, "ROOT_STACK": root}.items():  # as the deployed function has them
         monkeypatch.setenv(key, value)
     event = {"source": "aws.ecr", "detail-type": "ECR Image Action", "detail": {
         "action-type": "PUSH", "result": "SUCCESS", "repository-name": cfg.registry.repository_name, "image-tag": tag, "image-digest": digest}}

@@ -119,7 +119,9 @@ def test_role_may_do_what_a_release_update_needs_and_nothing_of_other_services(r
 
 def test_function_knows_the_root_stack_repository_and_prefix(rendered):
     variables = one(rendered["redeploy"], "AWS::Lambda::Function")["Environment"]["Variables"]
-    assert variables == {"ROOT_STACK": {"Ref": "RootStackId"}, "TAG_PREFIX": "release-", "REPOSITORY_NAME": "student-enrollment-production"}
+    assert variables == {"ROOT_STACK": {"Ref": "RootStackId"}, "TAG_PREFIX": "release-", "REPOSITORY_NAME": "student-enrollment-production",
+                         "DIGEST_PARAMETER": "ImageDigest", "TAG_PARAMETER": "ImageTag"}
+    assert {"ImageDigest", "ImageTag"} <= set(rendered["root"]["Parameters"])
     assert rendered["root"]["Resources"]["RedeployStack"]["Properties"]["Parameters"]["RootStackId"] == {"Ref": "AWS::StackId"}
 
 

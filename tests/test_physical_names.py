@@ -60,6 +60,7 @@ NOT_PHYSICAL = {
     ("AWS::Lambda::Permission", "FunctionName"): "the function the permission is for",
     ("AWS::EC2::FlowLog", "LogGroupName"): "the group the flow log writes to",
     ("AWS::RDS::DBParameterGroup", "Family"): "the engine family the parameters are for",
+    ("Custom::OneOffTask", "ContainerName"): "the container of the task the custom resource runs",
 }
 
 _SUB = re.compile(r"\$\{([^}!]+)\}")

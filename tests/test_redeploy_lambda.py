@@ -14,7 +14,8 @@ from tests.conftest import stubbed
 
 SOURCE = PROJECT_ROOT / "lambda" / "redeploy" / "index.py"
 STACK_ID = "arn:aws:cloudformation:ap-southeast-2:123456789012:stack/se-prod/6c1f9a30-0000-11ef-8a2b-0a1b2c3d4e5f"
-ENV = {"ROOT_STACK": STACK_ID, "REPOSITORY_NAME": "student-enrollment-production", "TAG_PREFIX": "release-"}
+ENV = {"ROOT_STACK": STACK_ID, "REPOSITORY_NAME": "student-enrollment-production", "TAG_PREFIX": "release-",
+       "DIGEST_PARAMETER": "ImageDigest", "TAG_PARAMETER": "ImageTag"}
 OLD = "sha256:" + "0" * 64
 NEW = "sha256:" + "a" * 64
 
@@ -127,4 +128,4 @@ def test_a_busy_stack_is_logged_and_raised_so_eventbridge_retries(cfn, capsys):
 def test_a_stack_without_the_image_parameters_is_refused():
     stack = {**_stack(OLD), "Parameters": [{"ParameterKey": "ApiDomain", "ParameterValue": "x"}]}
     with pytest.raises(RuntimeError, match="ImageDigest, ImageTag"):
-        redeploy.update_arguments(stack, NEW, "release-42")
+        redeploy.update_arguments(stack, {"ImageDigest": NEW, "ImageTag": "release-42"})

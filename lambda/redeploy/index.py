@@ -2,7 +2,7 @@
 
 Only a successful PUSH to REPOSITORY_NAME of such a tag acts; other events are logged and
 ignored. It updates the root stack ROOT_STACK with its own template, every parameter kept but
-ImageDigest (the pushed digest) and ImageTag (the pushed tag). CloudFormation is then the one
+DIGEST_PARAMETER (the pushed digest) and TAG_PARAMETER (the pushed tag). CloudFormation is then the one
 owner of the image the service runs, whatever path released it: the service stack registers the
 new task definition, runs the database-user task and the release's migrations, then updates the
 service; a failure anywhere rolls the stack back to the digest it held, so the service keeps it;
@@ -24,7 +24,6 @@ import boto3
 
 # What a CloudFormation update of this product needs (the templates name IAM roles).
 CAPABILITIES = ["CAPABILITY_IAM", "CAPABILITY_NAMED_IAM", "CAPABILITY_AUTO_EXPAND"]
-RELEASED = ("ImageDigest", "ImageTag")
 
 
 def skip_reason(event, repository, prefix):
@@ -40,12 +39,11 @@ def skip_reason(event, repository, prefix):
     return None
 
 
-def update_arguments(stack, digest, tag):
+def update_arguments(stack, wanted):
     """UpdateStack arguments: `stack` (a DescribeStacks entry) with its template and parameters,
-    ImageDigest and ImageTag set to the pushed image's."""
-    wanted = {"ImageDigest": digest, "ImageTag": tag}
+    but the `wanted` parameter values (the pushed image's digest and tag)."""
     names = [p["ParameterKey"] for p in stack.get("Parameters", [])]
-    missing = [k for k in RELEASED if k not in names]
+    missing = [k for k in wanted if k not in names]
     if missing:
         raise RuntimeError(f"stack {stack['StackName']} has no parameter {', '.join(missing)}")
     parameters = [{"ParameterKey": k, "ParameterValue": wanted[k]} if k in wanted else {"ParameterKey": k, "UsePreviousValue": True} for k in names]
@@ -71,12 +69,13 @@ def handler(event, context):
     try:
         [stack] = cfn.describe_stacks(StackName=env["ROOT_STACK"])["Stacks"]
         held = {p["ParameterKey"]: p.get("ParameterValue") for p in stack.get("Parameters", [])}
-        if held.get("ImageDigest") == image["image-digest"]:
+        if held.get(env["DIGEST_PARAMETER"]) == image["image-digest"]:
             log("unchanged", stack=stack["StackName"], **image)
             return {"released": False, "reason": "the stack already holds this digest"}
-        cfn.update_stack(**update_arguments(stack, image["image-digest"], image["image-tag"]))
+        wanted = {env["DIGEST_PARAMETER"]: image["image-digest"], env["TAG_PARAMETER"]: image["image-tag"]}
+        cfn.update_stack(**update_arguments(stack, wanted))
     except Exception as exc:
         log("failed", stack=env["ROOT_STACK"], error=repr(exc), **image)
         raise
-    log("released", stack=stack["StackName"], previous=held.get("ImageDigest"), **image)
-    return {"released": True, "stack": stack["StackId"], "previous": held.get("ImageDigest")}
+    log("released", stack=stack["StackName"], previous=held.get(env["DIGEST_PARAMETER"]), **image)
+    return {"released": True, "stack": stack["StackId"], "previous": held.get(env["DIGEST_PARAMETER"])}

@@ -305,7 +305,7 @@ class _Pricer:
         count += sum(1 for _, _, p in self.each("AWS::RDS::DBInstance") if p.get("ManageMasterUserPassword"))
         if count:
             yield self.line("Additional Services", "Secrets Manager secrets", count, "secret", self.p("secret_month"),
-                            "differs from the seed's 8 ($3.52): one application secret holds its keys, RDS manages the database one")  # fmt: skip
+                            "differs from the seed's 8 ($3.52): one application secret holds its keys, one its database user, RDS manages the master's")  # fmt: skip
 
 
 def _sum(*parts: float | None) -> float | None:
