@@ -403,13 +403,13 @@ def parse_json(text: str, key: str, shown: str) -> object:
 def number(value: object, key: str, *, below: float, what: str = "a number") -> float:
     """`value` as a float when it is a finite number in [0, below); InputError stating the bounds."""
     if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise InputError(key, f"expected {what} from 0 up to below {below:,.0f}, got {_show(value)}")
+        raise InputError(key, f"expected {what} of at least 0 and below {below:,.0f}, got {_show(value)}")
     try:
         as_float = float(value)
     except OverflowError:
         as_float = math.inf
     if not math.isfinite(as_float) or not 0 <= as_float < below:
-        raise InputError(key, f"expected {what} from 0 up to below {below:,.0f}, got {_show(value)}")
+        raise InputError(key, f"expected {what} of at least 0 and below {below:,.0f}, got {_show(value)}")
     return as_float
 
 
