@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import datetime
 import json
-import os
 from dataclasses import dataclass, field
 from importlib.resources import files
 from pathlib import Path
@@ -125,20 +124,6 @@ def read(path: Path, region: str) -> PriceTable:
         raise CostError("--prices", f"{path} holds prices for {table.region}, but the config's region is {region}; "
                         f"run `enrollcfn prices --region {region}`")  # fmt: skip
     return table
-
-
-def write(path: Path, text: str) -> None:
-    """Write a price file: to a temporary sibling first, renamed into place once complete."""
-    path = Path(path)
-    if path.is_dir():
-        raise CostError("--out", f"{path} is a directory; name the price file to write")
-    temp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        temp.write_text(text, encoding="utf-8")
-        os.replace(temp, path)
-    except OSError as exc:
-        temp.unlink(missing_ok=True)
-        raise CostError("--out", f"cannot write {path}: {exc.strerror or exc}") from None
 
 
 def dearest() -> PriceTable:
