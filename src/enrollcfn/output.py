@@ -312,6 +312,8 @@ def _file_target(path: Path, key: str) -> tuple[Path, Path]:
     """The absolute target (its last component not resolved) and its resolved folder."""
     try:
         given = Path(path).expanduser()
+        if _system(os.path.abspath(given)):
+            raise OutputError(key, f"{path} is a system directory; write the file in a project directory")
         if given.name in ("", ".", ".."):
             raise OutputError(key, f"{path} names a directory; name the file to write")
         parent = given.parent.resolve()
