@@ -81,16 +81,16 @@ def test_a_failure_halfway_leaves_the_previous_build_intact(tmp_path, compiled, 
     changed = compiled.stacks["network"]
     fake = type(compiled)(compiled.region, {**compiled.stacks, "network": type(changed)(
         changed.name, changed.body + b"# changed\n", changed.doc, "0" * 64, changed.contract)}, compiled.cost)
-    real = Path.write_bytes
+    real = os.fsync
     calls = []
 
-    def failing(self, data):
-        calls.append(self.name)
+    def failing(fd):
+        calls.append(fd)
         if len(calls) == 2:
             raise OSError(28, "No space left on device")
-        return real(self, data)
+        return real(fd)
 
-    monkeypatch.setattr(Path, "write_bytes", failing)
+    monkeypatch.setattr(os, "fsync", failing)
     with pytest.raises(OutputError, match="previous build is unchanged"):
         write_build(fake, out)
     assert {p.name: p.read_bytes() for p in out.iterdir()} == before

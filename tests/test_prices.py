@@ -179,8 +179,9 @@ def main_exit(argv) -> int:
 
 def test_a_bad_out_path_is_one_line(tmp_path, capsys):
     client, _ = stubbed_client()
-    assert main(["prices", "--region", REGION, "--out", str(tmp_path / "missing" / "p.yaml")], client_factory=lambda s: client) == 1
-    assert capsys.readouterr().err.strip().splitlines()[-1].startswith("error: --out: cannot write")
+    (tmp_path / "file").write_text("x")
+    assert main(["prices", "--region", REGION, "--out", str(tmp_path / "file" / "p.yaml")], client_factory=lambda s: client) == 1
+    assert capsys.readouterr().err == f"error: --out: {tmp_path / 'file' / 'p.yaml'} cannot be written: {tmp_path / 'file'} is a file, not a directory\n"
 
 
 @pytest.mark.parametrize(

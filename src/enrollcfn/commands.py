@@ -47,7 +47,7 @@ are swapped in only once all of them are written."""
     cfg = load_config(args.config)
     build = checked(cfg, cache=not args.no_cache, prices=_prices(args, cfg))
     _warn(build)
-    written = write_build(build, out)
+    written = write_build(build, out, given=(args.config, args.prices))
     for path in written.files:
         stack = build.stacks.get(path.stem) if path.suffix == ".yaml" else None
         status = "updated" if path in written.changed else "unchanged"
@@ -107,23 +107,26 @@ bundled ones (src/enrollcfn/data/prices/); `enrollcfn build --prices FILE` and `
 it) and its cost lines say "unpriced". Needs pricing:GetProducts; changes nothing."""
     import datetime
 
-    from enrollcfn import price_table, pricelist
+    from enrollcfn import pricelist
     from enrollcfn.config.regions import known_regions
+    from enrollcfn.output import check_file, write_file
 
     if args.region not in known_regions():
         raise EnrollcfnError("--region", f"{args.region[:40]!r} is not a region the stacks can use (known: {', '.join(known_regions())})")
+    if args.out is not None:
+        check_file(args.out, "--out", "prices")  # before any AWS call
     client = args.client_factory("pricing") if args.client_factory else _pricing_client(args)
     print(f"reading {args.region} prices from the AWS Price List API (us-east-1)", file=sys.stderr, flush=True)
     today = datetime.datetime.now(datetime.timezone.utc).date().isoformat()
     fetched = pricelist.fetch(client, args.region, today, progress=lambda line: print(line, file=sys.stderr, flush=True))
-    text = fetched.table.to_yaml(f"Prices for `enrollcfn cost` in {args.region}, read by `enrollcfn prices` on {today}.")
+    text = fetched.table.to_yaml(f"Written by `enrollcfn prices --region {args.region}` on {today}: prices for `enrollcfn cost`.")
     if fetched.missing:
         listed = "; ".join(f"{k}: {why}" for k, why in sorted(fetched.missing.items()))
         print(f"warning: prices: {len(fetched.missing)} figure(s) not found for {args.region}, their cost lines stay unpriced ({listed})", file=sys.stderr)
     if args.out is None:
         print(text, end="")
         return 0
-    price_table.write(args.out, text)
+    write_file(args.out, text, "--out", "prices")
     count = len(fetched.table.prices) + sum(len(rows) for rows in fetched.table.tables.values())
     print(f"wrote {count} prices for {args.region} to {args.out}; use them with --prices {args.out}")
     return 0
@@ -296,7 +299,7 @@ def _build_for(args: argparse.Namespace, skip_lint: tuple[str, ...] = (), cfg=No
 
     cfg = cfg or load_config(args.config)
     if getattr(args, "build", None):
-        return cfg, read_build(args.build, cfg.region)
+        return cfg, read_build(args.build, cfg.region, delivery=cfg.delivery.enabled)
     build = checked(cfg, skip=skip_lint, prices=_prices(args, cfg))
     _warn(build)
     return cfg, build

@@ -31,7 +31,11 @@ def cmd_ci_workflow(args: argparse.Namespace) -> int:
     from enrollcfn.workflow import render
     from templates.delivery import DELIVERY_ROLE_ARN, PLAN_ROLE_ARN
 
+    from enrollcfn.output import check_file, write_file
+
     cfg = load_config(args.config)
+    if args.out is not None:
+        check_file(args.out, "--out", "ci-workflow", given=(args.config,))  # before any AWS call
     if not cfg.delivery.enabled:
         raise EnrollcfnError("delivery.enabled", "is false: set delivery.enabled: true and delivery.repository, deploy, then run ci-workflow")
     name = delivery_stack_name(args.stack)
@@ -45,7 +49,6 @@ def cmd_ci_workflow(args: argparse.Namespace) -> int:
     if args.out is None:
         sys.stdout.write(text)
         return 0
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(text, encoding="utf-8")
+    write_file(args.out, text, "--out", "ci-workflow", given=(args.config,))
     print(f"wrote {args.out}: commit it in {cfg.delivery.repository}; it assumes {roles[DELIVERY_ROLE_ARN]}")
     return 0

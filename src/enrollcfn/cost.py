@@ -18,8 +18,7 @@ from importlib.resources import files
 from pathlib import Path
 from typing import Iterator, Mapping
 
-import yaml
-
+from enrollcfn import inputs
 from enrollcfn.errors import CostError
 from enrollcfn.price_table import PriceTable, for_region
 
@@ -92,21 +91,30 @@ class Estimate:
         return cls(data["region"], data["currency"], data["prices"]["source"], data["prices"]["date"], lines)
 
 
+USAGE_BELOW = 1_000_000  # a usage figure (GB, millions of queries, invocations, seconds) a month is below this
+
+
 def load_usage(path: Path | None = None) -> dict[str, float]:
-    """The seed's usage assumptions, with the numbers in `path` (YAML) replacing them."""
-    usage = yaml.safe_load(files("enrollcfn").joinpath("data", "usage.yaml").read_text(encoding="utf-8"))
+    """The seed's usage assumptions, with the numbers in `path` (YAML, read by enrollcfn.inputs)
+    replacing them. Each is a finite number of at least 0 and below USAGE_BELOW."""
+    usage = inputs.parse_yaml(files("enrollcfn").joinpath("data", "usage.yaml").read_text(encoding="utf-8"), "usage")
+    usage = {k: float(v) if isinstance(v, float) else int(v) for k, v in usage.items()}
     if path is None:
         return usage
-    try:
-        overrides = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
-    except (OSError, yaml.YAMLError) as exc:
-        raise CostError("usage", f"cannot read {path}: {exc}") from None
-    for key, value in overrides.items() if isinstance(overrides, dict) else [("usage", overrides)]:
+    data = inputs.load_yaml(path, "--usage", "usage")
+    overrides = {} if data is None else data
+    if not isinstance(overrides, dict):
+        raise CostError("--usage", f"{path} holds {type(overrides).__name__}, expected a mapping of assumptions "
+                        f"(allowed: {', '.join(usage)})")  # fmt: skip
+    out = dict(usage)
+    for key, value in overrides.items():
         if key not in usage:
             raise CostError(f"usage.{key}", f"unknown assumption (allowed: {', '.join(usage)})")
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
-            raise CostError(f"usage.{key}", f"expected a number of at least 0, got {value!r}")
-    return {**usage, **overrides}
+        try:
+            out[key] = inputs.number(value, f"usage.{key}", below=USAGE_BELOW)
+        except inputs.InputError as exc:
+            raise CostError(exc.key, exc.message) from None
+    return out
 
 
 def estimate(templates: Mapping[str, dict], region: str, usage: Mapping[str, float] | None = None,

@@ -48,10 +48,13 @@ class Finding:
 
 def ignored_checks(rc_file: Path) -> list[str]:
     """The rule ids `ignore_checks` lists in a `.cfnlintrc` file."""
-    import yaml
+    from enrollcfn import inputs
 
-    data = yaml.safe_load(rc_file.read_text(encoding="utf-8")) or {}
-    return [str(x) for x in data.get("ignore_checks", [])]
+    try:
+        data = inputs.parse_yaml(inputs.read_text(rc_file, str(rc_file), "config"), "config") or {}
+    except inputs.YamlProblems as exc:
+        raise inputs.InputError(str(rc_file), str(exc)) from None
+    return [str(x) for x in data.get("ignore_checks", [])] if isinstance(data, dict) else []
 
 
 def lint(
@@ -103,7 +106,9 @@ def helper_waiting() -> bool:
 
 def lint_dir(directory: Path, regions: Iterable[str], rc_file: Path | None, cache: bool | Path = True) -> tuple[Finding, ...]:
     """Findings for every `*.yaml` template in `directory` (siblings resolve as TemplateURLs)."""
-    templates = {p.stem: p.read_text(encoding="utf-8") for p in sorted(directory.glob("*.yaml"))}
+    from enrollcfn import inputs
+
+    templates = {p.stem: inputs.read_text(p, str(p), "template", follow=False) for p in sorted(directory.glob("*.yaml"))}
     return lint(templates, regions, rc_file, cache)
 
 

@@ -20,14 +20,12 @@ from __future__ import annotations
 
 import datetime
 import json
-import os
 from dataclasses import dataclass, field
 from importlib.resources import files
 from pathlib import Path
 from typing import Mapping
 
-import yaml
-
+from enrollcfn import inputs
 from enrollcfn.errors import CostError
 
 # The figures the estimate uses; every key is optional in a file. Units are in the names.
@@ -41,6 +39,7 @@ KEYS = (
 )  # fmt: skip
 TABLES = ("rds_instance_month", "rds_storage_gb_month")  # instance class -> price; storage type -> price
 HOURS_PER_MONTH = 730.56  # seed: 24 h x 30.44 days
+PRICE_BELOW = 1_000_000  # USD: no figure of the stacks comes near (the dearest is an RDS instance hour, a few USD)
 
 
 @dataclass(frozen=True)
@@ -106,7 +105,7 @@ def bundled(region: str) -> PriceTable | None:
     resource = files("enrollcfn").joinpath("data", "prices", f"{region}.yaml")
     if not resource.is_file():
         return None
-    return parse(yaml.safe_load(resource.read_text(encoding="utf-8")), f"data/prices/{region}.yaml")
+    return parse(inputs.parse_yaml(resource.read_text(encoding="utf-8"), "prices"), f"data/prices/{region}.yaml")
 
 
 def for_region(region: str) -> PriceTable:
@@ -117,28 +116,14 @@ def for_region(region: str) -> PriceTable:
 def read(path: Path, region: str) -> PriceTable:
     """A price file given with --prices; CostError keyed `--prices` when it cannot be used for `region`."""
     try:
-        data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
-        raise CostError("--prices", f"cannot read {path}: {' '.join(str(exc).split())[:160]}") from None
+        data = inputs.load_yaml(path, "--prices", "prices")
+    except inputs.InputError as exc:
+        raise CostError(exc.key, exc.message) from None
     table = parse(data, "--prices")
     if table.region != region:
         raise CostError("--prices", f"{path} holds prices for {table.region}, but the config's region is {region}; "
                         f"run `enrollcfn prices --region {region}`")  # fmt: skip
     return table
-
-
-def write(path: Path, text: str) -> None:
-    """Write a price file: to a temporary sibling first, renamed into place once complete."""
-    path = Path(path)
-    if path.is_dir():
-        raise CostError("--out", f"{path} is a directory; name the price file to write")
-    temp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        temp.write_text(text, encoding="utf-8")
-        os.replace(temp, path)
-    except OSError as exc:
-        temp.unlink(missing_ok=True)
-        raise CostError("--out", f"cannot write {path}: {exc.strerror or exc}") from None
 
 
 def dearest() -> PriceTable:
@@ -193,8 +178,10 @@ def _price(value: object, where: str) -> Price:
     if not isinstance(value, dict) or set(value) != {"usd", "source", "date"}:
         raise CostError(where, "expected {usd: <number>, source: <text>, date: <YYYY-MM-DD>}")
     usd, source, date = value["usd"], value["source"], value["date"]
-    if isinstance(usd, bool) or not isinstance(usd, (int, float)) or usd < 0 or usd != usd or usd == float("inf"):
-        raise CostError(where, f"usd must be a number of at least 0, got {usd!r}")
+    try:
+        inputs.number(usd, where, below=PRICE_BELOW, what="usd to be a price in USD")
+    except inputs.InputError as exc:
+        raise CostError(where, exc.message) from None
     if not isinstance(source, str) or not source.strip():
         raise CostError(where, "source must say where the figure comes from")
     return Price(float(usd), source, _iso(date, where))

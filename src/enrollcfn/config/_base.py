@@ -14,6 +14,8 @@ from typing import Annotated
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, Strict
 from pydantic_core import PydanticCustomError
 
+from enrollcfn.inputs import written
+
 INT32_MAX = 2**31 - 1  # CloudFormation and the AWS APIs take Integer properties as 32-bit ints
 
 
@@ -25,8 +27,12 @@ class Section(BaseModel):
 
 
 def _scalar_text(value: object) -> object:
-    """A plain YAML scalar as the text its writer meant (`false` -> "false"); anything else is
-    left for the string check to refuse."""
+    """A plain YAML scalar as the text its writer meant: a number exactly as written (`1.10` ->
+    "1.10", `010` -> "010"; enrollcfn.inputs keeps the text), a boolean as `true`/`false`;
+    anything else is left for the string check to refuse."""
+    text = written(value)
+    if text is not None:
+        return text
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, (int, float)):

@@ -10,6 +10,8 @@ from typing import Annotated
 from pydantic import BeforeValidator, Strict
 from pydantic_core import PydanticCustomError
 
+from enrollcfn.config._base import _scalar_text
+
 # The seed's plain container environment (task-definition.tf, values from terraform.tfvars),
 # less what is now injected: DB_HOST and DB_PORT come from the database stack, DB_DATABASE from
 # database.name, DB_USERNAME/DB_PASSWORD from the application's database secret, and APP_URL
@@ -83,11 +85,8 @@ _SECRET_NAME = re.compile(r"(^|_)(PASSWORD|PASSWD|PASS|SECRET|KEY|TOKEN|CREDENTI
 
 
 def _plain(value: object) -> object:
-    """A variable's value: text, or a YAML number or boolean kept as its text."""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, (int, float)):
-        return str(value)
+    """A variable's value: text, or a YAML number or boolean kept as its text (`_scalar_text`)."""
+    value = _scalar_text(value)
     if isinstance(value, (dict, list, tuple)):
         kind = "a mapping" if isinstance(value, dict) else "a list"
         raise PydanticCustomError("bad_value", "{message}", {"message": f"expected a plain value (text, number or true/false), got {kind}"})

@@ -11,6 +11,7 @@ from pydantic import BaseModel, ValidationError
 from pydantic.fields import FieldInfo
 
 from enrollcfn.errors import ConfigError, ConfigErrors
+from enrollcfn.inputs import written
 
 # A file of junk can hold thousands of problems; past this many the rest are counted, not listed.
 MAX_PROBLEMS = 100
@@ -76,7 +77,7 @@ def show(value: object) -> str:
     if isinstance(value, (bytes, bytearray)):
         return "binary data"
     if isinstance(value, (int, float, str)):
-        text = repr(value)
+        text = written(value) or repr(value)  # a YAML number as it was written
         return text if len(text) <= 60 else text[:57] + "..."
     return f"a {type(value).__name__} ({str(value)[:40]})"
 
