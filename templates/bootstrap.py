@@ -31,7 +31,7 @@ from troposphere.s3 import (
 )
 
 from enrollcfn.config import Config
-from enrollcfn.config.names import launch_role
+from enrollcfn.config.names import launch_role, role_name
 from templates._helpers import output, param, private_bucket_properties, scanner_skips, tls_only_statement
 
 ARTIFACT_BUCKET_NAME = "ArtifactBucketName"
@@ -195,7 +195,7 @@ def _artifact_bucket(t: Template, cfg: Config) -> Bucket:
             "ArtifactBucketPolicy",
             Bucket=Ref(bucket),
             PolicyDocument={"Version": "2012-10-17", "Statement": [tls_only_statement(GetAtt(bucket, "Arn")), _publishers_only(cfg, bucket, publishers),
-                                                                   *_organization_reads(cfg, bucket)]},
+                                                                   _plans_only(cfg, bucket), *_organization_reads(cfg, bucket)]},
         )
     )
     return bucket
@@ -214,6 +214,26 @@ def _publishers_only(cfg: Config, bucket: Bucket, publishers) -> dict:
         "Resource": [GetAtt(bucket, "Arn"), Join("", [GetAtt(bucket, "Arn"), "/*"])],
         # Denied unless tagged as a publisher and (when the list is set) not one of the named ARNs.
         "Condition": If("HasPublisherArns", {**not_tagged, "ArnNotLike": {"aws:PrincipalArn": Ref(publishers)}}, not_tagged),
+    }  # fmt: skip
+
+
+def _plans_only(cfg: Config, bucket: Bucket) -> dict:
+    """The pull requests' plan role (delivery stack, `<project>-<environment>-plan`) carries the
+    publisher tag, yet writes nowhere but below the plan prefix, which no deploy, publish or launch
+    reads: what a pull request may write never becomes what runs. Stated here as well as in the
+    role's own policy, so a later grant on the role cannot reopen it."""
+    from templates.catalog import PLAN_PREFIX  # catalog.py imports this module
+
+    plan_role = f"{_ARN}:iam::${{AWS::AccountId}}:role/{role_name(cfg.project, cfg.environment, 'plan')}"
+    return {
+        "Sid": "PlanRoleWritesOnlyPlans",
+        "Effect": "Deny",
+        "Principal": "*",
+        "Action": ["s3:PutObject", "s3:DeleteObject", "s3:DeleteObjectVersion", "s3:PutObjectTagging", "s3:PutObjectVersionTagging",
+                   "s3:DeleteObjectTagging", "s3:DeleteObjectVersionTagging", "s3:PutBucketVersioning", "s3:PutLifecycleConfiguration",
+                   "s3:PutBucketPolicy"],
+        "NotResource": [Join("", [GetAtt(bucket, "Arn"), f"/{PLAN_PREFIX}/*"])],
+        "Condition": {"ArnEquals": {"aws:PrincipalArn": Sub(plan_role)}},
     }  # fmt: skip
 
 

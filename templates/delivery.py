@@ -24,7 +24,7 @@ from enrollcfn.config.delivery import AUDIENCE, GITHUB_ISSUER
 from enrollcfn.config.names import role_name
 from templates._helpers import output, param, scanner_skips
 from templates.bootstrap import ARTIFACT_BUCKET_NAME, publisher_tag
-from templates.catalog import ARTIFACT_PREFIX
+from templates.catalog import ARTIFACT_PREFIX, PLAN_PREFIX
 
 DELIVERY_ROLE_ARN = "DeliveryRoleArn"
 PLAN_ROLE_ARN = "PlanRoleArn"
@@ -70,13 +70,15 @@ def build(cfg: Config) -> Template:
         stack = param(t, ROOT_STACK_NAME, "String", "Root stack whose change sets the roles may create (enrollcfn deploy --stack)")
         bucket = param(t, ARTIFACT_BUCKET_NAME, "String", "Artifact bucket of the bootstrap stack, where deploys upload templates")
     push = _push_statements(cfg)
-    extra = _stack_statements(cfg, stack, bucket, DEPLOY_STACK_ACTIONS) if deploys else []
+    extra = _stack_statements(cfg, stack, bucket, DEPLOY_STACK_ACTIONS, ARTIFACT_PREFIX) if deploys else []
     t.add_resource(_role(cfg, "DeliveryRole", delivery_role_name(cfg), provider, d.subjects(), push + extra, deploys))
     output(t, DELIVERY_ROLE_ARN, Sub("${DeliveryRole.Arn}"), "Role the workflow assumes (role-to-assume) on its branch or environment")
     if deploys:
         output(t, CLOUDFORMATION_ROLE_ARN, Sub(_execution_role_arn(cfg)), "Role CloudFormation runs the root stack's change sets as")
     if d.plans:
-        plan = _stack_statements(cfg, stack, bucket, PLAN_STACK_ACTIONS)
+        # Pull requests' plans upload below plans/, which no deploy or publish reads (bootstrap's
+        # bucket policy also denies this role every write below templates/).
+        plan = _stack_statements(cfg, stack, bucket, PLAN_STACK_ACTIONS, PLAN_PREFIX)
         t.add_resource(_role(cfg, "PlanRole", plan_role_name(cfg), provider, [d.pull_request_subject()], plan, deploys))
         output(t, PLAN_ROLE_ARN, Sub("${PlanRole.Arn}"), "Role pull requests assume to run enrollcfn plan (no execute, no push)")
     return t
@@ -137,13 +139,13 @@ def _execution_role_arn(cfg: Config) -> str:
     return f"{_ARN}:iam::${{AWS::AccountId}}:role/{cfg.delivery.execution_role_name}"
 
 
-def _stack_statements(cfg: Config, stack, bucket, actions: list) -> list[Statement]:
+def _stack_statements(cfg: Config, stack, bucket, actions: list, prefix: str) -> list[Statement]:
     """Change sets on the root stack and its nested stacks (named `<root>-<LogicalId>-<suffix>`)
     only; reads of the environment's other stacks; what deploy's preflight, upload and progress read."""
     from templates import NESTED  # the registry imports this module's neighbours; read it when building
     root = f"stack/${{{ROOT_STACK_NAME}}}"
     stacks = [_regional("cloudformation", f"{root}/*"), *(_regional("cloudformation", f"{root}-{s.logical_id}-*/*") for s in NESTED)]
-    objects = Sub(f"{_ARN}:s3:::${{{ARTIFACT_BUCKET_NAME}}}/{ARTIFACT_PREFIX}/*")
+    objects = Sub(f"{_ARN}:s3:::${{{ARTIFACT_BUCKET_NAME}}}/{prefix}/*")
     cluster = cfg.cluster.name
     return [
         Statement(Sid="RootAndNestedStacks", Effect=Allow, Action=actions, Resource=stacks),
