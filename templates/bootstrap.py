@@ -33,6 +33,7 @@ from troposphere.s3 import (
 from enrollcfn.config import Config
 from enrollcfn.config.names import launch_role, role_name
 from templates._helpers import output, param, private_bucket_properties, scanner_skips, tls_only_statement
+from templates._launch_scopes import APP_SECRET_ARN_NAME
 
 ARTIFACT_BUCKET_NAME = "ArtifactBucketName"
 REPOSITORY_NAME = "RepositoryName"
@@ -123,7 +124,18 @@ def boundary_document(cfg: Config) -> dict:
         ("NoResourceLevel", ["ecr:GetAuthorizationToken", "rekognition:DetectFaces"], ["*"]),
         ("Logs", ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams", "logs:PutRetentionPolicy",
                   "logs:GetLogEvents"], [regional("logs", "log-group:*")]),
-        ("Secrets", ["secretsmanager:GetSecretValue"], [regional("secretsmanager", "secret:*")]),
+        # Only the product's secrets: its application secret, named by CloudFormation after the
+        # service stack's logical id (templates/_launch_scopes.py, APP_SECRET), and the database's
+        # master secret, which RDS names `rds!db-<uuid>` ("Password management with Amazon RDS and
+        # AWS Secrets Manager", https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/rds-secrets-manager.html).
+        # Nothing in that name or in a tag only AWS sets tells this product's database from another
+        # of the account: its identifier is generated from a stack name this boundary, deployed
+        # before the product, cannot know. Refusing `rds!db-*` would stop every task at start (the
+        # execution role reads DB_PASSWORD from it), so it is kept and stated in the README; no
+        # principal but RDS can create a secret of that name (secret names allow only letters,
+        # digits and /_+=.@-), and every other secret of the account stays out of reach.
+        ("Secrets", ["secretsmanager:GetSecretValue"], [regional("secretsmanager", APP_SECRET_ARN_NAME),
+                                                        regional("secretsmanager", "secret:rds!db-*")]),
         ("AppBucketObjects", ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"], [f"{_ARN}:s3:::{bucket}/*"]),
         ("AppBucketList", ["s3:ListBucket"], [f"{_ARN}:s3:::{bucket}"]),
         ("Redeploy", ["ecs:UpdateService", "ecs:DescribeServices"], [regional("ecs", f"service/{cfg.cluster.name}/{cfg.service.name}")]),
