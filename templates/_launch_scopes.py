@@ -9,8 +9,22 @@ A product resource is recognised by one of three marks, strongest first:
   `SC-<account>-pp-<id>` (Lambda, SQS, SNS, EventBridge, alarms, log groups, S3 and RDS in lower
   case). That prefix is shared by every Service Catalog product of the account: the one place
   where another product's resources are not told apart.
-A new resource has no tags yet, so creation is granted on the new resource's ARN alone, and
-tagging a resource that has no `Name` yet is granted only when the request sets this product's.
+A new resource has no tags yet, so creation is granted on the new resource's ARN alone. A tag
+the role could put on a resource it did not create must never unlock that resource, so:
+- EC2 and ELB tags are set only inside the create request (`ec2:CreateAction`,
+  `elasticloadbalancing:CreateAction`, with this product's `Name` in `aws:RequestTag` and the tag
+  keys limited by `aws:TagKeys`); the role cannot tag an existing resource that is not already ours;
+- KMS and ACM take tags given at creation as a separate TagResource authorised on every key or
+  certificate ("To add tags while creating a KMS key, the principal must have permission in an
+  IAM policy that isn't restricted to particular KMS keys", Controlling access to tags,
+  https://docs.aws.amazon.com/kms/latest/developerguide/tag-permissions.html), so a `Name` there
+  proves nothing. Their grants on existing resources also require the tags CloudFormation itself
+  puts on what a Service Catalog stack creates (`aws:cloudformation:stack-name` `SC-*` and the
+  template's `aws:cloudformation:logical-id`), which no principal can set: the `aws:` prefix is
+  reserved for AWS ("Tagging best practices", https://docs.aws.amazon.com/tag-editor/latest/userguide/tagging.html);
+- secrets are named: the product's one secret is the service stack's `AppSecret`, which
+  CloudFormation names `<logical id>-<random>` ("Create an AWS Secrets Manager secret with
+  CloudFormation", https://docs.aws.amazon.com/secretsmanager/latest/userguide/cfn-example_secret.html).
 `Resource: "*"` is kept only for the actions listed with `_UNSCOPED` reasons below.
 """
 
@@ -20,11 +34,21 @@ from dataclasses import dataclass
 from fnmatch import fnmatchcase
 
 from enrollcfn.config import Config
+from enrollcfn.deploy import OWNER_TAG
 from templates.cluster import app_log_group_name
 
 _ARN = "arn:${AWS::Partition}"
 SC_STACK = "SC-*"  # Service Catalog's stack names; CloudFormation derives child names from them
 SC_LOWER = "sc-*"  # the same, where the service allows only lower case (S3, RDS)
+# The product's Secrets Manager secrets, by logical id (the application's keys in the service
+# stack, its database user in the database stack), and CloudFormation's names for them:
+# `<logical id>-<12 random>`, to which Secrets Manager appends `-<6 random>` in the ARN.
+APP_SECRET = "AppSecret"
+APP_DATABASE_SECRET = "AppDatabaseSecret"
+PRODUCT_SECRET_ARN_NAMES = tuple(f"secret:{logical_id}-*" for logical_id in (APP_SECRET, APP_DATABASE_SECRET))
+# Logical ids of the KMS keys and certificates the templates create (monitoring.py, load_balancer.py).
+KMS_KEYS = ("AlarmTopicKey",)
+CERTIFICATES = ("Certificate",)
 
 
 def regional(service: str, rest: str) -> str:
@@ -54,11 +78,33 @@ def name_tag(cfg: Config) -> str:
     return f"{cfg.project}-{cfg.environment}-*"
 
 
-def _tagged(cfg: Config, prefix: str, arns: tuple[str, ...], tag_verbs: tuple[str, ...]) -> list[Scope]:
-    """Tag-on-create for a resource without a Name yet, then everything on resources named ours."""
+def request_tag_keys(cfg: Config) -> list[str]:
+    """The tag keys a create request of the product may carry: the templates' Name, the stack tags
+    CloudFormation copies (pipeline.stack_tags) and the `aws:` tags only AWS sets."""
+    return ["Name", "project", "environment", OWNER_TAG, "aws:*"]
+
+
+def _created_with_tags(cfg: Config, create_key: str, creates: tuple[str, ...]) -> dict:
+    """A tag request that is part of one of `creates`, naming the resource ours, with only the
+    product's tag keys."""
+    return {"StringEquals": {create_key: list(creates)}, "StringLike": {"aws:RequestTag/Name": name_tag(cfg)},
+            "ForAllValues:StringLike": {"aws:TagKeys": request_tag_keys(cfg)}}
+
+
+def _tagged(cfg: Config, prefix: str, arns: tuple[str, ...], tag_verbs: tuple[str, ...], create_key: str,
+            creates: tuple[str, ...]) -> list[Scope]:
+    """Tags only inside a create request, then everything on resources named ours."""
     ours = {"StringLike": {"aws:ResourceTag/Name": name_tag(cfg)}}
-    fresh = {"Null": {"aws:ResourceTag/Name": "true"}, "StringLike": {"aws:RequestTag/Name": name_tag(cfg)}}
-    return [Scope(f"{prefix}TagNew", tag_verbs, arns, fresh, share=True), Scope(f"{prefix}Product", ("*",), arns, ours)]
+    return [Scope(f"{prefix}TagOnCreate", tag_verbs, arns, _created_with_tags(cfg, create_key, creates), share=True),
+            Scope(f"{prefix}Product", ("*",), arns, ours)]
+
+
+def _stack_made(cfg: Config, logical_ids: tuple[str, ...]) -> dict:
+    """Named ours AND made by a Service Catalog stack of these templates: the `aws:cloudformation:`
+    tags only CloudFormation sets, so a Name the role put on someone else's key or certificate
+    unlocks nothing."""
+    return {"StringLike": {"aws:ResourceTag/Name": name_tag(cfg), "aws:ResourceTag/aws:cloudformation:stack-name": SC_STACK},
+            "StringEquals": {"aws:ResourceTag/aws:cloudformation:logical-id": list(logical_ids)}}
 
 
 # Resource "*", and why. Most have no resource type in AWS's Service Authorization Reference, so IAM
@@ -103,7 +149,10 @@ def _ec2(cfg: Config) -> list[Scope]:
     # A rule is a resource of its own, never tagged; its group must be this product's.
     rules = Scope("Ec2SecurityGroupRules", ("AuthorizeSecurityGroup*", "RevokeSecurityGroup*", "UpdateSecurityGroupRuleDescriptions*"),
                   (regional("ec2", "security-group-rule/*"),), share=True)  # fmt: skip
-    return [*creates, rules, *_tagged(cfg, "Ec2", (regional("ec2", "*"),), ("CreateTags",))]
+    # ec2:CreateAction: "the name of the resource-creating API action" a CreateTags belongs to, set
+    # only when tags are given at creation ("Grant permission to tag Amazon EC2 resources during
+    # creation", https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/supported-iam-actions-tagging.html).
+    return [*creates, rules, *_tagged(cfg, "Ec2", (regional("ec2", "*"),), ("CreateTags",), "ec2:CreateAction", tuple(made))]
 
 
 def _elb(cfg: Config) -> list[Scope]:
@@ -115,21 +164,31 @@ def _elb(cfg: Config) -> list[Scope]:
         # listener also needs the load balancer, which must be this product's).
         Scope("ElbListeners", ("*Listener", "ModifyListenerAttributes", "AddTags", "RemoveTags"),
               (regional("elasticloadbalancing", "listener/app/*"), regional("elasticloadbalancing", "listener-rule/app/*")), share=True),
-        *_tagged(cfg, "Elb", lbs, ("AddTags",)),
+        # elasticloadbalancing:CreateAction: AddTags as part of CreateLoadBalancer/CreateTargetGroup
+        # (Elastic Load Balancing, "Condition keys", Service Authorization Reference).
+        *_tagged(cfg, "Elb", lbs, ("AddTags",), "elasticloadbalancing:CreateAction", ("CreateLoadBalancer", "CreateTargetGroup")),
     ]  # fmt: skip
 
 
 def _acm(cfg: Config) -> list[Scope]:
     certs = (regional("acm", "certificate/*"),)
-    return [Scope("AcmRead", ("DescribeCertificate", "ListTagsForCertificate"), certs), *_tagged(cfg, "Acm", certs, ("AddTagsToCertificate",))]
+    fresh = {"StringLike": {"aws:RequestTag/Name": name_tag(cfg)}, "ForAllValues:StringLike": {"aws:TagKeys": request_tag_keys(cfg)}}
+    return [Scope("AcmRead", ("DescribeCertificate", "ListTagsForCertificate"), certs),
+            # RequestCertificate's Tags: only this product's Name and tag keys; a Name put on a
+            # certificate unlocks nothing by itself (AcmProduct also needs CloudFormation's tags).
+            Scope("AcmTagOnCreate", ("AddTagsToCertificate",), certs, fresh, share=True),
+            Scope("AcmProduct", ("*",), certs, _stack_made(cfg, CERTIFICATES))]
 
 
 def _kms(cfg: Config) -> list[Scope]:
     keys = (regional("kms", "key/*"),)
-    # CreateKey's Tags are authorised as kms:TagResource before the key has an ARN, so the
-    # tag-on-create scope also names "*" (it still needs this product's Name in the request).
-    fresh, product = _tagged(cfg, "Kms", (*keys, "*"), ("TagResource",))
-    return [Scope("KmsRead", ("DescribeKey", "GetKey*", "ListResourceTags"), keys), fresh, Scope(product.sid, product.verbs, keys, product.condition)]
+    # CreateKey's Tags are authorised as kms:TagResource on every key of the account and Region, so
+    # the tag-on-create scope names "*" and key/*, limited to this product's Name and tag keys;
+    # that Name unlocks nothing by itself: KmsProduct also needs the tags only CloudFormation sets.
+    fresh = {"StringLike": {"aws:RequestTag/Name": name_tag(cfg)}, "ForAllValues:StringLike": {"aws:TagKeys": request_tag_keys(cfg)}}
+    return [Scope("KmsRead", ("DescribeKey", "GetKey*", "ListResourceTags"), keys),
+            Scope("KmsTagOnCreate", ("TagResource",), (*keys, "*"), fresh, share=True),
+            Scope("KmsProduct", ("*",), keys, _stack_made(cfg, KMS_KEYS))]
 
 
 def _secrets(cfg: Config) -> list[Scope]:
@@ -139,7 +198,8 @@ def _secrets(cfg: Config) -> list[Scope]:
         # RDS creates and tags the instance's managed master secret (`rds!db-...`) with the caller's
         # rights; any other use of those secrets is denied in catalog.py.
         Scope("RdsManagedSecret", ("TagResource",), (regional("secretsmanager", "secret:rds!*"),), share=True),
-        *_tagged(cfg, "Secrets", secrets, ("TagResource",)),
+        # The product's own secret, by the name CloudFormation gives it; no tag unlocks a secret.
+        Scope("SecretsProduct", ("*",), tuple(regional("secretsmanager", name) for name in PRODUCT_SECRET_ARN_NAMES)),
     ]
 
 

@@ -31,8 +31,9 @@ from troposphere.s3 import (
 )
 
 from enrollcfn.config import Config
-from enrollcfn.config.names import launch_role
+from enrollcfn.config.names import launch_role, role_name
 from templates._helpers import output, param, private_bucket_properties, scanner_skips, tls_only_statement
+from templates._launch_scopes import PRODUCT_SECRET_ARN_NAMES
 
 ARTIFACT_BUCKET_NAME = "ArtifactBucketName"
 REPOSITORY_NAME = "RepositoryName"
@@ -123,7 +124,18 @@ def boundary_document(cfg: Config) -> dict:
         ("NoResourceLevel", ["ecr:GetAuthorizationToken", "rekognition:DetectFaces"], ["*"]),
         ("Logs", ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams", "logs:PutRetentionPolicy",
                   "logs:GetLogEvents"], [regional("logs", "log-group:*")]),
-        ("Secrets", ["secretsmanager:GetSecretValue"], [regional("secretsmanager", "secret:*")]),
+        # Only the product's secrets: its application secret and its database user's, named by
+        # CloudFormation after their logical ids (templates/_launch_scopes.py), and the database's
+        # master secret, which RDS names `rds!db-<uuid>` ("Password management with Amazon RDS and
+        # AWS Secrets Manager", https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/rds-secrets-manager.html).
+        # Nothing in that name or in a tag only AWS sets tells this product's database from another
+        # of the account: its identifier is generated from a stack name this boundary, deployed
+        # before the product, cannot know. Refusing `rds!db-*` would stop the release's database-user
+        # task (its execution role reads the master's password), so it is kept and stated in the README; no
+        # principal but RDS can create a secret of that name (secret names allow only letters,
+        # digits and /_+=.@-), and every other secret of the account stays out of reach.
+        ("Secrets", ["secretsmanager:GetSecretValue"], [*(regional("secretsmanager", name) for name in PRODUCT_SECRET_ARN_NAMES),
+                                                        regional("secretsmanager", "secret:rds!db-*")]),
         ("AppBucketObjects", ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"], [f"{_ARN}:s3:::{bucket}/*"]),
         ("AppBucketList", ["s3:ListBucket"], [f"{_ARN}:s3:::{bucket}"]),
         # A release (the redeploy function, as which CloudFormation updates the stacks): the one
@@ -214,7 +226,7 @@ def _artifact_bucket(t: Template, cfg: Config) -> Bucket:
             "ArtifactBucketPolicy",
             Bucket=Ref(bucket),
             PolicyDocument={"Version": "2012-10-17", "Statement": [tls_only_statement(GetAtt(bucket, "Arn")), _publishers_only(cfg, bucket, publishers),
-                                                                   *_organization_reads(cfg, bucket)]},
+                                                                   _plans_only(cfg, bucket), *_organization_reads(cfg, bucket)]},
         )
     )
     return bucket
@@ -233,6 +245,26 @@ def _publishers_only(cfg: Config, bucket: Bucket, publishers) -> dict:
         "Resource": [GetAtt(bucket, "Arn"), Join("", [GetAtt(bucket, "Arn"), "/*"])],
         # Denied unless tagged as a publisher and (when the list is set) not one of the named ARNs.
         "Condition": If("HasPublisherArns", {**not_tagged, "ArnNotLike": {"aws:PrincipalArn": Ref(publishers)}}, not_tagged),
+    }  # fmt: skip
+
+
+def _plans_only(cfg: Config, bucket: Bucket) -> dict:
+    """The pull requests' plan role (delivery stack, `<project>-<environment>-plan`) carries the
+    publisher tag, yet writes nowhere but below the plan prefix, which no deploy, publish or launch
+    reads: what a pull request may write never becomes what runs. Stated here as well as in the
+    role's own policy, so a later grant on the role cannot reopen it."""
+    from templates.catalog import PLAN_PREFIX  # catalog.py imports this module
+
+    plan_role = f"{_ARN}:iam::${{AWS::AccountId}}:role/{role_name(cfg.project, cfg.environment, 'plan')}"
+    return {
+        "Sid": "PlanRoleWritesOnlyPlans",
+        "Effect": "Deny",
+        "Principal": "*",
+        "Action": ["s3:PutObject", "s3:DeleteObject", "s3:DeleteObjectVersion", "s3:PutObjectTagging", "s3:PutObjectVersionTagging",
+                   "s3:DeleteObjectTagging", "s3:DeleteObjectVersionTagging", "s3:PutBucketVersioning", "s3:PutLifecycleConfiguration",
+                   "s3:PutBucketPolicy"],
+        "NotResource": [Join("", [GetAtt(bucket, "Arn"), f"/{PLAN_PREFIX}/*"])],
+        "Condition": {"ArnEquals": {"aws:PrincipalArn": Sub(plan_role)}},
     }  # fmt: skip
 
 

@@ -36,6 +36,9 @@ from templates.database import ENHANCED_MONITORING_POLICY
 LAUNCH_ROLE_ARN = "LaunchRoleArn"
 # Key prefix of the packaged templates in the artifact bucket; the role may read only below it.
 ARTIFACT_PREFIX = "templates"
+# Key prefix `enrollcfn plan` uploads to: previews only. No deploy, publish or launch reads below
+# it, so what may write here (the pull requests' plan role) cannot reach what runs.
+PLAN_PREFIX = "plans"
 _ARN = "arn:${AWS::Partition}"
 # IAM quotas (docs.aws.amazon.com/IAM/latest/UserGuide/reference_iam-quotas.html): a managed
 # policy holds 6,144 characters without whitespace, a role carries 10 managed policies by

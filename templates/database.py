@@ -19,6 +19,7 @@ from troposphere.rds import DBInstance, DBParameterGroup, DBSubnetGroup, OptionC
 
 from enrollcfn.config import Config
 from templates._custom_resources import retain_log_groups
+from templates._launch_scopes import APP_DATABASE_SECRET
 from templates._helpers import name_tags, output, param, scanner_skips, service_role_trust
 from templates.bootstrap import product_role
 from templates.network import PRIVATE_SUBNET_IDS
@@ -49,7 +50,7 @@ def _app_user_secret(cfg: Config) -> Secret:
     service stack's one-off task creates the user from it, as the master user, before the service
     starts; the tasks read it as DB_USERNAME and DB_PASSWORD."""
     return Secret(
-        "AppDatabaseSecret",
+        APP_DATABASE_SECRET,
         Description=f"{cfg.project} {cfg.environment}: the application's MySQL user (not the master)",
         Tags=name_tags(cfg, "app-db-secret"),
         # Printable ASCII without quotes, backslash, '/', '@' or space: safe in a MySQL string

@@ -15,7 +15,7 @@ Inputs (release: deploy only): RootStackName, ArtifactBucketName. Outputs: the c
 from __future__ import annotations
 
 from awacs import cloudformation as cfn, ecr, ecs, iam, route53, s3, sts
-from awacs.aws import Allow, Condition, PolicyDocument, Principal, Statement, StringEquals
+from awacs.aws import Allow, Condition, PolicyDocument, Principal, Statement, StringEquals, StringLike
 from troposphere import Ref, Sub, Tags, Template
 from troposphere.iam import OIDCProvider, Policy, Role
 
@@ -24,7 +24,7 @@ from enrollcfn.config.delivery import AUDIENCE, GITHUB_ISSUER
 from enrollcfn.config.names import role_name
 from templates._helpers import output, param, scanner_skips
 from templates.bootstrap import ARTIFACT_BUCKET_NAME, publisher_tag
-from templates.catalog import ARTIFACT_PREFIX
+from templates.catalog import ARTIFACT_PREFIX, PLAN_PREFIX
 
 DELIVERY_ROLE_ARN = "DeliveryRoleArn"
 PLAN_ROLE_ARN = "PlanRoleArn"
@@ -70,14 +70,17 @@ def build(cfg: Config) -> Template:
         stack = param(t, ROOT_STACK_NAME, "String", "Root stack whose change sets the roles may create (enrollcfn deploy --stack)")
         bucket = param(t, ARTIFACT_BUCKET_NAME, "String", "Artifact bucket of the bootstrap stack, where deploys upload templates")
     push = _push_statements(cfg)
-    extra = _stack_statements(cfg, stack, bucket, DEPLOY_STACK_ACTIONS) if deploys else []
-    t.add_resource(_role(cfg, "DeliveryRole", delivery_role_name(cfg), provider, d.subjects(), push + extra, deploys))
+    extra = _stack_statements(cfg, stack, bucket, DEPLOY_STACK_ACTIONS, ARTIFACT_PREFIX) if deploys else []
+    t.add_resource(_role(cfg, "DeliveryRole", delivery_role_name(cfg), provider, d.subjects(), push + extra, deploys, d.workflow_refs()))
     output(t, DELIVERY_ROLE_ARN, Sub("${DeliveryRole.Arn}"), "Role the workflow assumes (role-to-assume) on its branch or environment")
     if deploys:
         output(t, CLOUDFORMATION_ROLE_ARN, Sub(_execution_role_arn(cfg)), "Role CloudFormation runs the root stack's change sets as")
     if d.plans:
-        plan = _stack_statements(cfg, stack, bucket, PLAN_STACK_ACTIONS)
-        t.add_resource(_role(cfg, "PlanRole", plan_role_name(cfg), provider, [d.pull_request_subject()], plan, deploys))
+        # Pull requests' plans upload below plans/, which no deploy or publish reads (bootstrap's
+        # bucket policy also denies this role every write below templates/).
+        plan = _stack_statements(cfg, stack, bucket, PLAN_STACK_ACTIONS, PLAN_PREFIX)
+        t.add_resource(_role(cfg, "PlanRole", plan_role_name(cfg), provider, [d.pull_request_subject()], plan, deploys,
+                             d.pull_request_workflow_refs()))
         output(t, PLAN_ROLE_ARN, Sub("${PlanRole.Arn}"), "Role pull requests assume to run enrollcfn plan (no execute, no push)")
     return t
 
@@ -92,16 +95,28 @@ def _provider(t: Template) -> OIDCProvider:
                                        DeletionPolicy="Retain", UpdateReplacePolicy="Retain"))
 
 
-def trust_policy(provider, subjects: list[str]) -> PolicyDocument:
+def trust_policy(provider, subjects: list[str], workflows: list[str] | None = None) -> PolicyDocument:
     """Only tokens GitHub issued for `sts.amazonaws.com` and one of `subjects`: StringEquals on
-    both claims, so a value is matched literally (config.delivery refuses wildcards anyway)."""
+    both claims, so a value is matched literally (config.delivery refuses wildcards anyway); and,
+    with `workflows`, only jobs of that workflow file (the `job_workflow_ref` claim,
+    `<owner>/<repo>/.github/workflows/<file>@<ref>`, https://docs.github.com/en/actions/reference/security/oidc):
+    StringEquals for a branch, StringLike where the ref varies (pull requests' refs/pull/<n>/merge)."""
     claims = {f"{GITHUB_ISSUER}:aud": AUDIENCE, f"{GITHUB_ISSUER}:sub": subjects}
+    conditions = [StringEquals(claims)]
+    ref_key = f"{GITHUB_ISSUER}:job_workflow_ref"
+    literal = [w for w in workflows or [] if "*" not in w]
+    patterns = [w for w in workflows or [] if "*" in w]
+    if literal:
+        claims[ref_key] = literal
+    if patterns:
+        conditions.append(StringLike({ref_key: patterns}))
     return PolicyDocument(Version="2012-10-17", Statement=[
         Statement(Effect=Allow, Principal=Principal("Federated", provider), Action=[sts.AssumeRoleWithWebIdentity],
-                  Condition=Condition(StringEquals(claims)))])  # fmt: skip
+                  Condition=Condition(conditions))])  # fmt: skip
 
 
-def _role(cfg: Config, logical_id: str, name: str, provider, subjects: list[str], statements: list, deploys: bool) -> Role:
+def _role(cfg: Config, logical_id: str, name: str, provider, subjects: list[str], statements: list, deploys: bool,
+          workflows: list[str]) -> Role:
     skips = {"CKV_AWS_111": "ecr:GetAuthorizationToken has no resource-level permissions; every other action names its resource"}
     tags = {"project": cfg.project, "environment": cfg.environment}
     if deploys:  # the artifact bucket admits writes only from principals carrying this tag (bootstrap)
@@ -110,7 +125,7 @@ def _role(cfg: Config, logical_id: str, name: str, provider, subjects: list[str]
         logical_id,
         RoleName=name,
         Description=f"GitHub Actions of {cfg.delivery.repository} for {cfg.project} {cfg.environment}",
-        AssumeRolePolicyDocument=trust_policy(provider, subjects),
+        AssumeRolePolicyDocument=trust_policy(provider, subjects, workflows),
         # A deploy is followed for up to 60 minutes (deploy --timeout) after the image build.
         MaxSessionDuration=7200 if deploys else 3600,
         Policies=[Policy(PolicyName=name, PolicyDocument=PolicyDocument(Version="2012-10-17", Statement=statements))],
@@ -137,13 +152,13 @@ def _execution_role_arn(cfg: Config) -> str:
     return f"{_ARN}:iam::${{AWS::AccountId}}:role/{cfg.delivery.execution_role_name}"
 
 
-def _stack_statements(cfg: Config, stack, bucket, actions: list) -> list[Statement]:
+def _stack_statements(cfg: Config, stack, bucket, actions: list, prefix: str) -> list[Statement]:
     """Change sets on the root stack and its nested stacks (named `<root>-<LogicalId>-<suffix>`)
     only; reads of the environment's other stacks; what deploy's preflight, upload and progress read."""
     from templates import NESTED  # the registry imports this module's neighbours; read it when building
     root = f"stack/${{{ROOT_STACK_NAME}}}"
     stacks = [_regional("cloudformation", f"{root}/*"), *(_regional("cloudformation", f"{root}-{s.logical_id}-*/*") for s in NESTED)]
-    objects = Sub(f"{_ARN}:s3:::${{{ARTIFACT_BUCKET_NAME}}}/{ARTIFACT_PREFIX}/*")
+    objects = Sub(f"{_ARN}:s3:::${{{ARTIFACT_BUCKET_NAME}}}/{prefix}/*")
     cluster = cfg.cluster.name
     return [
         Statement(Sid="RootAndNestedStacks", Effect=Allow, Action=actions, Resource=stacks),

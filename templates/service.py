@@ -49,6 +49,7 @@ from troposphere.secretsmanager import GenerateSecretString, Secret
 from enrollcfn.config import Config
 from enrollcfn.config.service import CA_BUNDLE_DIR, CA_BUNDLE_FILE, EXEC_AGENT_PATHS
 from templates._helpers import name_tags, output, param, scanner_skips, service_role_trust
+from templates._launch_scopes import APP_SECRET
 from templates.bootstrap import product_role
 from templates.cluster import APP_LOG_GROUP_ARN, APP_LOG_GROUP_NAME, CLUSTER_NAME
 from templates._custom_resources import ONE_OFF_TIMEOUT, OneOffTask, one_off_task_function
@@ -138,7 +139,7 @@ def _app_secret(cfg: Config) -> Secret:
     # state. APP_KEY is generated here; the other keys start empty and the operator sets them.
     template = {name: "" for name in cfg.service.secrets if name != "APP_KEY"}
     return Secret(
-        "AppSecret",
+        APP_SECRET,
         Description=f"{cfg.project} {cfg.environment}: Laravel application secrets",
         Tags=name_tags(cfg, "app-secret"),  # the launch role may change only resources named ours
         # Laravel uses a key without the base64: prefix as raw bytes; AES-256-CBC needs exactly 32.

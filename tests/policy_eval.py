@@ -4,7 +4,8 @@ It follows IAM's documented logic (docs.aws.amazon.com/IAM/latest/UserGuide/
 reference_policies_evaluation-logic.html) for what these templates use: an explicit Deny wins,
 then any Allow, else the implicit deny; Action/NotAction and Resource/NotResource with `*` and
 `?` wildcards (actions case-insensitive, ARNs case-sensitive); the condition operators
-StringEquals/NotEquals/Like/NotLike, ArnEquals/Like/NotLike/NotEquals, Bool and Null, every
+StringEquals/NotEquals/Like/NotLike, ArnEquals/Like/NotLike/NotEquals, Bool, Null and
+ForAllValues: over the positive ones, every
 operator and key of a block ANDed, the values of one key ORed, and a missing key failing a
 positive operator but satisfying a negated one. Intrinsics are resolved with a fake account.
 """
@@ -73,7 +74,13 @@ def _condition_holds(block: dict, context: dict) -> bool:
         for key, wanted in keys.items():
             wanted = [str(w) for w in _listed(wanted)]
             present = key in context
-            if operator == "Null":
+            if operator.startswith("ForAllValues:"):
+                # every value of a multi-valued key matches one of `wanted`; an absent key holds
+                # (IAM User Guide, "Set operators for multivalued context keys")
+                test = _POSITIVE[operator.split(":", 1)[1]]
+                if present and not all(any(test(w, got) for w in wanted) for got in _listed(context[key])):
+                    return False
+            elif operator == "Null":
                 if (not present) != (wanted[0] == "true"):
                     return False
             elif operator in _NEGATED:

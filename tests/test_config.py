@@ -166,7 +166,12 @@ BAD_INPUTS = [
     ({"dns": {"api_domain": "evilmartincaringal.co.nz"}}, "dns.api_domain", "not in the hosted zone"),
     ({"service": {"environment": {"DB_PASSWORD": "x"}}}, "service.environment.DB_PASSWORD", "set by the stacks"),
     ({"service": {"environment": {"STRIPE_SECRET": "x"}}}, "service.environment.STRIPE_SECRET", "looks like a secret"),
-    ({"service": {"environment": {"AWS_ACCESS_KEY_ID": "x"}}}, "service.environment.AWS_ACCESS_KEY_ID", "looks like a secret"),
+    ({"service": {"environment": {"AWS_ACCESS_KEY_ID": "x"}}}, "service.environment.AWS_ACCESS_KEY_ID", "is read by the AWS SDKs"),
+    # a production environment under a variant name cannot switch its production rules off
+    ({"environment": "prod-eu", "production": False}, "production", "reads as production"),
+    ({"environment": "eu-production", "production": False}, "production", "reads as production"),
+    ({"environment": "prod2", "production": False}, "production", "reads as production"),
+    ({"environment": "live", "production": False}, "production", "reads as production"),
     ({"service": {"environment": {"GITHUB_TOKEN": "x"}}}, "service.environment.GITHUB_TOKEN", "looks like a secret"),
 ]
 

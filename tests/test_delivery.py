@@ -69,8 +69,13 @@ def _admits(template, role: str, claims: dict) -> bool:
     return False
 
 
-def token(sub: str, aud: str | None = "sts.amazonaws.com") -> dict:
-    claims = {f"{ISSUER}:sub": sub}
+WORKFLOW = f"{REPO}/.github/workflows/deploy.yml"  # job_workflow_ref: <owner>/<repo>/<path>@<ref> (GitHub, OpenID Connect reference)
+
+
+def token(sub: str, aud: str | None = "sts.amazonaws.com", workflow: str | None = None) -> dict:
+    if workflow is None:
+        workflow = f"{WORKFLOW}@refs/pull/7/merge" if sub.endswith(":pull_request") else f"{WORKFLOW}@refs/heads/main"
+    claims = {f"{ISSUER}:sub": sub, f"{ISSUER}:job_workflow_ref": workflow}
     if aud is not None:
         claims[f"{ISSUER}:aud"] = aud
     return claims
@@ -114,7 +119,23 @@ def test_the_trust_names_the_github_provider_and_no_other_principal(template):
     for role in ("DeliveryRole", "PlanRole"):
         for s in _trust(template, role):
             assert s["Principal"] == {"Federated": {"Ref": "GitHubProvider"}} and s["Action"] == ["sts:AssumeRoleWithWebIdentity"]
-            assert set(s["Condition"]) == {"StringEquals"}, "only literal matching of the claims"
+            assert set(s["Condition"]) <= {"StringEquals", "StringLike"}
+            assert not any(k.endswith(":sub") or k.endswith(":aud") for k in s["Condition"].get("StringLike", {})), "sub and aud literal"
+
+
+@pytest.mark.parametrize("workflow", [
+    f"{REPO}/.github/workflows/other.yml@refs/heads/main",       # another workflow of the repository
+    f"{REPO}/.github/workflows/deploy.yml@refs/heads/feature",   # the workflow file from another branch
+    f"acme/other-app/.github/workflows/deploy.yml@refs/heads/main",  # a reusable workflow elsewhere
+])  # fmt: skip
+def test_only_the_pinned_workflow_file_on_the_branch_may_assume_the_delivery_role(template, workflow):
+    assert not _admits(template, "DeliveryRole", token(f"repo:{REPO}:ref:refs/heads/main", workflow=workflow))
+    assert not _admits(template, "DeliveryRole", {k: v for k, v in token(f"repo:{REPO}:ref:refs/heads/main").items() if "job_workflow_ref" not in k})
+
+
+def test_pull_requests_plan_only_through_the_pinned_workflow_file(template):
+    assert _admits(template, "PlanRole", token(f"repo:{REPO}:pull_request", workflow=f"{WORKFLOW}@refs/pull/12/merge"))
+    assert not _admits(template, "PlanRole", token(f"repo:{REPO}:pull_request", workflow=f"{REPO}/.github/workflows/x.yml@refs/pull/12/merge"))
 
 
 def _allows(template, role: str) -> list[dict]:
@@ -224,6 +245,17 @@ def _no_aws(service):
     ({"enabled": True, "repository": "acme/app", "release": "deploy", "execution_role_name": "arn:aws:iam::1:role/x"},
      "delivery.execution_role_name"),
     ({"enabled": False}, "delivery.enabled"),
+    # invisible and look-alike characters in what reaches the trust policy
+    ({"enabled": True, "repository": "acme/app", "branch": "ma\u200bin"}, "delivery.branch"),
+    ({"enabled": True, "repository": "acme/app", "branch": "m\u0430in"}, "delivery.branch"),
+    ({"enabled": True, "repository": "\u0430cme/app"}, "delivery.repository"),
+    ({"enabled": True, "repository": "acme/app\u202e"}, "delivery.repository"),
+    ({"enabled": True, "repository": "acme/app", "environment": "pr\u043eduction"}, "delivery.environment"),
+    ({"enabled": True, "repository": "acme/app", "environment": "production\u00a0"}, "delivery.environment"),
+    ({"enabled": True, "repository": "acme/app", "branch": "main\u3000"}, "delivery.branch"),
+    ({"enabled": True, "repository": "acme/app", "workflow": "deploy.yml"}, "delivery.workflow"),
+    ({"enabled": True, "repository": "acme/app", "workflow": ".github/workflows/*.yml"}, "delivery.workflow"),
+    ({"enabled": True, "repository": "acme/app", "workflow": ".github/workflows/d\u0435ploy.yml"}, "delivery.workflow"),
 ])  # fmt: skip
 def test_bad_delivery_config_is_one_line_naming_the_key_and_no_aws_call(tmp_path, capsys, delivery, key):
     (tmp_path / "c.yaml").write_text(_config_text(delivery))

@@ -116,10 +116,20 @@ def test_redeploy_without_changes_uploads_nothing_and_exits_0(created, config_fi
     assert f"{STACK}: no changes" in err
 
 
+def _artifact_keys() -> set[str]:
+    s3 = boto3.client("s3")
+    bucket = next(b["Name"] for b in s3.list_buckets()["Buckets"] if "artifactbucket" in b["Name"])
+    return {o["Key"] for o in s3.list_objects_v2(Bucket=bucket).get("Contents", [])}
+
+
 def test_plan_after_a_setting_changes_shows_it_and_exits_2(created, config_file, capsys):
+    before = _artifact_keys()
     code, out, err = run(capsys, "plan", "--stack", STACK, "--config",
                          config_file("cluster:\n  container_insights: false\n"), "--json")
     assert code == 2
+    # a plan uploads only where no deploy reads (README, who writes what in the artifact bucket)
+    new = _artifact_keys() - before
+    assert new and all(k.startswith("plans/") for k in new), new
     plans = {p["title"]: p for p in json.loads(out)["plans"]}
     changes = plans[f"{STACK}: update"]["changes"]
     assert {"logical_id": "ClusterStack", "action": "Modify"}.items() <= next(

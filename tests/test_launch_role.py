@@ -138,8 +138,10 @@ def test_a_resource_of_another_product_cannot_be_renamed_ours(role):
     vpc = f"arn:aws:ec2:{A}:vpc/vpc-0abc"
     ours_requested = {"aws:RequestTag/Name": "student-enrollment-production-vpc"}
     assert not role.allows("ec2:CreateTags", vpc, {**THEIRS, **ours_requested})
-    assert role.allows("ec2:CreateTags", vpc, ours_requested)  # a new, untagged VPC being named ours
-    assert not role.allows("ec2:CreateTags", vpc, {"aws:RequestTag/Name": "billing-staging-vpc"})
+    assert not role.allows("ec2:CreateTags", vpc, ours_requested)  # an existing untagged VPC: not made ours
+    at_create = {**ours_requested, "ec2:CreateAction": "CreateVpc", "aws:TagKeys": ["Name"]}
+    assert role.allows("ec2:CreateTags", vpc, at_create)  # a new VPC named ours in its CreateVpc request
+    assert not role.allows("ec2:CreateTags", vpc, {**at_create, "aws:RequestTag/Name": "billing-staging-vpc"})
 
 
 def test_the_database_master_secret_is_only_created_and_tagged(role):
@@ -169,7 +171,9 @@ OURS_ALLOWED = [
     ("ec2:DeleteVpc", f"arn:aws:ec2:{A}:vpc/vpc-0ours", OURS),
     ("kms:CreateKey", "*", {}),
     ("kms:TagResource", "*", {"aws:RequestTag/Name": "student-enrollment-production-alarm-topic-key"}),  # CreateKey's Tags
-    ("kms:EnableKeyRotation", f"arn:aws:kms:{A}:key/1234abcd-12ab-34cd-56ef-1234567890ab", {"aws:ResourceTag/Name": "student-enrollment-production-alarm-topic-key"}),
+    ("kms:EnableKeyRotation", f"arn:aws:kms:{A}:key/1234abcd-12ab-34cd-56ef-1234567890ab", {
+        "aws:ResourceTag/Name": "student-enrollment-production-alarm-topic-key",
+        "aws:ResourceTag/aws:cloudformation:stack-name": f"{SC}-MonitoringStack-1ABC", "aws:ResourceTag/aws:cloudformation:logical-id": "AlarmTopicKey"}),
     ("secretsmanager:UpdateSecret", f"arn:aws:secretsmanager:{A}:secret:AppSecret-AbCdEf", {"aws:ResourceTag/Name": "student-enrollment-production-app-secret"}),
     ("acm:RequestCertificate", "*", {}),
     ("route53:ChangeResourceRecordSets", "arn:aws:route53:::hostedzone/Z0000000000000000000", {}),

@@ -26,7 +26,7 @@ def cmd_ci_workflow(args: argparse.Namespace) -> int:
    ci-<sha> (release: deploy); pull requests build without pushing, and with release: deploy
    run `enrollcfn plan` under the plan role
 4. print it, or write it to --out FILE (commit it in the application repository as
-   .github/workflows/deploy.yml)"""
+   delivery.workflow, default .github/workflows/deploy.yml: the roles trust only jobs of that file)"""
     from enrollcfn.stacks import delivery_stack_name, describe, output, output_map
     from enrollcfn.workflow import render
     from templates.delivery import DELIVERY_ROLE_ARN, PLAN_ROLE_ARN
@@ -50,5 +50,6 @@ def cmd_ci_workflow(args: argparse.Namespace) -> int:
         sys.stdout.write(text)
         return 0
     write_file(args.out, text, "--out", "ci-workflow", given=(args.config,))
-    print(f"wrote {args.out}: commit it in {cfg.delivery.repository}; it assumes {roles[DELIVERY_ROLE_ARN]}")
+    where = f" as {cfg.delivery.workflow}" if cfg.delivery.workflow else ""
+    print(f"wrote {args.out}: commit it in {cfg.delivery.repository}{where}; it assumes {roles[DELIVERY_ROLE_ARN]}")
     return 0

@@ -3,19 +3,29 @@ point the root's TemplateURLs at them, each URL pinned to the object version it 
 
 Children are uploaded first; the root is rewritten with their URLs and then hashed, so the
 root's key changes exactly when any template changes. An object already present under its key
-is not uploaded again, so a re-run with unchanged content writes nothing. Every URL carries the
-object's `versionId` (the bucket is versioned): a later write to the same key, by anyone, cannot
-change what CloudFormation or Service Catalog launches from a URL handed out before.
+is not uploaded again, so a re-run with unchanged content writes nothing, but only when its bytes
+hash to the key: a key is a claim about content, and whoever else may write below the prefix could
+have put other bytes there first. The check uses S3's SHA-256 checksum (uploads send
+`ChecksumAlgorithm=SHA256`; `HeadObject` with `ChecksumMode=ENABLED` returns `ChecksumSHA256`, the
+base64 of the digest, "Checking object integrity in Amazon S3",
+https://docs.aws.amazon.com/AmazonS3/latest/userguide/checking-object-integrity.html); an object
+without one, or with a multipart upload's composite checksum (which ends in `-<parts>` and is a
+checksum of checksums, not of the object), is read back and hashed instead. A mismatch stops the
+run, naming the object. Every URL carries the object's `versionId` (the bucket is versioned), the
+version that was checked: a later write to the same key, by anyone, cannot change what
+CloudFormation or Service Catalog launches from a URL handed out before.
 """
 
 from __future__ import annotations
 
+import base64
 import copy
 import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from enrollcfn.compiler import Stack
+from enrollcfn.errors import EnrollcfnError
 from templates import ROOT
 
 NESTED_STACK = "AWS::CloudFormation::Stack"
@@ -91,20 +101,53 @@ def rewrite_template_urls(root_doc: Mapping, urls: Mapping[str, str]) -> dict:
     return doc
 
 
-def upload(s3, bucket: str, key: str, body: bytes, content_type: str = "application/x-yaml") -> tuple[bool, str | None]:
-    """Put `body` at `key` unless an object is already there.
+class IntegrityError(EnrollcfnError):
+    """An object at a content-hash key holds other bytes than the key names."""
 
-    Returns (uploaded, version id). The key is derived from the content, so an existing object
-    holds the same bytes; its current version is the one to pin."""
+
+def checksum_sha256(body: bytes) -> str:
+    """S3's ChecksumSHA256 of a single-part object: the base64 of the SHA-256 digest."""
+    return base64.b64encode(hashlib.sha256(body).digest()).decode("ascii")
+
+
+def upload(s3, bucket: str, key: str, body: bytes, content_type: str = "application/x-yaml") -> tuple[bool, str | None]:
+    """Put `body` at `key` unless an object holding exactly `body` is already there.
+
+    Returns (uploaded, version id). An existing object is used only when its bytes hash to
+    `body`'s SHA-256; otherwise IntegrityError names it and nothing is pinned."""
     from botocore.exceptions import ClientError
 
     try:
-        return False, s3.head_object(Bucket=bucket, Key=key).get("VersionId")
+        head = s3.head_object(Bucket=bucket, Key=key, ChecksumMode="ENABLED")
     except ClientError as exc:
         if exc.response.get("Error", {}).get("Code") not in ("404", "NoSuchKey", "NotFound"):
             raise
-    put = s3.put_object(Bucket=bucket, Key=key, Body=body, ContentType=content_type, ServerSideEncryption="AES256")
+    else:
+        version = head.get("VersionId")
+        _verify(s3, bucket, key, version, head, body)
+        return False, version
+    put = s3.put_object(Bucket=bucket, Key=key, Body=body, ContentType=content_type, ServerSideEncryption="AES256",
+                        ChecksumAlgorithm="SHA256")
     return True, put.get("VersionId")
+
+
+def _verify(s3, bucket: str, key: str, version: str | None, head: Mapping, body: bytes) -> None:
+    """Raise IntegrityError unless the object version `head` describes holds exactly `body`."""
+    expected = checksum_sha256(body)
+    stored = head.get("ChecksumSHA256")
+    if stored and "-" not in stored:  # a full-object checksum S3 computed or checked on upload
+        if stored == expected:
+            return
+        found = f"its SHA-256 checksum is {stored}"
+    else:  # no checksum, or a multipart composite one: read the very version and hash it
+        args = {"Bucket": bucket, "Key": key, **({"VersionId": version} if version else {})}
+        actual = s3.get_object(**args)["Body"].read()
+        if hashlib.sha256(actual).digest() == hashlib.sha256(body).digest():
+            return
+        found = f"it holds {len(actual)} bytes with SHA-256 {digest(actual)}"
+    raise IntegrityError(f"s3://{bucket}/{key}", f"holds other bytes than its content-hash name promises ({found}, expected "
+                         f"{expected}); not used. Someone with write access below the prefix put it there: find out who "
+                         f"(CloudTrail S3 data events), delete that object version, and run again")
 
 
 def package_templates(s3, bucket: str, prefix: str, region: str, product: Mapping[str, Stack]) -> Package:

@@ -33,7 +33,7 @@ from enrollcfn.preflight import image, preflight, provider_taken, warnings
 from enrollcfn.stacks import bootstrap_stack_name, delivery_stack_name, describe, nested_stacks, output, output_map
 from templates import DELIVERY, ROOT
 from templates.bootstrap import ARTIFACT_BUCKET_NAME, REPOSITORY_URI
-from templates.catalog import ARTIFACT_PREFIX  # the launch role may read only below it
+from templates.catalog import ARTIFACT_PREFIX, PLAN_PREFIX  # the launch role may read only below ARTIFACT_PREFIX
 from templates.delivery import CLOUDFORMATION_ROLE_ARN, ROOT_STACK_NAME
 from templates.monitoring import ENVIRONMENT_TAG  # the budget counts the costs carrying it
 from templates.service import IMAGE_DIGEST, IMAGE_TAG
@@ -127,10 +127,13 @@ def run(r: Run, cfg: Config, build: Build) -> Result:
     boot_outputs = output_map(boot_stack)
     bucket = output(boot_name, boot_outputs, ARTIFACT_BUCKET_NAME)
     execution_role = _delivery(r, cfg, build, bucket, result)
-    package = package_templates(r.clients.s3, bucket, ARTIFACT_PREFIX, cfg.region, build.product())
+    # A plan uploads where no deploy or publish reads: whoever may only plan (the pull requests'
+    # role) cannot put a template where the next deploy would run it.
+    prefix = ARTIFACT_PREFIX if r.opts.execute else PLAN_PREFIX
+    package = package_templates(r.clients.s3, bucket, prefix, cfg.region, build.product())
     result.uploaded = package.uploaded
     r.console.report(f"templates: {len(package.uploaded)} uploaded, {len(package.artifacts) - len(package.uploaded)} unchanged "
-                     f"(s3://{bucket}/{ARTIFACT_PREFIX}/)")
+                     f"(s3://{bucket}/{prefix}/)")
     digest, risks = _preflight(r, cfg, boot_outputs.get(REPOSITORY_URI, ""))
     for problem in risks:
         r.console.report(f"warning: {problem.key}: {problem.message}")

@@ -53,7 +53,9 @@ def int_range(lo: int, hi: int) -> object:
 
 def check(pattern: str, message: str) -> AfterValidator:
     """A string validator: refuse a value that does not match `pattern` entirely, saying `message`."""
-    compiled = re.compile(pattern)
+    # ASCII: `\w` and `\d` would otherwise also match other scripts' letters and digits, and these
+    # values reach IAM, trust policies and physical names, where they are compared as strings.
+    compiled = re.compile(pattern, re.ASCII)
 
     def _check(value: str) -> str:
         if not compiled.fullmatch(value):

@@ -30,6 +30,14 @@ def _fail(value: str, message: str):
     raise PydanticCustomError("bad_value", "{message}", {"message": f"{shown!r} {message}"})
 
 
+def _ascii_only(value: str, allowed: str) -> None:
+    """Names that reach trust policies are compared as strings: a look-alike or invisible
+    character (Cyrillic 'а', a zero-width space) would name another subject than the one read."""
+    if not value.isascii() or not value.isprintable():
+        bad = next(c for c in value if not (c.isascii() and c.isprintable()))
+        _fail(value, f"holds {ascii(bad)[1:-1]}, which is not a printable ASCII character; use only {allowed}")
+
+
 def _no_wildcard(value: str, what: str) -> None:
     if "*" in value or "?" in value:
         _fail(value, f"holds a wildcard; name one {what} exactly (the role trusts only the subjects written here)")
@@ -42,10 +50,11 @@ _OWNER = r"[A-Za-z0-9](?:[A-Za-z0-9]|-(?=[A-Za-z0-9])){0,38}"
 _REPO = r"(?!\.{1,2}$)(?!.*\.git$)[A-Za-z0-9._-]{1,100}"
 
 
-def _exact(what: str, pattern: str, message: str):
-    """A check for one `what` named exactly: empty (unset), or no wildcard and the whole of `pattern`."""
+def _exact(what: str, pattern: str, message: str, allowed: str):
+    """A check for one `what` named exactly: empty (unset), or ASCII, no wildcard and the whole of `pattern`."""
     def check(value: str) -> str:
         if value:
+            _ascii_only(value, allowed)
             _no_wildcard(value, what)
             if not re.fullmatch(pattern, value):
                 _fail(value, message)
@@ -54,13 +63,20 @@ def _exact(what: str, pattern: str, message: str):
 
 
 _repository = _exact("repository", f"{_OWNER}/{_REPO}", "is not a GitHub repository: write owner/name (owner: 1-39 letters, "
-                     "digits and single hyphens; name: 1-100 letters, digits, '.', '_' and '-')")
+                     "digits and single hyphens; name: 1-100 letters, digits, '.', '_' and '-')",
+                     "A-Z a-z 0-9 and '/', '.', '_', '-'")
+
+
+_BRANCH_ALLOWED = "A-Z a-z 0-9 and '.', '_', '/', '+', '-'"
 
 
 def _branch(value: str) -> str:
     """A branch name git accepts (git check-ref-format), without refs/heads/."""
     if value:
+        _ascii_only(value, _BRANCH_ALLOWED)
         _no_wildcard(value, "branch")
+        if not re.fullmatch(r"[A-Za-z0-9._/+-]+", value):
+            _fail(value, f"is not a branch name here: use only {_BRANCH_ALLOWED}")
         parts = value.split("/")
         bad = (len(value) > 255 or value.startswith(("-", "refs/")) or value.endswith((".", ".lock")) or ".." in value
                or "@{" in value or value == "@" or re.search(r"[\x00-\x20~^:\[\\\x7f]", value)
@@ -72,7 +88,15 @@ def _branch(value: str) -> str:
 
 
 # A GitHub environment name (at most 255 characters); ':' would end the sub claim's field.
-_environment = _exact("environment", r"[A-Za-z0-9_.-]{1,255}", "is not an environment name here: use 1-255 letters, digits, '_', '.' and '-'")
+_environment = _exact("environment", r"[A-Za-z0-9_.-]{1,255}", "is not an environment name here: use 1-255 letters, digits, '_', '.' and '-'",
+                      "A-Z a-z 0-9 and '_', '.', '-'")
+# The workflow file that may assume the roles, pinned in the trust by the token's job_workflow_ref
+# claim (`<owner>/<repo>/<path>@<ref>`, GitHub's "OpenID Connect reference",
+# https://docs.github.com/en/actions/reference/security/oidc). Default: where `enrollcfn
+# ci-workflow` says to commit what it writes.
+DEFAULT_WORKFLOW = ".github/workflows/deploy.yml"
+_workflow = _exact("workflow file", r"\.github/workflows/[A-Za-z0-9_.-]+\.ya?ml",
+                   "is not a workflow file: .github/workflows/<name>.yml (letters, digits, '_', '.', '-')", "A-Z a-z 0-9 and '/', '_', '.', '-'")
 
 
 def _provider_arn(value: str) -> str:
@@ -92,6 +116,7 @@ def _role_name(value: str) -> str:
 Repository = Annotated[Text, AfterValidator(_repository)]
 Branch = Annotated[Text, AfterValidator(_branch)]
 Environment = Annotated[Text, AfterValidator(_environment)]
+Workflow = Annotated[Text, AfterValidator(_workflow)]
 ProviderArn = Annotated[Text, AfterValidator(_provider_arn)]
 RoleName = Annotated[Text, AfterValidator(_role_name)]
 
@@ -104,6 +129,9 @@ class Delivery(Section):
     repository: Repository = ""  # owner/name of the application repository
     branch: Branch = "main"  # pushes to it may assume the role (sub repo:OWNER/REPO:ref:refs/heads/BRANCH)
     environment: Environment = ""  # jobs in this GitHub environment may (sub repo:OWNER/REPO:environment:NAME)
+    # Only jobs of this workflow file may assume the roles (job_workflow_ref); empty: any workflow
+    # of the repository whose token has a trusted subject.
+    workflow: Workflow = DEFAULT_WORKFLOW
     # An account holds one IAM OIDC provider per issuer URL: the first delivery stack of an
     # account creates it (and keeps it on delete); every other one names it here.
     provider_arn: ProviderArn = ""
@@ -135,6 +163,18 @@ class Delivery(Section):
         """The `sub` claims the delivery role trusts (GitHub's formats for a branch and an environment)."""
         repo = f"repo:{self.repository}"
         return [s for s, on in ((f"{repo}:ref:refs/heads/{self.branch}", self.branch), (f"{repo}:environment:{self.environment}", self.environment)) if on]
+
+    def workflow_refs(self) -> list[str]:
+        """The job_workflow_ref claims the delivery role trusts: the workflow file on the branch
+        (a job in the environment runs on it too); any ref when only an environment is set."""
+        if not self.workflow:
+            return []
+        ref = f"refs/heads/{self.branch}" if self.branch else "*"
+        return [f"{self.repository}/{self.workflow}@{ref}"]
+
+    def pull_request_workflow_refs(self) -> list[str]:
+        """The job_workflow_ref of the workflow run for a pull request (`refs/pull/<n>/merge`)."""
+        return [f"{self.repository}/{self.workflow}@refs/pull/*/merge"] if self.workflow else []
 
     def pull_request_subject(self) -> str:
         """The `sub` claim of a workflow run for a pull request that references no environment."""

@@ -81,7 +81,50 @@ TASK_DEFINITION_MAX = 64 * 1024
 ENVIRONMENT_BUDGET = TASK_DEFINITION_MAX - 8 * 1024
 
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,254}")
-_SECRET_NAME = re.compile(r"(^|_)(PASSWORD|PASSWD|PASS|SECRET|KEY|TOKEN|CREDENTIALS?)(_|$)")
+# Secret-looking names, by their words: NAME_PARTS split at underscores and camel case
+# (apiKey -> API KEY), digits dropped (SECRET2, API_KEY_1). A word that is one of _SECRET_WORDS, or
+# a run-together word ending in one (APIKEY, DBPASSWORD, AUTHTOKEN), is a secret's name.
+_SECRET_WORDS = ("PASSWORD", "PASSWD", "PASS", "PWD", "PASSPHRASE", "SECRET", "SECRETS", "KEY", "KEYS", "TOKEN", "TOKENS",
+                 "CREDENTIAL", "CREDENTIALS", "CREDS", "PRIVATE", "APIKEY", "DSN")
+_RUN_TOGETHER = ("PASSWORD", "PASSWD", "PASSPHRASE", "SECRET", "TOKEN", "APIKEY", "ACCESSKEY", "PRIVATEKEY", "SECRETKEY", "CREDENTIALS")
+_WORDS = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|[0-9]+")
+
+# Variables the AWS SDKs and the ECS agent read credentials and endpoints from: set in a task,
+# they would replace the task role's credentials or point the SDK elsewhere (AWS SDKs and Tools
+# Reference Guide, "Environment variables", https://docs.aws.amazon.com/sdkref/latest/guide/environment-variables.html;
+# Amazon ECS, "Task metadata endpoint", https://docs.aws.amazon.com/AmazonECS/latest/developerguide/task-metadata-endpoint-v4.html).
+SDK_RESERVED = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN", "AWS_CREDENTIAL_EXPIRATION",
+                "AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE", "AWS_ROLE_ARN",
+                "AWS_ROLE_SESSION_NAME", "AWS_WEB_IDENTITY_TOKEN_FILE", "AWS_CA_BUNDLE", "AWS_STS_REGIONAL_ENDPOINTS")
+SDK_RESERVED_PREFIXES = ("AWS_CONTAINER_", "ECS_CONTAINER_METADATA_URI", "ECS_AGENT_", "AWS_EC2_METADATA_", "AWS_ENDPOINT_URL",
+                         "AWS_EXECUTION_ENV", "AWS_LAMBDA_")
+
+# Values shaped like credentials, whatever the name says.
+_CREDENTIAL_VALUES = (
+    (re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://[^/\s:@]*:[^/\s@]+@"), "a URL with a password (scheme://user:password@host)"),
+    (re.compile(r"(?<![A-Z0-9])(AKIA|ASIA|ABIA|ACCA|AIDA|AROA)[A-Z0-9]{16}(?![A-Z0-9])"), "an AWS access key id"),
+    (re.compile(r"-----BEGIN ([A-Z0-9 ]+ )?PRIVATE KEY( BLOCK)?-----"), "a private key"),
+    (re.compile(r"eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*"), "a JSON Web Token"),
+    (re.compile(r"\b(gh[pousr]_[A-Za-z0-9]{30,}|github_pat_[A-Za-z0-9_]{30,}|xox[abprs]-[A-Za-z0-9-]{10,}|sk_live_[A-Za-z0-9]{16,})"),
+     "an API token (GitHub, Slack or Stripe)"),
+)
+
+
+def secret_named(name: str) -> bool:
+    """True when a word of `name` is a secret's (see _SECRET_WORDS)."""
+    words = [w.upper() for w in _WORDS.findall(name) if not w.isdigit()]
+    return any(w in _SECRET_WORDS or (len(w) > 4 and w.endswith(_RUN_TOGETHER)) for w in words)
+
+
+def sdk_reserved(name: str) -> bool:
+    """True for a variable the AWS SDKs or the ECS agent read (SDK_RESERVED, SDK_RESERVED_PREFIXES)."""
+    upper = name.upper()
+    return upper in SDK_RESERVED or upper.startswith(SDK_RESERVED_PREFIXES)
+
+
+def credential_shaped(value: str) -> str | None:
+    """What kind of credential `value` looks like, or None."""
+    return next((kind for pattern, kind in _CREDENTIAL_VALUES if pattern.search(value)), None)
 
 
 def _plain(value: object) -> object:
@@ -105,8 +148,14 @@ def problems(environment: dict[str, str], secrets: tuple[str, ...]) -> list[tupl
             out.append((key, "a variable name is 1-255 letters, digits and underscores, not starting with a digit"))
         elif name in INJECTED:
             out.append((key, f"{name} is set by the stacks ({', '.join(INJECTED)}); remove it"))
-        elif _SECRET_NAME.search(name.upper()):
+        elif sdk_reserved(name):
+            out.append((key, f"{name} is read by the AWS SDKs or the ECS agent (credentials, metadata, endpoints) and would replace the "
+                             "task role's credentials; remove it: the task role grants AWS access"))
+        elif secret_named(name):
             out.append((key, "looks like a secret; list its name under service.secrets and set the value in Secrets Manager"))
+        elif kind := credential_shaped(str(environment[name])):
+            out.append((key, f"its value looks like {kind}; move it to Secrets Manager: list {name} under service.secrets "
+                             "(set the value there), and rotate the credential, since this file has held it"))
     seen: set[str] = set()
     for i, name in enumerate(secrets):
         key = f"service.secrets[{i}]"
@@ -118,6 +167,9 @@ def problems(environment: dict[str, str], secrets: tuple[str, ...]) -> list[tupl
             out.append((key, f"{name} is also in service.environment; keep it in one place"))
         elif name in INJECTED:
             out.append((key, f"{name} is set by the stacks ({', '.join(INJECTED)}); remove it"))
+        elif sdk_reserved(name):
+            out.append((key, f"{name} is read by the AWS SDKs or the ECS agent (credentials, metadata, endpoints) and would replace the "
+                             "task role's credentials; remove it: the task role grants AWS access"))
         seen.add(name)
     size = len(json.dumps([{"name": k, "value": v} for k, v in environment.items()]).encode())
     if size > ENVIRONMENT_BUDGET:

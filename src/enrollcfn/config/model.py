@@ -6,6 +6,7 @@ values validates them and raises `ConfigErrors`, like `load` and `parse`."""
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any
 
 from pydantic import Field, ValidationError, ValidationInfo, field_validator, model_validator
@@ -30,6 +31,15 @@ Slug = Annotated[Text, check(r"[a-z][a-z0-9-]{0,30}[a-z0-9]", "is not a name her
 
 # Environment names that always mean production, whatever `production` says.
 PRODUCTION_NAMES = ("production", "prod")
+# ... and their variants: a hyphen-separated part that is one of these words, or one of them
+# followed by digits (prod-eu, eu-production, prod2, live). Every production rule itself is keyed
+# on `production: true`; the name only refuses `production: false` where it reads as production.
+_PRODUCTION_WORD = re.compile(r"(production|prod|prd|live)[0-9]*")
+
+
+def production_named(environment: str) -> bool:
+    """True when `environment` reads as a production environment (see _PRODUCTION_WORD)."""
+    return any(_PRODUCTION_WORD.fullmatch(part) for part in environment.split("-"))
 
 # ELB: with Fargate Spot a task gets a two-minute warning, so draining must end within 120 s.
 SPOT_DRAIN_SECONDS = 120
@@ -70,8 +80,9 @@ class Config(Section):
         """A production environment keeps private subnets behind NAT; `production` cannot be
         switched off for an environment named production."""
         out = []
-        if not self.production and self.environment in PRODUCTION_NAMES:
-            out.append(("production", f"environment {self.environment!r} is production; false is allowed only for other environments"))
+        if not self.production and production_named(self.environment):
+            out.append(("production", f"environment {self.environment!r} reads as production (a part named production, prod, prd or "
+                                      "live); false is allowed only for other environments: keep true or rename the environment"))
         if self.production and self.network.mode == "public":
             out.append(("network.mode", "public (tasks with public IPs, no NAT) is for non-production environments; "
                                         "use private, or set production: false for a development environment"))

@@ -50,7 +50,7 @@ def _bucket(name: str) -> str:
 def _is_root(user: str) -> bool:
     """`root`, uid 0 however written (`0`, `00`), with or without a group."""
     name = user.split(":")[0]
-    return name == "root" or (name.isdigit() and int(name) == 0)
+    return name == "root" or (name.isascii() and name.isdigit() and int(name) == 0)
 
 
 def _is_ip(name: str) -> bool:
