@@ -280,6 +280,11 @@ def _container(cfg: Config, p: dict) -> ContainerDefinition:
     )
 
 
+def _sub(text: str):
+    """Fn::Sub where `text` names a variable; the text itself otherwise (cfn-lint W1020)."""
+    return Sub(text) if "${" in text else text
+
+
 def _database_environment(cfg: Config, p: dict) -> dict:
     """Where the database is, and (with service.init) the CA bundle that verifies it."""
     env = {"DB_HOST": Ref(p[DATABASE_ENDPOINT_ADDRESS]), "DB_PORT": Ref(p[DATABASE_ENDPOINT_PORT]), "DB_DATABASE": cfg.database.name}
@@ -310,7 +315,7 @@ def _init_container(cfg: Config, p: dict, paths: tuple[str, ...]) -> ContainerDe
         User="0",
         ReadonlyRootFilesystem=True,
         EntryPoint=["/bin/sh", "-c"],
-        Command=[Sub(init_script(cfg, paths))],
+        Command=[_sub(init_script(cfg, paths))],
         MountPoints=[
             *(MountPoint(SourceVolume=volume_name(path), ContainerPath=f"{VOLUME_ROOT}/{volume_name(path)}", ReadOnly=False) for path in paths),
             MountPoint(SourceVolume=CA_VOLUME, ContainerPath=f"{VOLUME_ROOT}/{CA_VOLUME}", ReadOnly=False),

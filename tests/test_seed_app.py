@@ -10,11 +10,9 @@ thresholds are read from the compiled target group.
 
 from __future__ import annotations
 
-import http.server
 import json
 import os
 import secrets
-import threading
 import urllib.request
 
 import boto3
@@ -54,21 +52,8 @@ def db():
 @pytest.fixture(scope="module")
 def ca_url(db):
     """The local CA, served over http on 127.0.0.1 where AWS serves the RDS bundle over https."""
-    body = db.ca.read_bytes()
-
-    class Handler(http.server.BaseHTTPRequestHandler):
-        def do_GET(self):  # noqa: N802 - the stdlib's name
-            self.send_response(200)
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *args):
-            pass
-
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{httpd.server_port}/rds-ca-bundle.pem"
-    httpd.shutdown()
+    with database.serving_ca(db) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")

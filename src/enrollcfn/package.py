@@ -115,6 +115,17 @@ def upload(s3, bucket: str, key: str, body: bytes, content_type: str = "applicat
 
     Returns (uploaded, version id). An existing object is used only when its bytes hash to
     `body`'s SHA-256; otherwise IntegrityError names it and nothing is pinned."""
+    found, version = existing(s3, bucket, key, body)
+    if found:
+        return False, version
+    put = s3.put_object(Bucket=bucket, Key=key, Body=body, ContentType=content_type, ServerSideEncryption="AES256",
+                        ChecksumAlgorithm="SHA256")
+    return True, put.get("VersionId")
+
+
+def existing(s3, bucket: str, key: str, body: bytes) -> tuple[bool, str | None]:
+    """(True, version id) when an object holding exactly `body` is at `key`; (False, None) when
+    nothing is; IntegrityError when other bytes are."""
     from botocore.exceptions import ClientError
 
     try:
@@ -122,13 +133,9 @@ def upload(s3, bucket: str, key: str, body: bytes, content_type: str = "applicat
     except ClientError as exc:
         if exc.response.get("Error", {}).get("Code") not in ("404", "NoSuchKey", "NotFound"):
             raise
-    else:
-        version = head.get("VersionId")
-        _verify(s3, bucket, key, version, head, body)
-        return False, version
-    put = s3.put_object(Bucket=bucket, Key=key, Body=body, ContentType=content_type, ServerSideEncryption="AES256",
-                        ChecksumAlgorithm="SHA256")
-    return True, put.get("VersionId")
+        return False, None
+    _verify(s3, bucket, key, head.get("VersionId"), head, body)
+    return True, head.get("VersionId")
 
 
 def _verify(s3, bucket: str, key: str, version: str | None, head: Mapping, body: bytes) -> None:
@@ -150,19 +157,26 @@ def _verify(s3, bucket: str, key: str, version: str | None, head: Mapping, body:
                          f"(CloudTrail S3 data events), delete that object version, and run again")
 
 
-def package_templates(s3, bucket: str, prefix: str, region: str, product: Mapping[str, Stack]) -> Package:
-    """Upload every nested child of `product[ROOT]`, then the root rewritten to point at them."""
+def package_templates(s3, bucket: str, prefix: str, region: str, product: Mapping[str, Stack], published: str | None = None) -> Package:
+    """Upload every nested child of `product[ROOT]`, then the root rewritten to point at them.
+    With `published` (a plan, uploading below its own prefix), a template already published there
+    with exactly these bytes is used from there, so an unchanged stack keeps its TemplateURL."""
     from cfn_flip import dump_yaml
 
     artifacts: dict[str, Artifact] = {}
     for name in sorted(set(nested_templates(product[ROOT].doc).values())):
-        artifacts[name] = _put(s3, bucket, prefix, region, name, product[name].body)
+        artifacts[name] = _put(s3, bucket, prefix, region, name, product[name].body, published)
     root_doc = rewrite_template_urls(product[ROOT].doc, {n: a.url for n, a in artifacts.items()})
-    artifacts[ROOT] = _put(s3, bucket, prefix, region, ROOT, dump_yaml(root_doc).encode("utf-8"))
+    artifacts[ROOT] = _put(s3, bucket, prefix, region, ROOT, dump_yaml(root_doc).encode("utf-8"), published)
     return Package(artifacts, root_doc)
 
 
-def _put(s3, bucket: str, prefix: str, region: str, name: str, body: bytes) -> Artifact:
+def _put(s3, bucket: str, prefix: str, region: str, name: str, body: bytes, published: str | None = None) -> Artifact:
+    if published:
+        key = content_key(published, name, body)
+        found, version = existing(s3, bucket, key, body)
+        if found:
+            return Artifact(name, key, object_url(bucket, key, region, version), digest(body), False, body)
     key = content_key(prefix, name, body)
     uploaded, version = upload(s3, bucket, key, body)
     return Artifact(name, key, object_url(bucket, key, region, version), digest(body), uploaded, body)

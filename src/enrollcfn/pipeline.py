@@ -130,7 +130,7 @@ def run(r: Run, cfg: Config, build: Build) -> Result:
     # A plan uploads where no deploy or publish reads: whoever may only plan (the pull requests'
     # role) cannot put a template where the next deploy would run it.
     prefix = ARTIFACT_PREFIX if r.opts.execute else PLAN_PREFIX
-    package = package_templates(r.clients.s3, bucket, prefix, cfg.region, build.product())
+    package = package_templates(r.clients.s3, bucket, prefix, cfg.region, build.product(), published=None if r.opts.execute else ARTIFACT_PREFIX)
     result.uploaded = package.uploaded
     r.console.report(f"templates: {len(package.uploaded)} uploaded, {len(package.artifacts) - len(package.uploaded)} unchanged "
                      f"(s3://{bucket}/{prefix}/)")

@@ -8,16 +8,19 @@ and RDS report 3159. Tests check that the connection fails, not its text.
 
 from __future__ import annotations
 
+import http.server
 import secrets
 import shutil
-import socket
 import subprocess
 import tempfile
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+
+from enrollcfn.local import free_port
 
 
 @dataclass(frozen=True)
@@ -28,20 +31,41 @@ class Database:
     username: str
     password: str  # the master user's; never printed
     ca: Path  # the CA bundle that verifies the server's certificate
+    socket: Path  # the server's unix socket, where root administers it without TLS
 
     def __repr__(self) -> str:  # keep the password out of test output
         return f"Database({self.host}:{self.port}/{self.name} as {self.username})"
 
 
+def _sql(socket_path: Path, statements: str) -> None:
+    subprocess.run(["mariadb", "--no-defaults", f"--socket={socket_path}", "-uroot", "-e", statements], check=True, capture_output=True)
+
+
+@contextmanager
+def serving_ca(db: Database) -> Iterator[str]:
+    """The database's CA over http on 127.0.0.1, where AWS serves the RDS bundle over https; its URL."""
+    body = db.ca.read_bytes()
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802 - the standard library's name
+            self.send_response(200)
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{httpd.server_port}/rds-ca-bundle.pem"
+    finally:
+        httpd.shutdown()
+
+
 def missing() -> list[str]:
     """What this machine lacks to run the database: [] when it can."""
     return [f"{tool} (apt-get install mariadb-server openssl)" for tool in ("mariadbd", "mariadb-install-db", "mariadb", "openssl") if not shutil.which(tool)]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @contextmanager
@@ -72,8 +96,8 @@ def running(name: str = "collage", username: str = "collage_admin", workdir: Pat
             sql = (f"CREATE DATABASE `{name}`; CREATE USER '{username}'@'%' IDENTIFIED BY '{password}'; "
                    f"GRANT ALL PRIVILEGES ON *.* TO '{username}'@'%' WITH GRANT OPTION;")
             # The unix socket counts as secure transport; only TCP needs TLS.
-            subprocess.run(["mariadb", "--no-defaults", f"--socket={sock}", "-uroot", "-e", sql], check=True, capture_output=True)
-            yield Database("127.0.0.1", port, name, username, password, certs / "ca.pem")
+            _sql(sock, sql)
+            yield Database("127.0.0.1", port, name, username, password, certs / "ca.pem", sock)
         finally:
             server.terminate()
             server.wait(30)

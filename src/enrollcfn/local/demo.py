@@ -10,17 +10,28 @@ nothing is left to change. Then day 2: `status`, a one-off `run -- php artisan m
 value with its property-level lines and cost difference, and a `rollback` after deploying a
 second image. Then config/dev.yaml is deployed next to it in the same account and region, both
 report healthy, dev is destroyed and the first is still healthy. Then it stops the server.
+
+Where this machine has the local Fargate's tools (root, bubblewrap, mmdebstrap, MariaDB), the
+deployed task definitions are then run by it from the stand-in of the seed image against MariaDB
+with TLS required: the database-user task, the migrations, and the service's task until the
+deployed target group's health check passes.
 """
 
 from __future__ import annotations
 
+import contextlib
+import json
 import os
 import sys
 import tempfile
+import time
+import urllib.request
 from pathlib import Path
 
 import boto3
+from cfn_flip import load_yaml
 
+from enrollcfn.local import database, fargate, standin
 from enrollcfn.local import server as localaws
 
 STACK = "se-demo"
@@ -28,7 +39,9 @@ DEV_STACK = "se-demo-dev"
 
 
 def main() -> int:
-    with localaws.server() as endpoint, tempfile.TemporaryDirectory(prefix="enrollcfn-demo-") as tmp:
+    with contextlib.ExitStack() as stack:
+        endpoint = stack.enter_context(localaws.server())
+        tmp = stack.enter_context(tempfile.TemporaryDirectory(prefix="enrollcfn-demo-"))
         os.environ.update(localaws.CREDENTIALS, AWS_ENDPOINT_URL=endpoint, AWS_DEFAULT_REGION=localaws.REGION)
         from enrollcfn.cli import main as enrollcfn
         from enrollcfn.config import Config
@@ -39,6 +52,14 @@ def main() -> int:
         config = Path(tmp) / "demo.yaml"
         config.write_text(f"dns:\n  hosted_zone_id: {zone.rsplit('/', 1)[-1]}\n")
         step(f"local AWS at {endpoint}; hosted zone {cfg.dns.zone_name} created; config {config}")
+        missing = [*fargate.missing(), *database.missing(), *standin.missing_tools()]
+        db = None
+        if not missing:
+            # MariaDB with TLS required stands in for RDS; its CA is served where the init container
+            # fetches the RDS bundle from (the config's service.init.ca_bundle_url).
+            db = stack.enter_context(database.running())
+            url = stack.enter_context(database.serving_ca(db))
+            config.write_text(config.read_text() + f"service:\n  init:\n    ca_bundle_url: {url}\n")
 
         step("deploy (no image pushed yet: the preflight stops before the root stack)")
         code = enrollcfn(["deploy", "--stack", STACK, "--config", str(config), "--yes"])
@@ -60,6 +81,9 @@ def main() -> int:
         step("plan (nothing should be left to change)")
         code = enrollcfn(["plan", "--stack", STACK, "--config", str(config)])
         print(f"exit {code}")
+        if code:
+            return code
+        code = serve(cfg, db, Path(tmp), missing)
         if code:
             return code
         code = day2(enrollcfn, cfg, config, Path(tmp))
@@ -114,6 +138,75 @@ def day2(enrollcfn, cfg, config: Path, tmp: Path) -> int:
     code = enrollcfn(["rollback", "--stack", STACK, "--config", str(config), "--yes"])
     print(f"exit {code}")
     return code
+
+
+def serve(cfg, db, tmp: Path, missing: list[str]) -> int:
+    """The deployed task definitions, as the local AWS holds them, run by the local Fargate from the
+    stand-in of the seed image: the database-user task, the migrations, then the service's task
+    until the deployed target group's health check passes; a page and an API call answered."""
+    step("the local Fargate runs the deployed task definitions from the stand-in of the seed image")
+    if missing:
+        print(f"skipped: the local Fargate needs {', '.join(dict.fromkeys(missing))}")
+        return 0
+    image = standin.build("seed")
+    ecs, cfn, sm = (boto3.client(x, region_name=localaws.REGION) for x in ("ecs", "cloudformation", "secretsmanager"))
+    outputs = {o["OutputKey"]: o["OutputValue"] for o in cfn.describe_stacks(StackName=STACK)["Stacks"][0]["Outputs"]}
+    # The local AWS holds no RDS-managed master secret (only an ARN, `rds!db-...`): the local
+    # database's master answers for it, as RDS's secret holds the master user it created.
+    master = json.dumps({"username": db.username, "password": db.password})
+    [service] = ecs.describe_services(cluster=outputs["ClusterName"], services=[outputs["ServiceName"]])["services"]
+    families = {"service": service["taskDefinition"], "database user": f"{cfg.service.name}-dbuser"}
+    taskdefs = {k: _local(ecs.describe_task_definition(taskDefinition=v)["taskDefinition"], db) for k, v in families.items()}
+    read = lambda arn: master if ":secret:rds!db-" in arn else sm.get_secret_value(SecretId=_current(sm, arn))["SecretString"]  # noqa: E731
+    container = cfg.registry.repository_name
+    for label, taskdef, overrides in (("database user", taskdefs["database user"], {}),
+                                      ("migrations", taskdefs["service"], {container: list(cfg.service.migrate_command)})):
+        with fargate.Task(taskdef, image, tmp, secrets=read, overrides=overrides) as task:
+            task.wait(180)
+        print(f"{label}: exit codes {task.exit_codes()}; {task.log_text().splitlines()[-1] if task.log_text() else ''}")
+        if any(code not in (0, None) for code in task.exit_codes().values()):
+            print(task.log_text()[-2000:])
+            return 1
+    # the deployed load balancer stack's target group, as CloudFormation holds it
+    balancer = cfn.describe_stack_resource(StackName=STACK, LogicalResourceId="LoadBalancerStack")["StackResourceDetail"]["PhysicalResourceId"]
+    held = load_yaml(cfn.get_template(StackName=balancer)["TemplateBody"])
+    [group] = [r["Properties"] for r in held["Resources"].values() if r["Type"] == "AWS::ElasticLoadBalancingV2::TargetGroup"]
+    check = fargate.HealthCheck.of(group)
+    print(f"the deployed target group: {check.path} must answer {check.matcher}, {check.healthy} times in a row (intervals scaled to 1/20)")
+    with fargate.Task(taskdefs["service"], image, tmp, secrets=read) as task:
+        started = time.monotonic()
+        probes = task.wait_healthy(check, scale=0.05, limit=200)
+        print(f"health checks: {probes} -> {task.last_status} after {time.monotonic() - started:.1f} s")
+        if task.last_status != "RUNNING":
+            print(f"stopped: {task.stopped_reason}\n{task.log_text()[-2000:]}")
+            return 1
+        for path in ("/", "/api/students"):
+            with urllib.request.urlopen(f"http://127.0.0.1:{task.port()}{path}", timeout=10) as answer:
+                print(f"GET {path}: {answer.status} {answer.read().decode()[:160].replace(chr(10), ' ')}")
+    print("its awslogs stream (last lines):")
+    for line in task.log_text(container).splitlines()[-4:]:
+        print(f"  {line}")
+    return 0
+
+
+def _current(sm, arn: str) -> str:
+    """`arn`, or the secret of the same logical id the local AWS holds now: moto replaces a nested
+    stack's resources when the stack is updated (the update that turned deletion protection on),
+    so a secret's ARN another stack was given may be gone. Real CloudFormation keeps it."""
+    names = [s["ARN"] for s in sm.list_secrets()["SecretList"]]
+    if arn in names:
+        return arn
+    logical = arn.split(":secret:", 1)[1].rsplit("-", 2)[0].split("-")[-1]
+    return next((n for n in names if f"-{logical}-" in n), arn)
+
+
+def _local(taskdef: dict, db) -> dict:
+    """`taskdef` with the local database in place of the RDS endpoint (the local AWS's address
+    resolves nowhere): DB_HOST and DB_PORT, and nothing else, changed."""
+    local = {"DB_HOST": db.host, "DB_PORT": str(db.port)}
+    containers = [{**c, "environment": [{**e, "value": local.get(e["name"], e["value"])} for e in c.get("environment", [])]}
+                  for c in taskdef["containerDefinitions"]]
+    return {**taskdef, "containerDefinitions": containers}
 
 
 def push(cfg, tag: str, label: str) -> None:

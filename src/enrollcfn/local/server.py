@@ -11,7 +11,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import socket
 import threading
 import time
 import urllib.request
@@ -36,7 +35,7 @@ from moto.rds import utils as rds_utils
 from moto.rds.models import DBInstance
 from moto.server import ThreadedMotoServer
 
-from enrollcfn.local import standin
+from enrollcfn.local import free_port, standin
 
 MOTO_VERSION = "5.2.5"
 REGION = "ap-southeast-2"
@@ -396,13 +395,6 @@ def push_image(ecr, repository: str, tag: str, label: str, config: dict | None =
                 "config": {"mediaType": "application/vnd.docker.container.image.v1+json", "size": len(blob), "digest": digest}}
     image = ecr.put_image(repositoryName=repository, imageTag=tag, imageManifest=json.dumps(manifest))["image"]
     return image["imageId"]["imageDigest"]
-
-
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that nothing listens on."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @contextmanager
