@@ -40,7 +40,15 @@ IMAGE_DIGEST = "sha256:" + "a" * 64
 AMD64_DIGEST = "sha256:" + "b" * 64
 ARM64_DIGEST = "sha256:" + "c" * 64
 URL = "https://prod-ap-southeast-2-starport-layer-bucket.s3.ap-southeast-2.amazonaws.com/blob?X-Amz-Signature=x"
-WRITABLE = ("/var/www/html/storage", "/var/www/html/bootstrap/cache", "/tmp")
+WRITABLE = ("/var/www/storage", "/var/www/bootstrap/cache", "/tmp")
+
+
+def hardened(**service) -> Config:
+    """README, "The hardened setting": a non-root user on 8080, the image's own entrypoint, the
+    writable paths declared VOLUME in the image, no init container."""
+    return Config(service={"container_user": "www-data", "container_port": 8080, "writable_paths": list(WRITABLE), "entrypoint": None,
+                           "command": None, "init": {"enabled": False}, "environment": {"MYSQL_ATTR_SSL_CA": "/etc/ssl/rds/ca-bundle.pem"},
+                           **service})
 
 
 @pytest.fixture
@@ -186,13 +194,21 @@ def errors_and_warnings(cfg: Config, blob: bytes):
     return [e.key for e in errors], [w.key for w in warnings]
 
 
-def test_the_stand_in_image_fits_the_default_config():
-    assert errors_and_warnings(Config(), image_config()) == ([], [])
+def test_a_ported_image_fits_the_hardened_setting():
+    assert errors_and_warnings(hardened(), image_config()) == ([], [])
+
+
+def test_the_seed_image_runs_under_the_default_config_with_warnings_only():
+    """The seed image (enrollcfn.local.standin reproduces its config: no USER, EXPOSE 9000, no
+    VOLUME): it runs as root (ECS.20) and its nginx listens on 80, which EXPOSE does not say."""
+    from enrollcfn.local import standin
+
+    assert errors_and_warnings(Config(), json.dumps(standin.oci_config("seed")).encode()) == ([], ["service.container_user", "service.container_port"])
 
 
 @pytest.mark.parametrize("config_arch,image_arch,platform", [("X86_64", "arm64", "linux/amd64"), ("ARM64", "amd64", "linux/arm64")])
 def test_an_architecture_mismatch_names_the_key_and_both_fixes(config_arch, image_arch, platform):
-    errors, _ = imageconfig.problems(Config(service={"cpu_architecture": config_arch}), imageconfig.parse(image_config(architecture=image_arch)))
+    errors, _ = imageconfig.problems(hardened(cpu_architecture=config_arch), imageconfig.parse(image_config(architecture=image_arch)))
     (error,) = errors
     assert error.key == "service.cpu_architecture"
     other = {"arm64": "ARM64", "amd64": "X86_64"}[image_arch]
@@ -200,7 +216,7 @@ def test_an_architecture_mismatch_names_the_key_and_both_fixes(config_arch, imag
 
 
 def test_a_windows_image_is_refused():
-    assert errors_and_warnings(Config(), image_config(os="windows"))[0] == ["service.image_tag"]
+    assert errors_and_warnings(hardened(), image_config(os="windows"))[0] == ["service.image_tag"]
 
 
 @pytest.mark.parametrize("user", ["", "root", "0", "0:0"])
@@ -208,40 +224,31 @@ def test_a_root_image_where_a_non_root_user_is_required_is_refused(user):
     # The config runs the task as www-data (service.container_user), but the image was built to
     # run as root: nothing in it gave www-data the writable paths, and Fargate mounts each of them
     # empty and owned by root unless the image declares it a VOLUME.
-    errors, _ = errors_and_warnings(Config(), image_config(user=user, volumes=()))
+    errors, _ = errors_and_warnings(hardened(), image_config(user=user, volumes=()))
     assert errors == [f"service.writable_paths[{i}]" for i in range(3)]
 
 
 def test_a_path_the_image_declares_a_volume_is_not_refused():
-    errors, _ = errors_and_warnings(Config(), image_config(volumes=WRITABLE[:2]))
+    errors, _ = errors_and_warnings(hardened(), image_config(volumes=WRITABLE[:2]))
     assert errors == ["service.writable_paths[2]"]
 
 
 def test_a_named_user_the_image_does_not_run_as_is_a_warning():
     # The config blob has no /etc/passwd: the name can only be trusted to exist
-    assert errors_and_warnings(Config(service={"container_user": "app"}), image_config()) == ([], ["service.container_user"])
-    assert errors_and_warnings(Config(service={"container_user": "33:33"}), image_config()) == ([], [])
+    assert errors_and_warnings(hardened(container_user="app"), image_config()) == ([], ["service.container_user"])
+    assert errors_and_warnings(hardened(container_user="33:33"), image_config()) == ([], [])
 
 
 def test_a_port_the_image_does_not_expose_is_a_warning():
-    assert errors_and_warnings(Config(), image_config(ports=(9000,))) == ([], ["service.container_port"])
-
-
-class _ImageUser:
-    """The config as the image's own user runs it (service.container_user: None), a shape the
-    config may take; read with getattr like the check does."""
-
-    def __init__(self, port=8080):
-        base = Config()
-        self.service = base.service.model_copy(update={"container_user": None, "container_port": port})
+    assert errors_and_warnings(hardened(), image_config(ports=(9000,))) == ([], ["service.container_port"])
 
 
 def test_the_images_own_user_decides_when_the_config_names_none():
-    root = imageconfig.problems(_ImageUser(), imageconfig.parse(image_config(user="root", volumes=())))
+    root = imageconfig.problems(Config(), imageconfig.parse(image_config(user="root", volumes=(), ports=(80,))))
     assert [e.key for e in root[0]] == [] and [w.key for w in root[1]] == ["service.container_user"]  # ECS.20
     assert "ECS.20" in root[1][0].message
-    low = imageconfig.problems(_ImageUser(port=80), imageconfig.parse(image_config(user="www-data")))
-    assert [e.key for e in low[0]] == ["service.container_port"]
+    low = imageconfig.problems(Config(), imageconfig.parse(image_config(user="www-data", ports=(80,))))
+    assert [e.key for e in low[0]] == ["service.container_port"]  # a non-root user cannot bind 80 on Fargate
 
 
 # --- before any stack changes ------------------------------------------------------------------
@@ -256,7 +263,7 @@ def test_deploy_refuses_before_the_root_stack_is_touched(monkeypatch, ecr, cfn, 
     change set on the root) would fail the test instead of the preflight."""
     import enrollcfn.pipeline as pipeline
 
-    cfg = Config()
+    cfg = hardened()
     monkeypatch.setattr(pipeline, "standalone", lambda *a, **k: {"StackId": "boot", "Outputs": [
         {"OutputKey": "ArtifactBucketName", "OutputValue": "artifacts"},
         {"OutputKey": "RepositoryUri", "OutputValue": f"123456789012.dkr.ecr.ap-southeast-2.amazonaws.com/{REPO}"}]})

@@ -1,6 +1,6 @@
 #!/bin/bash
-# Serves only: migrations run as their own one-off task (`enrollcfn run -- php artisan migrate
-# --force`, whose command this script execs), .env is not written (the task's environment and
+# Serves only: the schema is changed by a one-off task of its own (a command given to this
+# script is exec'd instead of the server), .env is not written (the task's environment and
 # secrets configure the app), and nginx replaces the shell so it gets the task's signals.
 set -e
 
