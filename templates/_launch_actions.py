@@ -106,6 +106,10 @@ RESOURCE_ACTIONS: dict[str, tuple[str, ...]] = {
             "ModifyListenerAttributes"),
         *_ELB_TAGS,
     ),  # fmt: skip
+    "AWS::ElasticLoadBalancingV2::ListenerRule": (
+        *_a("elasticloadbalancing", "CreateRule ModifyRule DeleteRule DescribeRules SetRulePriorities"),
+        *_ELB_TAGS,
+    ),  # fmt: skip
     "AWS::ElasticLoadBalancingV2::LoadBalancer": (
         *_a("elasticloadbalancing", "CreateLoadBalancer DeleteLoadBalancer DescribeLoadBalancers DescribeLoadBalancerAttributes "
             "ModifyLoadBalancerAttributes SetSecurityGroups SetSubnets SetIpAddressType ModifyCapacityReservation ModifyIpPools"),
@@ -225,6 +229,9 @@ NOT_NEEDED: dict[str, dict[str, str]] = {
     "AWS::ElasticLoadBalancingV2::Listener": {
         "cognito-idp:DescribeUserPoolClient": "only for an authenticate-cognito action; the listeners forward and redirect",
     },
+    "AWS::ElasticLoadBalancingV2::ListenerRule": {
+        "cognito-idp:DescribeUserPoolClient": "only for an authenticate-cognito action; the rules forward",
+    },
     "AWS::IAM::Role": {
         "iam:DeleteRolePermissionsBoundary": "the update handler calls it only when a role drops PermissionsBoundary, which no "
                                              "product role does; removing it is the escalation the boundary stops (denied)",
@@ -298,6 +305,7 @@ PASSED_TO: dict[str, str] = {
     "AWS::Lambda::Function": "lambda.amazonaws.com",
     "AWS::EC2::FlowLog": "vpc-flow-logs.amazonaws.com",
     "AWS::RDS::DBInstance": "monitoring.rds.amazonaws.com",  # enhanced monitoring's MonitoringRoleArn
+    "AWS::ECS::Service": "ecs.amazonaws.com",  # a progressive release's traffic role (LoadBalancers AdvancedConfiguration.RoleArn)
 }
 SERVICE_LINKED: dict[str, str] = {
     "AWS::ECS::Cluster": "ecs.amazonaws.com",

@@ -149,6 +149,12 @@ def boundary_document(cfg: Config) -> dict:
                            "cloudformation:SetStackPolicy", "cloudformation:UpdateTerminationProtection"], [regional("cloudformation", "stack/*")]),
         ("ReleaseTemplates", ["s3:GetObject"], [f"{_ARN}:s3:::*/templates/*"]),
         ("ReleaseTasks", ["lambda:InvokeFunction"], [regional("lambda", "function:*")]),
+        # A progressive release: ECS moves the listener rules' weights with the traffic role
+        # (AWS's AmazonECSInfrastructureRolePolicyForLoadBalancers); Describe has no resource level.
+        ("ReleaseTrafficReads", ["elasticloadbalancing:DescribeListeners", "elasticloadbalancing:DescribeRules",
+                                 "elasticloadbalancing:DescribeTargetGroups", "elasticloadbalancing:DescribeTargetHealth"], ["*"]),
+        ("ReleaseTraffic", ["elasticloadbalancing:RegisterTargets", "elasticloadbalancing:DeregisterTargets", "elasticloadbalancing:ModifyListener",
+                            "elasticloadbalancing:ModifyRule"], [regional("elasticloadbalancing", "*")]),
         # The release's one-off tasks (the database user, the migrations): run in this cluster only.
         ("OneOffTasks", ["ecs:RunTask", "ecs:TagResource"], [regional("ecs", f"task-definition/{cfg.service.name}*")]),
         ("OneOffTaskState", ["ecs:DescribeTasks", "ecs:StopTask", "ecs:TagResource"], [regional("ecs", f"task/{cfg.cluster.name}/*")]),
@@ -176,7 +182,7 @@ def boundary_document(cfg: Config) -> dict:
     # Of IAM the roles only pass the service's roles to ECS tasks and read them (CloudFormation's
     # task-definition handler calls iam:GetRole): explicit denies keep a future allow here from
     # reopening role creation, policy changes or removing this boundary.
-    to_ecs = {"iam:PassedToService": "ecs-tasks.amazonaws.com"}
+    to_ecs = {"iam:PassedToService": ["ecs-tasks.amazonaws.com", "ecs.amazonaws.com"]}  # task roles; the traffic role
     next(s for s in statements if s["Sid"] == "PassServiceRoles")["Condition"] = {"StringEquals": to_ecs}
     statements.append({"Sid": "ReadServiceRoles", "Effect": "Allow", "Action": ["iam:GetRole"], "Resource": [Sub(f"{_ARN}:iam::${{AWS::AccountId}}:role{role_path(cfg)}*")]})
     # Every IAM action that changes anything starts with one of these verbs (Service Authorization

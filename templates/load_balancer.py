@@ -16,13 +16,20 @@ from troposphere.certificatemanager import Certificate, DomainValidationOption
 from troposphere.elasticloadbalancingv2 import (
     Action,
     Certificate as ListenerCertificate,
+    Condition,
+    ForwardConfig,
+    HttpHeaderConfig,
     Listener,
+    ListenerRule,
+    ListenerRuleAction,
     LoadBalancer,
     LoadBalancerAttributes,
     Matcher,
+    PathPatternConfig,
     RedirectConfig,
     TargetGroup,
     TargetGroupAttribute,
+    TargetGroupTuple,
 )
 from troposphere.route53 import AliasTarget, RecordSetType
 from troposphere.s3 import Bucket, BucketPolicy, LifecycleConfiguration, LifecycleRule
@@ -37,6 +44,16 @@ LOAD_BALANCER_FULL_NAME = "LoadBalancerFullName"
 LOAD_BALANCER_ARN = "LoadBalancerArn"
 TARGET_GROUP_ARN = "TargetGroupArn"
 TARGET_GROUP_FULL_NAME = "TargetGroupFullName"
+# A progressive release (service.deployment.strategy BLUE_GREEN, LINEAR or CANARY): the second
+# target group the new revision starts behind, the HTTPS listener's rules whose weights ECS moves,
+# and the listener itself.
+ALTERNATE_TARGET_GROUP_ARN = "AlternateTargetGroupArn"
+PRODUCTION_LISTENER_RULE_ARN = "ProductionListenerRuleArn"
+TEST_LISTENER_RULE_ARN = "TestListenerRuleArn"
+HTTPS_LISTENER_ARN = "HttpsListenerArn"
+# Requests carrying this header reach the new revision before production traffic moves (smoke
+# checks during a release); without a release in progress they reach the running one.
+TEST_HEADER = "X-Release-Test"
 API_URL = "ApiUrl"
 API_DOMAIN = "ApiDomain"  # a root Parameter
 
@@ -79,9 +96,11 @@ def build(cfg: Config) -> Template:
             Tags=name_tags(cfg, "alb"),
         )
     )
-    tg = t.add_resource(_target_group(cfg, vpc))
+    tg = t.add_resource(_target_group(cfg, vpc, "TargetGroup"))
     cert = t.add_resource(_certificate(cfg))
-    _listeners(t, cfg, alb, tg, cert)
+    https = _listeners(t, cfg, alb, tg, cert)
+    if cfg.service.deployment.resolved(cfg.production)[0] != "ROLLING":
+        _release_rules(t, cfg, vpc, tg, https)
     t.add_resource(
         RecordSetType(
             "ApiAliasRecord",
@@ -163,7 +182,28 @@ def _access_log_bucket(t: Template, cfg: Config) -> tuple[Bucket, BucketPolicy]:
     return bucket, policy
 
 
-def _target_group(cfg: Config, vpc) -> TargetGroup:
+def _release_rules(t: Template, cfg: Config, vpc, tg: TargetGroup, https: Listener) -> None:
+    """The alternate target group and the two listener rules a progressive release moves: the
+    production rule (every path, all of its weight on the running revision's group until ECS
+    shifts it) and the test rule (the TEST_HEADER, checked first) ("Amazon ECS blue/green
+    deployments", load balancer resources)."""
+    alternate = t.add_resource(_target_group(cfg, vpc, "AlternateTargetGroup"))
+
+    def forward() -> list[ListenerRuleAction]:
+        return [ListenerRuleAction(Type="forward", ForwardConfig=ForwardConfig(TargetGroups=[
+            TargetGroupTuple(TargetGroupArn=Ref(tg), Weight=100), TargetGroupTuple(TargetGroupArn=Ref(alternate), Weight=0)]))]
+
+    test = t.add_resource(ListenerRule("TestListenerRule", ListenerArn=Ref(https), Priority=1, Actions=forward(),
+                                       Conditions=[Condition(Field="http-header", HttpHeaderConfig=HttpHeaderConfig(HttpHeaderName=TEST_HEADER, Values=["*"]))]))
+    production = t.add_resource(ListenerRule("ProductionListenerRule", ListenerArn=Ref(https), Priority=2, Actions=forward(),
+                                             Conditions=[Condition(Field="path-pattern", PathPatternConfig=PathPatternConfig(Values=["/*"]))]))
+    output(t, ALTERNATE_TARGET_GROUP_ARN, Ref(alternate), "Target group a progressive release starts the new revision behind")
+    output(t, PRODUCTION_LISTENER_RULE_ARN, Ref(production), "Listener rule whose weights a progressive release moves")
+    output(t, TEST_LISTENER_RULE_ARN, Ref(test), f"Listener rule that sends requests with {TEST_HEADER} to the new revision during a release")
+    output(t, HTTPS_LISTENER_ARN, Ref(https), "The HTTPS listener")
+
+
+def _target_group(cfg: Config, vpc, title: str) -> TargetGroup:
     lb, hc = cfg.load_balancer, cfg.load_balancer.health_check
     attributes = {
         "deregistration_delay.timeout_seconds": str(lb.deregistration_delay_seconds),
@@ -174,7 +214,7 @@ def _target_group(cfg: Config, vpc) -> TargetGroup:
         "stickiness.app_cookie.duration_seconds": str(lb.stickiness_seconds),
     }
     return TargetGroup(
-        "TargetGroup",
+        title,
         TargetType="ip",
         Protocol="HTTP",
         Port=cfg.service.container_port,
@@ -193,7 +233,7 @@ def _target_group(cfg: Config, vpc) -> TargetGroup:
     )
 
 
-def _listeners(t: Template, cfg: Config, alb: LoadBalancer, tg: TargetGroup, cert: Certificate) -> None:
+def _listeners(t: Template, cfg: Config, alb: LoadBalancer, tg: TargetGroup, cert: Certificate) -> Listener:
     # fix: the seed forwarded plain HTTP and redirected through a separate rule; the redirect is
     # now the listener's default action, so no request ever reaches the app over HTTP (ELB.1).
     t.add_resource(
@@ -205,7 +245,7 @@ def _listeners(t: Template, cfg: Config, alb: LoadBalancer, tg: TargetGroup, cer
             DefaultActions=[Action(Type="redirect", RedirectConfig=RedirectConfig(Protocol="HTTPS", Port="443", StatusCode="HTTP_301"))],
         )
     )
-    t.add_resource(
+    return t.add_resource(
         Listener(
             "HttpsListener",
             LoadBalancerArn=Ref(alb),

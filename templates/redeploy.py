@@ -27,6 +27,7 @@ from templates._helpers import inline_code as _inline_code, output, param, scann
 from templates.bootstrap import product_role
 from templates.service import (
     DATABASE_USER_EXECUTION_ROLE_ARN, EXECUTION_ROLE_ARN, IMAGE_DIGEST, IMAGE_TAG, ONE_OFF_TASK_FUNCTION_ARN, SERVICE_ARN, TASK_ROLE_ARN,
+    TRAFFIC_ROLE_ARN,
 )
 
 REDEPLOY_FUNCTION_NAME = "RedeployFunctionName"
@@ -52,6 +53,9 @@ def build(cfg: Config) -> Template:
              for name, what in ((EXECUTION_ROLE_ARN, "Execution role of the service's tasks"), (TASK_ROLE_ARN, "Task role of the service's tasks"),
                                 (DATABASE_USER_EXECUTION_ROLE_ARN, "Execution role of the database-user task"))]
     one_off = param(t, ONE_OFF_TASK_FUNCTION_ARN, "String", "The function behind the release's one-off tasks (database user, migrations)")
+    traffic = None
+    if cfg.service.deployment.resolved(cfg.production)[0] != "ROLLING":
+        traffic = param(t, TRAFFIC_ROLE_ARN, "String", "Role ECS moves a progressive release's traffic with, passed with the service")
 
     queue = t.add_resource(
         # Holds events for 14 days (the maximum) so a failed redeploy can be inspected and replayed.
@@ -71,7 +75,7 @@ def build(cfg: Config) -> Template:
             Metadata=scanner_skips(checkov={"CKV_AWS_158": "Encrypted with the CloudWatch Logs service key; the lines hold no secrets"}),
         )
     )
-    role = t.add_resource(_role(cfg, log_group, queue, root, service_arn, roles, one_off))
+    role = t.add_resource(_role(cfg, log_group, queue, root, service_arn, roles, one_off, traffic))
     function = t.add_resource(_function(cfg, role, log_group, queue, root))
     rules = [t.add_resource(_push_rule(cfg, function, queue))]
     for rule, title in zip(rules, ("InvokePermission",)):
@@ -90,7 +94,7 @@ def build(cfg: Config) -> Template:
     return t
 
 
-def _role(cfg: Config, log_group: LogGroup, queue: Queue, root, service_arn, roles: list, one_off) -> Role:
+def _role(cfg: Config, log_group: LogGroup, queue: Queue, root, service_arn, roles: list, one_off, traffic) -> Role:
     """What CloudFormation does, as this role, when a release changes ImageDigest and ImageTag:
     update the root and its nested stacks (the handlers of AWS::CloudFormation::Stack), replace
     the task definitions (AWS::ECS::TaskDefinition create, read, delete), update the service
@@ -116,7 +120,9 @@ def _role(cfg: Config, log_group: LogGroup, queue: Queue, root, service_arn, rol
             # A new revision names the service's roles, and only ECS tasks may receive them.
             Statement(Effect=Allow, Action=[iam.PassRole], Resource=[Ref(r) for r in roles],
                       Condition=Condition(StringEquals({"iam:PassedToService": "ecs-tasks.amazonaws.com"}))),
-            Statement(Effect=Allow, Action=[iam.GetRole], Resource=[Ref(r) for r in roles]),
+            *([Statement(Effect=Allow, Action=[iam.PassRole], Resource=[Ref(traffic)],
+                         Condition=Condition(StringEquals({"iam:PassedToService": "ecs.amazonaws.com"})))] if traffic else []),
+            Statement(Effect=Allow, Action=[iam.GetRole], Resource=[Ref(r) for r in (*roles, *([traffic] if traffic else []))]),
             Statement(Effect=Allow, Action=[awslambda.InvokeFunction], Resource=[Ref(one_off)]),
             # The nested stacks' TemplateURLs: the artifact bucket's templates/ prefix, in this account.
             Statement(Effect=Allow, Action=[s3.GetObject], Resource=[Sub("arn:${AWS::Partition}:s3:::*/templates/*")],

@@ -14,8 +14,9 @@ from __future__ import annotations
 
 import json
 import re
+from dataclasses import dataclass
 
-from awacs import ecr, ecs, iam, logs, rekognition, s3, secretsmanager, ssmmessages
+from awacs import ecr, ecs, elasticloadbalancing, iam, logs, rekognition, s3, secretsmanager, ssmmessages
 from awacs.aws import Allow, ArnEquals, Condition, PolicyDocument, Statement, StringEquals, StringLike
 from troposphere import Equals, GetAtt, If, Join, Not, Ref, Sub, Template
 from troposphere.applicationautoscaling import (
@@ -24,14 +25,19 @@ from troposphere.applicationautoscaling import (
     ScalingPolicy,
     TargetTrackingScalingPolicyConfiguration,
 )
+from troposphere.cloudwatch import Alarm, MetricDimension
 from troposphere.ecs import (
+    AdvancedConfiguration as EcsAdvancedConfiguration,
     AwsvpcConfiguration,
+    CanaryConfiguration,
+    DeploymentAlarms,
     CapacityProviderStrategyItem,
     ContainerDefinition,
     ContainerDependency,
     DeploymentCircuitBreaker,
     DeploymentConfiguration,
     Environment,
+    LinearConfiguration,
     LoadBalancer,
     LogConfiguration,
     MountPoint,
@@ -54,7 +60,10 @@ from templates.bootstrap import product_role
 from templates.cluster import APP_LOG_GROUP_ARN, APP_LOG_GROUP_NAME, CLUSTER_NAME
 from templates._custom_resources import ONE_OFF_TIMEOUT, OneOffTask, one_off_task_function
 from templates.database import APP_DATABASE_SECRET_ARN, DATABASE_ENDPOINT_ADDRESS, DATABASE_ENDPOINT_PORT, DATABASE_SECRET_ARN
-from templates.load_balancer import API_DOMAIN, LOAD_BALANCER_FULL_NAME, TARGET_GROUP_ARN, TARGET_GROUP_FULL_NAME
+from templates.load_balancer import (
+    ALTERNATE_TARGET_GROUP_ARN, API_DOMAIN, HTTPS_LISTENER_ARN, LOAD_BALANCER_FULL_NAME, PRODUCTION_LISTENER_RULE_ARN, TARGET_GROUP_ARN,
+    TARGET_GROUP_FULL_NAME, TEST_LISTENER_RULE_ARN,
+)
 from templates.network import PRIVATE_SUBNET_IDS, PUBLIC_SUBNET_IDS
 from templates.security import SERVICE_SECURITY_GROUP_ID
 
@@ -66,6 +75,7 @@ EXECUTION_ROLE_ARN = "ExecutionRoleArn"
 TASK_ROLE_ARN = "TaskRoleArn"
 DATABASE_USER_EXECUTION_ROLE_ARN = "DatabaseUserExecutionRoleArn"
 ONE_OFF_TASK_FUNCTION_ARN = "OneOffTaskFunctionArn"
+TRAFFIC_ROLE_ARN = "TrafficRoleArn"  # a progressive release's: ECS moves the listener rules' weights with it
 IMAGE_TAG = "ImageTag"  # a root Parameter
 IMAGE_DIGEST = "ImageDigest"  # a root Parameter; empty: run ImageTag
 
@@ -113,7 +123,7 @@ def build(cfg: Config) -> Template:
     execution, task = _roles(t, cfg, secret, p)
     taskdef = t.add_resource(_task_definition(cfg, execution, task, p))
     before = _release_tasks(t, cfg, taskdef, [execution, task], subnets, sg, p)
-    service = t.add_resource(_service(cfg, taskdef, subnets, sg, p, depends_on=before))
+    service = t.add_resource(_service(cfg, taskdef, subnets, sg, p, depends_on=before, traffic=_traffic(t, cfg)))
     _autoscaling(t, cfg, service, p)
 
     output(t, SERVICE_NAME, GetAtt(service, "Name"), "ECS service name")
@@ -124,6 +134,8 @@ def build(cfg: Config) -> Template:
     output(t, TASK_ROLE_ARN, GetAtt(task, "Arn"), "Task role (a release passes it to new revisions)")
     output(t, DATABASE_USER_EXECUTION_ROLE_ARN, GetAtt(t.resources["DatabaseUserExecutionRole"], "Arn"), "Execution role of the database-user task")
     output(t, ONE_OFF_TASK_FUNCTION_ARN, GetAtt(t.resources["OneOffTaskFunction"], "Arn"), "Function that runs the release's one-off tasks")
+    if "TrafficRole" in t.resources:
+        output(t, TRAFFIC_ROLE_ARN, GetAtt(t.resources["TrafficRole"], "Arn"), "Role ECS moves a release's traffic with")
     return t
 
 
@@ -472,7 +484,89 @@ def _release_tasks(t: Template, cfg: Config, taskdef: TaskDefinition, roles: lis
     return [migration.title]
 
 
-def _service(cfg: Config, taskdef: TaskDefinition, subnets, sg, p: dict, depends_on: list[str]) -> Service:
+@dataclass(frozen=True)
+class Traffic:
+    """How a release moves traffic: the DeploymentConfiguration and the load balancer entry."""
+
+    deployment: DeploymentConfiguration
+    advanced: EcsAdvancedConfiguration | None
+
+
+def _traffic(t: Template, cfg: Config) -> Traffic:
+    """service.deployment as ECS takes it (cfn-lint's schema of AWS::ECS::Service): the strategy,
+    its bake times, the circuit breaker, and alarms on the release's errors and latency that roll
+    it back; for a progressive strategy the alternate target group, the production and test
+    listener rules and the role ECS moves their weights with."""
+    d = cfg.service.deployment
+    strategy, bake = d.resolved(cfg.production)
+    extra: dict = {}
+    if d.alarms:
+        alarms = _release_alarms(t, cfg)
+        extra["Alarms"] = DeploymentAlarms(AlarmNames=[Ref(a) for a in alarms], Enable=True, Rollback=True)
+    if bake is not None:
+        extra["BakeTimeInMinutes"] = bake
+    if strategy == "CANARY":
+        extra["CanaryConfiguration"] = CanaryConfiguration(CanaryPercent=d.canary_percent, CanaryBakeTimeInMinutes=d.canary_bake_minutes)
+    elif strategy == "LINEAR":
+        extra["LinearConfiguration"] = LinearConfiguration(StepPercent=d.linear_step_percent, StepBakeTimeInMinutes=d.linear_step_bake_minutes)
+    deployment = DeploymentConfiguration(
+        Strategy=strategy, MinimumHealthyPercent=100, MaximumPercent=200,
+        DeploymentCircuitBreaker=DeploymentCircuitBreaker(Enable=True, Rollback=True), **extra,
+    )
+    if strategy == "ROLLING":
+        return Traffic(deployment, None)
+    rules = {k: param(t, k, "String", what) for k, what in (
+        (ALTERNATE_TARGET_GROUP_ARN, "Target group a release starts the new revision behind"),
+        (PRODUCTION_LISTENER_RULE_ARN, "Listener rule whose weights a release moves"),
+        (TEST_LISTENER_RULE_ARN, "Listener rule of the release's test traffic"),
+        (HTTPS_LISTENER_ARN, "The HTTPS listener of those rules"))}
+    role = t.add_resource(_traffic_role(cfg, rules))
+    advanced = EcsAdvancedConfiguration(AlternateTargetGroupArn=Ref(rules[ALTERNATE_TARGET_GROUP_ARN]),
+                                        ProductionListenerRule=Ref(rules[PRODUCTION_LISTENER_RULE_ARN]),
+                                        TestListenerRule=Ref(rules[TEST_LISTENER_RULE_ARN]), RoleArn=GetAtt(role, "Arn"))
+    return Traffic(deployment, advanced)
+
+
+def _release_alarms(t: Template, cfg: Config) -> list[Alarm]:
+    """Alarms a release watches (DeploymentConfiguration.Alarms), on the whole load balancer so
+    they see both target groups: target 5xx responses and the p90 response time."""
+    d = cfg.service.deployment
+    dimension = [MetricDimension(Name="LoadBalancer", Value=Ref(LOAD_BALANCER_FULL_NAME))]
+    common = dict(Namespace="AWS/ApplicationELB", Dimensions=dimension, Period=60, ComparisonOperator="GreaterThanThreshold",
+                  TreatMissingData="notBreaching")
+    return [
+        t.add_resource(Alarm("ReleaseErrorsAlarm", AlarmDescription=f"{cfg.service.name}: target 5xx above {d.errors_per_minute} a minute during a release",
+                             MetricName="HTTPCode_Target_5XX_Count", Statistic="Sum", Threshold=d.errors_per_minute, EvaluationPeriods=2,
+                             DatapointsToAlarm=2, **common)),
+        t.add_resource(Alarm("ReleaseLatencyAlarm", AlarmDescription=f"{cfg.service.name}: p90 response time above {d.p90_seconds} s during a release",
+                             MetricName="TargetResponseTime", ExtendedStatistic="p90", Threshold=d.p90_seconds, EvaluationPeriods=3,
+                             DatapointsToAlarm=3, **common)),
+    ]
+
+
+def _traffic_role(cfg: Config, rules: dict) -> Role:
+    """The role ECS moves a release's traffic with: what AWS's AmazonECSInfrastructureRolePolicyForLoadBalancers
+    grants (its v6 document), on this load balancer's groups, listener and rules only."""
+    statements = [
+        # Describe actions have no resource-level permissions in Elastic Load Balancing.
+        Statement(Effect=Allow, Action=[elasticloadbalancing.DescribeListeners, elasticloadbalancing.DescribeRules,
+                                        elasticloadbalancing.DescribeTargetGroups, elasticloadbalancing.DescribeTargetHealth], Resource=["*"]),
+        Statement(Effect=Allow, Action=[elasticloadbalancing.RegisterTargets, elasticloadbalancing.DeregisterTargets],
+                  Resource=[Ref(TARGET_GROUP_ARN), Ref(rules[ALTERNATE_TARGET_GROUP_ARN])]),
+        Statement(Effect=Allow, Action=[elasticloadbalancing.ModifyListener], Resource=[Ref(rules[HTTPS_LISTENER_ARN])]),
+        Statement(Effect=Allow, Action=[elasticloadbalancing.ModifyRule],
+                  Resource=[Ref(rules[PRODUCTION_LISTENER_RULE_ARN]), Ref(rules[TEST_LISTENER_RULE_ARN])]),
+    ]
+    return Role(
+        "TrafficRole",
+        AssumeRolePolicyDocument=service_role_trust("ecs.amazonaws.com"),
+        Policies=[Policy(PolicyName="move-release-traffic", PolicyDocument=PolicyDocument(Version="2012-10-17", Statement=statements))],
+        Metadata=scanner_skips(checkov={"CKV_AWS_111": "Elastic Load Balancing's Describe actions have no resource-level permissions"}),
+        **product_role(cfg),
+    )
+
+
+def _service(cfg: Config, taskdef: TaskDefinition, subnets, sg, p: dict, depends_on: list[str], traffic: Traffic) -> Service:
     s, c = cfg.service, cfg.service.capacity
     strategy = [
         CapacityProviderStrategyItem(CapacityProvider="FARGATE", Base=c.fargate_base, Weight=c.fargate_weight),
@@ -488,11 +582,10 @@ def _service(cfg: Config, taskdef: TaskDefinition, subnets, sg, p: dict, depends
         # update. ECS starts one task and the scalable target's minimum brings it to min_tasks.
         CapacityProviderStrategy=[i for i in strategy if i.properties["Weight"] or i.properties["Base"]],
         PlatformVersion="LATEST",
-        DeploymentConfiguration=DeploymentConfiguration(
-            MinimumHealthyPercent=100, MaximumPercent=200, DeploymentCircuitBreaker=DeploymentCircuitBreaker(Enable=True, Rollback=True)
-        ),
+        DeploymentConfiguration=traffic.deployment,
         HealthCheckGracePeriodSeconds=s.health_check_grace_seconds,
-        LoadBalancers=[LoadBalancer(ContainerName=cfg.registry.repository_name, ContainerPort=s.container_port, TargetGroupArn=Ref(p[TARGET_GROUP_ARN]))],
+        LoadBalancers=[LoadBalancer(ContainerName=cfg.registry.repository_name, ContainerPort=s.container_port, TargetGroupArn=Ref(p[TARGET_GROUP_ARN]),
+                                    **({"AdvancedConfiguration": traffic.advanced} if traffic.advanced else {}))],
         # network.mode public: without a NAT, a task reaches ECR, Secrets Manager and CloudWatch
         # Logs through the internet gateway, which needs a public IP ($0.005 an hour each).
         NetworkConfiguration=NetworkConfiguration(

@@ -199,7 +199,7 @@ def test_access_log_bucket_admits_only_elb_log_delivery_over_tls(rendered):
 
 
 def test_target_group_has_the_seeds_health_check_and_stickiness(rendered):
-    tg = props(rendered["load_balancer"], "AWS::ElasticLoadBalancingV2::TargetGroup")
+    tg = rendered["load_balancer"]["Resources"]["TargetGroup"]["Properties"]
     assert (tg["TargetType"], tg["Port"], tg["Protocol"]) == ("ip", 80, "HTTP")  # the container port: the seed image's nginx listens on 80
     assert (tg["HealthCheckPath"], tg["HealthCheckIntervalSeconds"], tg["HealthCheckTimeoutSeconds"]) == ("/", 15, 5)
     assert (tg["HealthyThresholdCount"], tg["UnhealthyThresholdCount"], tg["Matcher"]) == (2, 2, {"HttpCode": "200"})
@@ -218,7 +218,9 @@ def test_http_listener_only_redirects_to_https(rendered):
     (action,) = http["DefaultActions"]
     assert action["Type"] == "redirect"
     assert action["RedirectConfig"] == {"Port": "443", "Protocol": "HTTPS", "StatusCode": "HTTP_301"}
-    assert not resources_of(rendered["load_balancer"], "AWS::ElasticLoadBalancingV2::ListenerRule")
+    # the release's rules are on the HTTPS listener only
+    rules = resources_of(rendered["load_balancer"], "AWS::ElasticLoadBalancingV2::ListenerRule").values()
+    assert {r["Properties"]["ListenerArn"]["Ref"] for r in rules} <= {"HttpsListener"}
 
 
 def test_https_listener_uses_tls13_and_the_validated_certificate(rendered):
@@ -390,6 +392,9 @@ def _statements(rendered):
 def test_no_policy_grants_wildcard_actions_or_unscoped_resources(rendered):
     unscopable = {"ecr:GetAuthorizationToken", "rekognition:DetectFaces", "ecs:DescribeTaskDefinition", "ecs:RegisterTaskDefinition",
                   "ecs:DeregisterTaskDefinition", "logs:DescribeLogGroups"}
+    # Elastic Load Balancing's Describe actions (the traffic role's reads) have no resource types
+    # ("Actions, resources, and condition keys for Elastic Load Balancing V2").
+    unscopable |= {f"elasticloadbalancing:Describe{x}" for x in ("Listeners", "Rules", "TargetGroups", "TargetHealth")}
     # ECS Exec's channels (the boundary allows them for every environment): the Service Authorization
     # Reference lists no resource type for any ssmmessages action ("Actions, resources, and condition
     # keys for Amazon Message Gateway Service", service-authorization/latest/reference/list_ssmmessages.html).

@@ -32,9 +32,9 @@ def boundary(rendered) -> Policy:
 
 def test_every_product_role_carries_the_boundary_and_the_product_path(rendered):
     roles = dict(_product_roles(rendered))
-    # execution, database-user execution, task, flow log, redeploy, RDS monitoring, and the three
-    # custom-resource functions (default security group, log retention, one-off tasks)
-    assert len(roles) == 9
+    # execution, database-user execution, task, traffic, flow log, redeploy, RDS monitoring, and
+    # the three custom-resource functions (default security group, log retention, one-off tasks)
+    assert len(roles) == 10
     for key, props in roles.items():
         assert resolve(props["PermissionsBoundary"], {}) == BOUNDARY, key
         assert props["Path"] == "/student-enrollment/production/", key
@@ -60,6 +60,11 @@ def test_the_boundary_allows_every_action_the_product_roles_are_given(rendered, 
                     "RootStackId": f"arn:aws:cloudformation:{REGION}:{ACCOUNT}:stack/se-prod/6c1f9a30-0000-11ef-8a2b-0a1b2c3d4e5f",
                     "OneOffTaskFunctionArn": f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:se-OneOffTaskFunction-1",
                     "ClusterName": "student-enrollment-production",
+                    **{name: f"arn:aws:elasticloadbalancing:{REGION}:{ACCOUNT}:{kind}" for name, kind in (
+                        ("TargetGroupArn", "targetgroup/se-tg/1"), ("AlternateTargetGroupArn", "targetgroup/se-tg2/2"),
+                        ("HttpsListenerArn", "listener/app/se/1/2"), ("ProductionListenerRuleArn", "listener-rule/app/se/1/2/3"),
+                        ("TestListenerRuleArn", "listener-rule/app/se/1/2/4"))},
+                    "TrafficRoleArn": f"arn:aws:iam::{ACCOUNT}:role/student-enrollment/production/se-TrafficRole-1",
                     "TaskDefinition": f"arn:aws:ecs:{REGION}:{ACCOUNT}:task-definition/student-enrollment-production:3",
                     "DatabaseUserTaskDefinition": f"arn:aws:ecs:{REGION}:{ACCOUNT}:task-definition/student-enrollment-production-dbuser:3",
                     **{f"{role}.Arn": f"arn:aws:iam::{ACCOUNT}:role/student-enrollment/production/se-{role}-1" for role in (

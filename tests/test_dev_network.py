@@ -184,6 +184,7 @@ UNBILLED = {
     "AWS::ECS::TaskDefinition": "no charge",
     "AWS::ApplicationAutoScaling::ScalableTarget": "no charge", "AWS::ApplicationAutoScaling::ScalingPolicy": "no charge of its own",
     "AWS::ElasticLoadBalancingV2::Listener": "in the ALB's hours", "AWS::ElasticLoadBalancingV2::TargetGroup": "in the ALB's hours",
+    "AWS::ElasticLoadBalancingV2::ListenerRule": "in the ALB's hours (LCUs count rule evaluations beyond 10 a request)",
     "AWS::CertificateManager::Certificate": "public ACM certificates have no charge",
     "AWS::RDS::DBParameterGroup": "no charge", "AWS::RDS::DBSubnetGroup": "no charge", "AWS::RDS::OptionGroup": "no charge",
     "AWS::S3::Bucket": "storage and requests of templates and access logs: usage, left out (cents)", "AWS::S3::BucketPolicy": "no charge",

@@ -80,7 +80,8 @@ def test_roles_are_passed_only_to_the_services_the_templates_trust(role, rendere
         p for t in rendered.values() for r in t["Resources"].values() if r["Type"] == "AWS::IAM::Role" and "Path" in r["Properties"]
         for s in r["Properties"]["AssumeRolePolicyDocument"]["Statement"] for p in [s["Principal"]["Service"]]
     }  # fmt: skip
-    assert trusted == {"ecs-tasks.amazonaws.com", "lambda.amazonaws.com", "vpc-flow-logs.amazonaws.com", "monitoring.rds.amazonaws.com"}
+    # ecs.amazonaws.com: the traffic role ECS moves a progressive release's listener rules with
+    assert trusted == {"ecs-tasks.amazonaws.com", "ecs.amazonaws.com", "lambda.amazonaws.com", "vpc-flow-logs.amazonaws.com", "monitoring.rds.amazonaws.com"}
     for service in trusted:
         assert role.allows("iam:PassRole", OUR_ROLE, {"iam:PassedToService": service}), service
     for service in ("ec2.amazonaws.com", "cloudformation.amazonaws.com", "glue.amazonaws.com"):

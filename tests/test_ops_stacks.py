@@ -105,9 +105,11 @@ def test_role_may_do_what_a_release_update_needs_and_nothing_of_other_services(r
     needed = (_schema_handlers("AWS::CloudFormation::Stack", ("update", "read")) | _schema_handlers("AWS::ECS::TaskDefinition", ("create", "read", "delete"))
               | _schema_handlers("AWS::ECS::Service", ("update", "read")) | {"lambda:InvokeFunction"})
     assert needed <= granted, needed - granted
-    (passing,) = [s for s in statements if s["Action"] == ["iam:PassRole"]]
-    assert passing["Resource"] == [{"Ref": r} for r in ("ExecutionRoleArn", "TaskRoleArn", "DatabaseUserExecutionRoleArn")]
-    assert passing["Condition"] == {"StringEquals": {"iam:PassedToService": "ecs-tasks.amazonaws.com"}}
+    passing = [s for s in statements if s["Action"] == ["iam:PassRole"]]
+    assert [(s["Resource"], s["Condition"]["StringEquals"]["iam:PassedToService"]) for s in passing] == [
+        ([{"Ref": r} for r in ("ExecutionRoleArn", "TaskRoleArn", "DatabaseUserExecutionRoleArn")], "ecs-tasks.amazonaws.com"),
+        ([{"Ref": "TrafficRoleArn"}], "ecs.amazonaws.com"),  # production's canary release moves traffic with it
+    ]
     service = [s for s in statements if "ecs:UpdateService" in s["Action"]]
     assert [s["Resource"] for s in service] == [[{"Ref": "ServiceArn"}]]
     stacks = next(s for s in statements if "cloudformation:UpdateStack" in s["Action"])

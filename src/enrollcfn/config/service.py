@@ -144,6 +144,42 @@ class Capacity(Section):
         return self
 
 
+# ECS DeploymentConfiguration.Strategy ("Amazon ECS deployment types"; cfn-lint's schema of
+# AWS::ECS::Service): ROLLING replaces tasks behind the one target group; BLUE_GREEN, LINEAR and
+# CANARY start the new revision behind a second target group and move the production listener
+# rule's traffic to it (all at once, in steps, or a share first), then bake before the old tasks go.
+Strategy = Literal["ROLLING", "BLUE_GREEN", "LINEAR", "CANARY"]
+Percent = Annotated[float, Field(ge=0.1, le=100, multiple_of=0.1)]
+
+
+class Deployment(Section):
+    """How a release moves traffic, and what rolls it back.
+
+    Left out, `strategy` follows `production`: CANARY there (a tenth of the traffic for
+    canary_bake_minutes, then all of it, then bake_minutes before the old tasks stop), ROLLING
+    elsewhere. Every strategy keeps the circuit breaker (tasks that fail their health check roll
+    the release back); with `alarms`, a target 5xx rate or a slow p90 response time during the
+    release rolls it back too."""
+
+    strategy: Strategy | None = None
+    # BakeTimeInMinutes, 0-1440: how long the new revision serves all traffic while the old one
+    # can still take it back. Left out: 10 for the progressive strategies, none for ROLLING.
+    bake_minutes: Annotated[Int, int_range(0, 1440)] | None = None
+    canary_percent: Percent = 10.0  # CanaryPercent: 0.1-100, in steps of 0.1 (ECS default 5)
+    canary_bake_minutes: Annotated[Int, int_range(0, 1440)] = 5  # CanaryBakeTimeInMinutes (ECS default 10)
+    linear_step_percent: Annotated[float, Field(ge=3, le=100, multiple_of=0.1)] = 25.0  # StepPercent: 3-100 (ECS default 10)
+    linear_step_bake_minutes: Annotated[Int, int_range(0, 1440)] = 2  # StepBakeTimeInMinutes (ECS default 6)
+    alarms: Bool = True  # DeploymentConfiguration.Alarms with Rollback
+    errors_per_minute: Annotated[Int, int_range(1, 100_000)] = 10  # target 5xx responses a minute, two minutes running
+    p90_seconds: Annotated[float, Field(gt=0, le=60)] = 2.0  # TargetResponseTime p90, three minutes running
+
+    def resolved(self, production: bool) -> tuple[str, int | None]:
+        """(strategy, bake minutes) after the production defaults."""
+        strategy = self.strategy or ("CANARY" if production else "ROLLING")
+        bake = self.bake_minutes if self.bake_minutes is not None else (None if strategy == "ROLLING" else 10)
+        return strategy, bake
+
+
 class Scaling(Section):
     """Target-tracking autoscaling of the service's desired count."""
 
@@ -189,6 +225,7 @@ class Service(Section):
     # ECS stopTimeout: seconds between SIGTERM and SIGKILL (Fargate: 2-120; ECS default 30).
     stop_timeout: Annotated[Int, int_range(2, 120)] = 30
     init: Init = Field(default_factory=Init)
+    deployment: Deployment = Field(default_factory=Deployment)
     # Run once per release, before the service changes, as a one-off task of the new task
     # definition with this command (as the application's database user); a non-zero exit stops
     # the release and the service keeps its image. None: no migrations.

@@ -33,6 +33,8 @@ from cfn_flip import load_yaml
 
 from enrollcfn.local import database, fargate, standin
 from enrollcfn.local import server as localaws
+from templates.cluster import CLUSTER_NAME
+from templates.service import SERVICE_NAME
 
 STACK = "se-demo"
 DEV_STACK = "se-demo-dev"
@@ -154,7 +156,7 @@ def serve(cfg, db, tmp: Path, missing: list[str]) -> int:
     # The local AWS holds no RDS-managed master secret (only an ARN, `rds!db-...`): the local
     # database's master answers for it, as RDS's secret holds the master user it created.
     master = json.dumps({"username": db.username, "password": db.password})
-    [service] = ecs.describe_services(cluster=outputs["ClusterName"], services=[outputs["ServiceName"]])["services"]
+    [service] = ecs.describe_services(cluster=outputs[CLUSTER_NAME], services=[outputs[SERVICE_NAME]])["services"]
     families = {"service": service["taskDefinition"], "database user": f"{cfg.service.name}-dbuser"}
     taskdefs = {k: _local(ecs.describe_task_definition(taskDefinition=v)["taskDefinition"], db) for k, v in families.items()}
     read = lambda arn: master if ":secret:rds!db-" in arn else sm.get_secret_value(SecretId=_current(sm, arn))["SecretString"]  # noqa: E731

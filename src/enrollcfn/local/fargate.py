@@ -93,7 +93,7 @@ def from_build(build, values: Mapping[str, str]) -> Compiled:
     Parameter left out takes its Default."""
     service, balancer = build["service"].doc, build["load_balancer"].doc
     values = {**{k: str(p["Default"]) for k, p in service.get("Parameters", {}).items() if "Default" in p}, **values}
-    [target_group] = [r["Properties"] for r in balancer["Resources"].values() if r["Type"] == "AWS::ElasticLoadBalancingV2::TargetGroup"]
+    target_group = balancer["Resources"]["TargetGroup"]["Properties"]  # the one the service registers in
     taskdefs = {k: task_definition(service, values, k) for k, r in service["Resources"].items() if r["Type"] == "AWS::ECS::TaskDefinition"}
     return Compiled(MappingProxyType(taskdefs), HealthCheck.of(target_group))
 
