@@ -357,9 +357,56 @@ def test_service_probe_reports_rollout_and_stopped_task_reasons_once():
                 stub.add_response("describe_tasks", {"tasks": [{"taskArn": task, "stoppedAt": T0 + timedelta(minutes=1),
                                   "stoppedReason": "Essential container in task exited"}]},
                                   {"cluster": "student-enrollment-production", "tasks": [task]})
+            stub.add_response("list_service_deployments", {"serviceDeployments": []},
+                              {"cluster": "student-enrollment-production", "service": "student-enrollment-production", "createdAt": {"after": T0}})
         probe = progress.service_probe(ecs, "student-enrollment-production", "student-enrollment-production", T0)
         assert probe() == ["deployment 23456789: PRIMARY IN_PROGRESS running 1/2", "task stopped: Essential container in task exited"]
         assert probe() == []
+
+
+def test_a_canary_release_whose_alarm_fires_is_reported_with_the_alarm_and_the_rollback():
+    """ECS's service deployments (botocore's ECS model: ListServiceDeployments,
+    DescribeServiceDeployments): the stage as traffic moves, then the alarm by name and the rollback."""
+    ecs = boto3.client("ecs", region_name="ap-southeast-2", aws_access_key_id="x", aws_secret_access_key="x")
+    arn = "arn:aws:ecs:ap-southeast-2:123456789012:service-deployment/student-enrollment-production/student-enrollment-production/AbCdEfGh12345678"
+    listed = {"cluster": "student-enrollment-production", "service": "student-enrollment-production", "createdAt": {"after": T0}}
+    shifting = {"serviceDeploymentArn": arn, "status": "IN_PROGRESS", "lifecycleStage": "PRODUCTION_TRAFFIC_SHIFT",
+                "alarms": {"status": "MONITORING", "alarmNames": ["se-ReleaseErrorsAlarm-1"], "triggeredAlarmNames": []}}
+    rolled = {"serviceDeploymentArn": arn, "status": "ROLLBACK_IN_PROGRESS", "lifecycleStage": "PRODUCTION_TRAFFIC_SHIFT",
+              "statusReason": "Service deployment rolled back because of alarm triggered",
+              "alarms": {"status": "TRIGGERED", "alarmNames": ["se-ReleaseErrorsAlarm-1"], "triggeredAlarmNames": ["se-ReleaseErrorsAlarm-1"]},
+              "rollback": {"reason": "Alarm se-ReleaseErrorsAlarm-1 is in ALARM state", "startedAt": T0 + timedelta(minutes=3)}}
+    with Stubber(ecs) as stub:
+        for found in (shifting, rolled):
+            stub.add_response("list_service_deployments", {"serviceDeployments": [{"serviceDeploymentArn": arn, "status": found["status"]}]}, listed)
+            stub.add_response("describe_service_deployments", {"serviceDeployments": [found]}, {"serviceDeploymentArns": [arn]})
+        probe = progress.release_probe(ecs, "student-enrollment-production", "student-enrollment-production", T0)
+        assert probe() == ["release 12345678: IN_PROGRESS PRODUCTION_TRAFFIC_SHIFT"]
+        assert probe() == ["release 12345678: ROLLBACK_IN_PROGRESS PRODUCTION_TRAFFIC_SHIFT",
+                           "release 12345678: alarm se-ReleaseErrorsAlarm-1 fired; ECS rolls the release back",
+                           "release 12345678: rolled back: Alarm se-ReleaseErrorsAlarm-1 is in ALARM state"]
+
+
+def test_a_migration_that_exits_1_stops_the_release_with_its_log_tail(cfn):
+    """The Migration custom resource fails with the task's exit code and log tail; the stack rolls
+    back (the service keeps its image) and the deploy names the failure, tail included."""
+    said = []
+    watcher = progress.Watch(cfn, STACK_ID, T0, said.append, sleep=lambda s: None)
+    service_stack = STACK_ID.replace(NAME, f"{NAME}-ServiceStack-1")
+    reason = ("student-enrollment-production exited 1 (Essential container in task exited); last lines:\n"
+              "SQLSTATE[42S01]: Base table or view already exists: 1050 Table 'students' already exists")
+    cfn.stub.add_response("describe_stack_events", {"StackEvents": [
+        event(2, STACK_ID, "ServiceStack", "AWS::CloudFormation::Stack", "UPDATE_IN_PROGRESS", physical=service_stack),
+        event(1, STACK_ID, NAME, "AWS::CloudFormation::Stack", "UPDATE_IN_PROGRESS", "User Initiated", physical=STACK_ID)]}, {"StackName": STACK_ID})
+    cfn.stub.add_response("describe_stack_events", {"StackEvents": [
+        event(3, service_stack, "Migration", "Custom::OneOffTask", "UPDATE_FAILED", reason)]}, {"StackName": service_stack})
+    cfn.stub.add_response("describe_stacks", stack("UPDATE_ROLLBACK_COMPLETE"), {"StackName": STACK_ID})
+    cfn.stub.add_response("describe_stack_events", {"StackEvents": []}, {"StackName": STACK_ID})
+    cfn.stub.add_response("describe_stack_events", {"StackEvents": []}, {"StackName": service_stack})
+    with pytest.raises(DeployError) as failed:
+        progress.watch(cfn, watcher, NAME, lambda: 0.0, 100.0, cancel_on_timeout=True)
+    assert "ended UPDATE_ROLLBACK_COMPLETE: ServiceStack/Migration: student-enrollment-production exited 1" in str(failed.value)
+    assert "Table 'students' already exists" in str(failed.value)
 
 
 # --- after and around a deploy ------------------------------------------------------------------

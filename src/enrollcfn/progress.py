@@ -130,9 +130,11 @@ def watch(cfn, watcher: Watch, name: str, clock: Clock, deadline: float, cancel_
 
 
 def service_probe(ecs, cluster: str, service: str, since: datetime) -> Callable[[], list[str]]:
-    """A probe reporting the ECS rollout state and new stopped-task reasons, each once."""
+    """A probe reporting the ECS rollout state, new stopped-task reasons, and the release's stage,
+    alarms and rollback (ECS service deployments), each once."""
     last: dict[str, str] = {}
     stopped: set[str] = set()
+    releases = release_probe(ecs, cluster, service, since)
 
     def probe() -> list[str]:
         lines = []
@@ -149,6 +151,38 @@ def service_probe(ecs, cluster: str, service: str, since: datetime) -> Callable[
                 stopped.add(task["taskArn"])
                 if task.get("stoppedAt") and _aware(task["stoppedAt"]) >= since:
                     lines.append(f"task stopped: {task.get('stoppedReason', 'no reason given')}")
+        return lines + releases()
+
+    return probe
+
+
+def release_probe(ecs, cluster: str, service: str, since: datetime) -> Callable[[], list[str]]:
+    """A probe of the service deployments started since `since` (ListServiceDeployments,
+    DescribeServiceDeployments): each change of status and lifecycle stage (test traffic,
+    production traffic shift, bake), an alarm that fires (by name), a rollback and its reason."""
+    said: set[str] = set()
+
+    def probe() -> list[str]:
+        try:
+            found = ecs.list_service_deployments(cluster=cluster, service=service, createdAt={"after": since})["serviceDeployments"]
+            arns = [d["serviceDeploymentArn"] for d in found][:20]
+            deployments = ecs.describe_service_deployments(serviceDeploymentArns=arns)["serviceDeployments"] if arns else []
+        except ClientError:  # a region or an emulator without the API: the rollout lines above still show
+            return []
+        lines = []
+        for d in deployments:
+            short = d["serviceDeploymentArn"].rsplit("/", 1)[-1][-8:]
+            fired = (d.get("alarms") or {}).get("triggeredAlarmNames") or []
+            state = f"release {short}: {d.get('status')} {d.get('lifecycleStage', '')}".rstrip()
+            news = [state]
+            if fired:
+                news.append(f"release {short}: alarm {', '.join(fired)} fired; ECS rolls the release back")
+            if d.get("rollback"):
+                news.append(f"release {short}: rolled back: {d['rollback'].get('reason') or d.get('statusReason') or 'no reason given'}")
+            elif d.get("status") in ("STOPPED", "ROLLBACK_FAILED") and d.get("statusReason"):
+                news.append(f"release {short}: {d['statusReason']}")
+            lines += [line for line in news if line not in said]
+            said.update(news)
         return lines
 
     return probe

@@ -173,6 +173,18 @@ class Deployment(Section):
     errors_per_minute: Annotated[Int, int_range(1, 100_000)] = 10  # target 5xx responses a minute, two minutes running
     p90_seconds: Annotated[float, Field(gt=0, le=60)] = 2.0  # TargetResponseTime p90, three minutes running
 
+    @model_validator(mode="after")
+    def _within_cloudformation(self) -> Deployment:
+        """CloudFormation refuses a canary or linear deployment whose computed time exceeds 33 hours
+        (cfn-lint's schema of AWS::ECS::Service, CanaryConfiguration and LinearConfiguration)."""
+        bake = self.bake_minutes or 0
+        steps = int(100 // self.linear_step_percent) - (1 if (100 / self.linear_step_percent).is_integer() else 0)
+        minutes = {"CANARY": bake + self.canary_bake_minutes, "LINEAR": bake + self.linear_step_bake_minutes * steps}.get(self.strategy or "", 0)
+        if minutes > 33 * 60:
+            rules([("service.deployment", f"a {self.strategy.lower()} release would take {minutes} minutes of bake time; CloudFormation "
+                                          "refuses more than 33 hours (1980 minutes): lower bake_minutes or the step or canary bake")])
+        return self
+
     def resolved(self, production: bool) -> tuple[str, int | None]:
         """(strategy, bake minutes) after the production defaults."""
         strategy = self.strategy or ("CANARY" if production else "ROLLING")
