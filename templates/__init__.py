@@ -12,7 +12,7 @@ from typing import Callable
 from troposphere import Template
 
 from enrollcfn.config import Config
-from templates import bootstrap, cluster, database, load_balancer, monitoring, network, redeploy, security, service
+from enrollcfn.templates import bootstrap, cluster, database, load_balancer, monitoring, network, redeploy, security, service
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,7 @@ once per stack operation.
 
 from __future__ import annotations
 
+from importlib import resources
 from pathlib import Path
 
 from awacs import ec2 as awacs_ec2, logs as awacs_logs
@@ -24,10 +25,10 @@ from troposphere.iam import Policy, Role
 from troposphere.logs import LogGroup
 
 from enrollcfn.config import Config
-from templates._helpers import inline_code, scanner_skips, service_role_trust
-from templates.bootstrap import product_role
+from enrollcfn.templates._helpers import inline_code, scanner_skips, service_role_trust
+from enrollcfn.templates.bootstrap import product_role
 
-LAMBDA_DIR = Path(__file__).resolve().parents[1] / "lambda"
+LAMBDA_DIR = Path(str(resources.files("enrollcfn.functions")))  # lambda/, installed as enrollcfn.functions
 RUNTIME = "python3.13"
 # CloudFormation waits up to an hour for a custom resource's answer by default; the functions
 # answer within their own 60 s timeout, so a lost answer fails the stack in 5 minutes instead.

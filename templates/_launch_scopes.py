@@ -35,7 +35,7 @@ from fnmatch import fnmatchcase
 
 from enrollcfn.config import Config
 from enrollcfn.deploy import OWNER_TAG
-from templates.cluster import app_log_group_name
+from enrollcfn.templates.cluster import app_log_group_name
 
 _ARN = "arn:${AWS::Partition}"
 SC_STACK = "SC-*"  # Service Catalog's stack names; CloudFormation derives child names from them

@@ -32,8 +32,8 @@ from troposphere.s3 import (
 
 from enrollcfn.config import Config
 from enrollcfn.config.names import launch_role, role_name
-from templates._helpers import output, param, private_bucket_properties, scanner_skips, tls_only_statement
-from templates._launch_scopes import PRODUCT_SECRET_ARN_NAMES
+from enrollcfn.templates._helpers import output, param, private_bucket_properties, scanner_skips, tls_only_statement
+from enrollcfn.templates._launch_scopes import PRODUCT_SECRET_ARN_NAMES
 
 ARTIFACT_BUCKET_NAME = "ArtifactBucketName"
 REPOSITORY_NAME = "RepositoryName"
@@ -259,7 +259,7 @@ def _plans_only(cfg: Config, bucket: Bucket) -> dict:
     publisher tag, yet writes nowhere but below the plan prefix, which no deploy, publish or launch
     reads: what a pull request may write never becomes what runs. Stated here as well as in the
     role's own policy, so a later grant on the role cannot reopen it."""
-    from templates.catalog import PLAN_PREFIX  # catalog.py imports this module
+    from enrollcfn.templates.catalog import PLAN_PREFIX  # catalog.py imports this module
 
     plan_role = f"{_ARN}:iam::${{AWS::AccountId}}:role/{role_name(cfg.project, cfg.environment, 'plan')}"
     return {
@@ -283,7 +283,7 @@ def _organization_reads(cfg: Config, bucket: Bucket) -> list[dict]:
     policy cannot reach across accounts (IAM policy evaluation, cross-account requests)."""
     if not cfg.catalog.organization_id:
         return []
-    from templates.catalog import ARTIFACT_PREFIX  # catalog.py imports this module
+    from enrollcfn.templates.catalog import ARTIFACT_PREFIX  # catalog.py imports this module
 
     role = f"arn:${{AWS::Partition}}:iam::*:role/{launch_role(cfg.project, cfg.environment)}"
     # Principal "*" narrowed by a fixed aws:PrincipalOrgID: S3's documented list of what makes a

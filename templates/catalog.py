@@ -27,11 +27,11 @@ from troposphere.iam import ManagedPolicy, Role
 from enrollcfn.config import Config
 from enrollcfn.config.names import launch_role
 from enrollcfn.errors import CompileError
-from templates._helpers import output, param
-from templates._launch_actions import PASSED_TO, RESOURCE_ACTIONS, SERVICE_LINKED
-from templates._launch_scopes import Scope, service_scopes
-from templates.bootstrap import ARTIFACT_BUCKET_NAME, boundary_arn, boundary_policy_arn, role_path
-from templates.database import ENHANCED_MONITORING_POLICY
+from enrollcfn.templates._helpers import output, param
+from enrollcfn.templates._launch_actions import PASSED_TO, RESOURCE_ACTIONS, SERVICE_LINKED
+from enrollcfn.templates._launch_scopes import Scope, service_scopes
+from enrollcfn.templates.bootstrap import ARTIFACT_BUCKET_NAME, boundary_arn, boundary_policy_arn, role_path
+from enrollcfn.templates.database import ENHANCED_MONITORING_POLICY
 
 LAUNCH_ROLE_ARN = "LaunchRoleArn"
 # Key prefix of the packaged templates in the artifact bucket; the role may read only below it.

@@ -18,7 +18,7 @@ from troposphere.ecs import (
 from troposphere.logs import LogGroup
 
 from enrollcfn.config import Config
-from templates._helpers import output, scanner_skips
+from enrollcfn.templates._helpers import output, scanner_skips
 
 CLUSTER_NAME = "ClusterName"
 CLUSTER_ARN = "ClusterArn"

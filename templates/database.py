@@ -18,12 +18,12 @@ from troposphere.secretsmanager import GenerateSecretString, Secret
 from troposphere.rds import DBInstance, DBParameterGroup, DBSubnetGroup, OptionConfiguration, OptionGroup, OptionSetting
 
 from enrollcfn.config import Config
-from templates._custom_resources import retain_log_groups
-from templates._launch_scopes import APP_DATABASE_SECRET
-from templates._helpers import name_tags, output, param, scanner_skips, service_role_trust
-from templates.bootstrap import product_role
-from templates.network import PRIVATE_SUBNET_IDS
-from templates.security import DATABASE_SECURITY_GROUP_ID
+from enrollcfn.templates._custom_resources import retain_log_groups
+from enrollcfn.templates._launch_scopes import APP_DATABASE_SECRET
+from enrollcfn.templates._helpers import name_tags, output, param, scanner_skips, service_role_trust
+from enrollcfn.templates.bootstrap import product_role
+from enrollcfn.templates.network import PRIVATE_SUBNET_IDS
+from enrollcfn.templates.security import DATABASE_SECURITY_GROUP_ID
 
 # The one managed policy a product role attaches (the launch role may attach only this one).
 ENHANCED_MONITORING_POLICY = "arn:${AWS::Partition}:iam::aws:policy/service-role/AmazonRDSEnhancedMonitoringRole"

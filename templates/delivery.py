@@ -22,9 +22,9 @@ from troposphere.iam import OIDCProvider, Policy, Role
 from enrollcfn.config import Config
 from enrollcfn.config.delivery import AUDIENCE, GITHUB_ISSUER
 from enrollcfn.config.names import role_name
-from templates._helpers import output, param, scanner_skips
-from templates.bootstrap import ARTIFACT_BUCKET_NAME, publisher_tag
-from templates.catalog import ARTIFACT_PREFIX, PLAN_PREFIX
+from enrollcfn.templates._helpers import output, param, scanner_skips
+from enrollcfn.templates.bootstrap import ARTIFACT_BUCKET_NAME, publisher_tag
+from enrollcfn.templates.catalog import ARTIFACT_PREFIX, PLAN_PREFIX
 
 DELIVERY_ROLE_ARN = "DeliveryRoleArn"
 PLAN_ROLE_ARN = "PlanRoleArn"
@@ -155,7 +155,7 @@ def _execution_role_arn(cfg: Config) -> str:
 def _stack_statements(cfg: Config, stack, bucket, actions: list, prefix: str) -> list[Statement]:
     """Change sets on the root stack and its nested stacks (named `<root>-<LogicalId>-<suffix>`)
     only; reads of the environment's other stacks; what deploy's preflight, upload and progress read."""
-    from templates import NESTED  # the registry imports this module's neighbours; read it when building
+    from enrollcfn.templates import NESTED  # the registry imports this module's neighbours; read it when building
     root = f"stack/${{{ROOT_STACK_NAME}}}"
     stacks = [_regional("cloudformation", f"{root}/*"), *(_regional("cloudformation", f"{root}-{s.logical_id}-*/*") for s in NESTED)]
     objects = Sub(f"{_ARN}:s3:::${{{ARTIFACT_BUCKET_NAME}}}/{prefix}/*")

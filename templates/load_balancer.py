@@ -35,9 +35,9 @@ from troposphere.route53 import AliasTarget, RecordSetType
 from troposphere.s3 import Bucket, BucketPolicy, LifecycleConfiguration, LifecycleRule
 
 from enrollcfn.config import Config
-from templates._helpers import name_tags, output, param, private_bucket_properties, scanner_skips, tls_only_statement
-from templates.network import PUBLIC_SUBNET_IDS, VPC_ID
-from templates.security import ALB_SECURITY_GROUP_ID
+from enrollcfn.templates._helpers import name_tags, output, param, private_bucket_properties, scanner_skips, tls_only_statement
+from enrollcfn.templates.network import PUBLIC_SUBNET_IDS, VPC_ID
+from enrollcfn.templates.security import ALB_SECURITY_GROUP_ID
 
 LOAD_BALANCER_DNS_NAME = "LoadBalancerDnsName"
 LOAD_BALANCER_FULL_NAME = "LoadBalancerFullName"

@@ -21,12 +21,12 @@ from troposphere.kms import Key
 from troposphere.sns import SubscriptionResource, Topic, TopicPolicy
 
 from enrollcfn.config import Config
-from templates._helpers import name_tags, output, param
-from templates.cluster import CLUSTER_NAME
-from templates.database import DATABASE_INSTANCE_ID
-from templates.load_balancer import LOAD_BALANCER_FULL_NAME, TARGET_GROUP_FULL_NAME
-from templates.redeploy import REDEPLOY_DEAD_LETTER_QUEUE_ARN, REDEPLOY_FUNCTION_NAME
-from templates.service import SERVICE_NAME
+from enrollcfn.templates._helpers import name_tags, output, param
+from enrollcfn.templates.cluster import CLUSTER_NAME
+from enrollcfn.templates.database import DATABASE_INSTANCE_ID
+from enrollcfn.templates.load_balancer import LOAD_BALANCER_FULL_NAME, TARGET_GROUP_FULL_NAME
+from enrollcfn.templates.redeploy import REDEPLOY_DEAD_LETTER_QUEUE_ARN, REDEPLOY_FUNCTION_NAME
+from enrollcfn.templates.service import SERVICE_NAME
 
 ALARM_TOPIC_ARN = "AlarmTopicArn"
 MONTHLY_BUDGET = "MonthlyBudgetUsd"  # a root Parameter

@@ -31,9 +31,9 @@ from troposphere.iam import Policy, Role
 from troposphere.logs import LogGroup
 
 from enrollcfn.config import Config
-from templates._custom_resources import restrict_default_security_group
-from templates._helpers import name_tags, output, scanner_skips, service_role_trust
-from templates.bootstrap import product_role
+from enrollcfn.templates._custom_resources import restrict_default_security_group
+from enrollcfn.templates._helpers import name_tags, output, scanner_skips, service_role_trust
+from enrollcfn.templates.bootstrap import product_role
 
 VPC_ID = "VpcId"
 VPC_CIDR = "VpcCidr"

@@ -23,9 +23,10 @@ from troposphere.logs import LogGroup
 from troposphere.sqs import Queue, QueuePolicy
 
 from enrollcfn.config import Config
-from templates._helpers import inline_code as _inline_code, output, param, scanner_skips, service_role_trust
-from templates.bootstrap import product_role
-from templates.service import (
+from enrollcfn.templates._custom_resources import LAMBDA_DIR
+from enrollcfn.templates._helpers import inline_code as _inline_code, output, param, scanner_skips, service_role_trust
+from enrollcfn.templates.bootstrap import product_role
+from enrollcfn.templates.service import (
     DATABASE_USER_EXECUTION_ROLE_ARN, EXECUTION_ROLE_ARN, IMAGE_DIGEST, IMAGE_TAG, ONE_OFF_TASK_FUNCTION_ARN, SERVICE_ARN, TASK_ROLE_ARN,
     TRAFFIC_ROLE_ARN,
 )
@@ -34,7 +35,7 @@ REDEPLOY_FUNCTION_NAME = "RedeployFunctionName"
 REDEPLOY_DEAD_LETTER_QUEUE_ARN = "RedeployDeadLetterQueueArn"
 ROOT_STACK_ID = "RootStackId"  # given by the root stack itself (AWS::StackId)
 
-SOURCE = Path(__file__).resolve().parents[1] / "lambda" / "redeploy" / "index.py"
+SOURCE = LAMBDA_DIR / "redeploy" / "index.py"
 RUNTIME = "python3.13"
 
 

@@ -16,16 +16,16 @@ from troposphere.cloudformation import Stack
 
 from enrollcfn.config import Config
 from enrollcfn.errors import CompileError
-from templates import NESTED, ROOT
-from templates._helpers import output, param
-from templates.bootstrap import REPOSITORY_URI
-from templates.cluster import CLUSTER_NAME
-from templates.database import DATABASE_ENDPOINT_ADDRESS, DATABASE_SECRET_ARN
-from templates.load_balancer import API_DOMAIN, API_URL, LOAD_BALANCER_DNS_NAME
-from templates.monitoring import ALARM_TOPIC_ARN, MONTHLY_BUDGET
-from templates.network import VPC_ID
-from templates.redeploy import ROOT_STACK_ID
-from templates.service import APP_SECRET_ARN, IMAGE_DIGEST, IMAGE_TAG, SERVICE_NAME
+from enrollcfn.templates import NESTED, ROOT
+from enrollcfn.templates._helpers import output, param
+from enrollcfn.templates.bootstrap import REPOSITORY_URI
+from enrollcfn.templates.cluster import CLUSTER_NAME
+from enrollcfn.templates.database import DATABASE_ENDPOINT_ADDRESS, DATABASE_SECRET_ARN
+from enrollcfn.templates.load_balancer import API_DOMAIN, API_URL, LOAD_BALANCER_DNS_NAME
+from enrollcfn.templates.monitoring import ALARM_TOPIC_ARN, MONTHLY_BUDGET
+from enrollcfn.templates.network import VPC_ID
+from enrollcfn.templates.redeploy import ROOT_STACK_ID
+from enrollcfn.templates.service import APP_SECRET_ARN, IMAGE_DIGEST, IMAGE_TAG, SERVICE_NAME
 
 # Outputs of children that the root re-surfaces for people and for Service Catalog.
 ROOT_OUTPUTS: dict[str, str] = {

@@ -12,8 +12,8 @@ from troposphere import GetAtt, Ref, Template
 from troposphere.ec2 import SecurityGroup, SecurityGroupEgress, SecurityGroupIngress, SecurityGroupRule
 
 from enrollcfn.config import Config
-from templates._helpers import name_tags, output, param, scanner_skips
-from templates.network import VPC_ID
+from enrollcfn.templates._helpers import name_tags, output, param, scanner_skips
+from enrollcfn.templates.network import VPC_ID
 
 ALB_SECURITY_GROUP_ID = "AlbSecurityGroupId"
 SERVICE_SECURITY_GROUP_ID = "ServiceSecurityGroupId"

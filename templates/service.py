@@ -54,18 +54,18 @@ from troposphere.secretsmanager import GenerateSecretString, Secret
 
 from enrollcfn.config import Config
 from enrollcfn.config.service import CA_BUNDLE_DIR, CA_BUNDLE_FILE, EXEC_AGENT_PATHS
-from templates._helpers import name_tags, output, param, scanner_skips, service_role_trust
-from templates._launch_scopes import APP_SECRET
-from templates.bootstrap import product_role
-from templates.cluster import APP_LOG_GROUP_ARN, APP_LOG_GROUP_NAME, CLUSTER_NAME
-from templates._custom_resources import ONE_OFF_TIMEOUT, OneOffTask, one_off_task_function
-from templates.database import APP_DATABASE_SECRET_ARN, DATABASE_ENDPOINT_ADDRESS, DATABASE_ENDPOINT_PORT, DATABASE_SECRET_ARN
-from templates.load_balancer import (
+from enrollcfn.templates._helpers import name_tags, output, param, scanner_skips, service_role_trust
+from enrollcfn.templates._launch_scopes import APP_SECRET
+from enrollcfn.templates.bootstrap import product_role
+from enrollcfn.templates.cluster import APP_LOG_GROUP_ARN, APP_LOG_GROUP_NAME, CLUSTER_NAME
+from enrollcfn.templates._custom_resources import ONE_OFF_TIMEOUT, OneOffTask, one_off_task_function
+from enrollcfn.templates.database import APP_DATABASE_SECRET_ARN, DATABASE_ENDPOINT_ADDRESS, DATABASE_ENDPOINT_PORT, DATABASE_SECRET_ARN
+from enrollcfn.templates.load_balancer import (
     ALTERNATE_TARGET_GROUP_ARN, API_DOMAIN, HTTPS_LISTENER_ARN, LOAD_BALANCER_FULL_NAME, PRODUCTION_LISTENER_RULE_ARN, TARGET_GROUP_ARN,
     TARGET_GROUP_FULL_NAME, TEST_LISTENER_RULE_ARN,
 )
-from templates.network import PRIVATE_SUBNET_IDS, PUBLIC_SUBNET_IDS
-from templates.security import SERVICE_SECURITY_GROUP_ID
+from enrollcfn.templates.network import PRIVATE_SUBNET_IDS, PUBLIC_SUBNET_IDS
+from enrollcfn.templates.security import SERVICE_SECURITY_GROUP_ID
 
 SERVICE_NAME = "ServiceName"
 SERVICE_ARN = "ServiceArn"

@@ -16,6 +16,10 @@ from enrollcfn.compiler import compile
 from enrollcfn.config import Config
 
 
+PROJECT_ROOT = Path(__file__).resolve().parents[1]  # the checkout the tests read facts from (README, lambda/, config/)
+# The tests run from it: build/ and config/ paths are the working directory's, as a user's are.
+os.chdir(PROJECT_ROOT)
+
 # The tests' cache lives and dies with the run, never in the user's ~/.cache; it starts empty, so
 # the run is cold whatever the environment says, and the cache tests switch it off themselves.
 # The stand-in image (tests/test_seed_app.py) is keyed by everything it is built from, so it keeps
@@ -66,4 +70,4 @@ def intrinsics(node, name: str) -> list:
     return found
 
 
-__all__ = ["intrinsics", "resources_of", "stubbed", "yaml"]
+__all__ = ["PROJECT_ROOT", "intrinsics", "resources_of", "stubbed", "yaml"]

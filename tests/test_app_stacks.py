@@ -12,7 +12,7 @@ from cfn_flip import load_yaml
 from enrollcfn.compiler import compile
 from enrollcfn.config import Config, load
 from enrollcfn.errors import ConfigErrors
-from templates._launch_scopes import unscoped
+from enrollcfn.templates._launch_scopes import unscoped
 from tests.conftest import resources_of
 
 

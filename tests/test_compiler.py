@@ -10,7 +10,7 @@ from enrollcfn import compiler
 from enrollcfn.compiler import BODY_LIMIT, URL_LIMIT, check_quotas
 from enrollcfn.config import Config
 from enrollcfn.errors import CompileError
-from templates import StackSpec, root
+from enrollcfn.templates import StackSpec, root
 
 
 def _template(params=(), outputs=()) -> Template:

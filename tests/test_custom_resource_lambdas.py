@@ -14,7 +14,7 @@ import boto3
 import pytest
 from moto.server import ThreadedMotoServer
 
-from enrollcfn.compiler import PROJECT_ROOT
+from tests.conftest import PROJECT_ROOT
 
 def _load(name: str):
     spec = importlib.util.spec_from_file_location(f"{name}_index", PROJECT_ROOT / "lambda" / name / "index.py")

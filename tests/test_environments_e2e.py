@@ -13,7 +13,7 @@ import pytest
 import yaml
 
 from enrollcfn.cli import main
-from enrollcfn.compiler import PROJECT_ROOT
+from tests.conftest import PROJECT_ROOT
 from enrollcfn.config import Config
 from enrollcfn.config.loading import load
 from enrollcfn.local import server as localaws

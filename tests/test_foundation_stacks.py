@@ -52,7 +52,7 @@ def test_every_log_group_has_a_retention(rendered):
 
 
 def test_no_account_id_or_region_literal_in_templates(compiled):
-    from templates.load_balancer import ELB_ACCOUNTS
+    from enrollcfn.templates.load_balancer import ELB_ACCOUNTS
 
     aws_owned = set(ELB_ACCOUNTS.values())  # the regional ELB log-delivery accounts
     for name, text in compiled.bodies().items():
@@ -297,7 +297,7 @@ def test_default_security_group_function_may_only_revoke_rules_of_that_group(ren
 
 def _readme_controls() -> tuple[set[str], set[str]]:
     """(held, not held) FSBP control ids as the README's security section states them."""
-    from enrollcfn.compiler import PROJECT_ROOT
+    from tests.conftest import PROJECT_ROOT
 
     text = (PROJECT_ROOT / "README.md").read_text(encoding="utf-8")
     section = text[text.index("## Security controls") : text.index("## Cost")]

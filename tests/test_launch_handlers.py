@@ -13,8 +13,8 @@ import cfnlint
 import pytest
 from cfn_flip import load_yaml
 
-from templates import NESTED, ROOT
-from templates._launch_actions import AUTHORIZED_AS, NOT_NEEDED, RESOURCE_ACTIONS
+from enrollcfn.templates import NESTED, ROOT
+from enrollcfn.templates._launch_actions import AUTHORIZED_AS, NOT_NEEDED, RESOURCE_ACTIONS
 from tests.policy_eval import Policy, resolve
 
 SCHEMAS = Path(cfnlint.__file__).parent / "data" / "schemas"

@@ -15,7 +15,7 @@ from cfn_flip import load_yaml
 
 from enrollcfn.config import Config
 from enrollcfn.errors import CompileError
-from templates import catalog
+from enrollcfn.templates import catalog
 from tests.policy_eval import ACCOUNT, REGION, Policy, resolve
 
 A = f"{REGION}:{ACCOUNT}"
@@ -263,5 +263,5 @@ def test_a_resource_type_without_a_table_entry_is_a_compile_error_naming_it():
 
 
 def test_building_the_role_does_not_import_cfn_lint():
-    code = "import sys, templates.catalog; from enrollcfn.config import Config; templates.catalog.build(Config(), {'AWS::EC2::VPC'}); print('cfnlint' in sys.modules)"
+    code = "import sys, enrollcfn.templates.catalog; from enrollcfn.config import Config; enrollcfn.templates.catalog.build(Config(), {'AWS::EC2::VPC'}); print('cfnlint' in sys.modules)"
     assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip() == "False"

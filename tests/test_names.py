@@ -14,7 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from enrollcfn.compiler import BUILD_DIR, PROJECT_ROOT
+from enrollcfn.compiler import BUILD_DIR
+from tests.conftest import PROJECT_ROOT
 from enrollcfn.output import read_build
 
 SOURCES = sorted(p for d in ("src", "templates", "lambda") for p in (PROJECT_ROOT / d).rglob("*.py"))

@@ -11,7 +11,7 @@ from importlib.resources import files
 
 import pytest
 
-from enrollcfn.compiler import PROJECT_ROOT
+from tests.conftest import PROJECT_ROOT
 from tests.conftest import resources_of, stubbed
 
 SOURCE = PROJECT_ROOT / "lambda" / "one_off_task" / "index.py"

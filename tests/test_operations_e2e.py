@@ -172,7 +172,7 @@ def _released_by_push(cfg, tag: str, label: str, monkeypatch) -> str:
     AWS as Lambda would run it; the pushed digest."""
     import importlib.util
 
-    from enrollcfn.compiler import PROJECT_ROOT
+    from tests.conftest import PROJECT_ROOT
 
     digest = push(cfg, tag, label)
     spec = importlib.util.spec_from_file_location("redeploy_e2e", PROJECT_ROOT / "lambda" / "redeploy" / "index.py")

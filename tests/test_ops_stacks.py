@@ -14,7 +14,7 @@ from enrollcfn.compiler import BUILD_DIR, compile
 from enrollcfn.config import Config, load, parse
 from enrollcfn.errors import ConfigErrors
 from enrollcfn.errors import CompileError
-from templates import monitoring, redeploy
+from enrollcfn.templates import monitoring, redeploy
 from tests.conftest import resources_of
 
 

@@ -9,7 +9,7 @@ import json
 
 import pytest
 
-from enrollcfn.compiler import PROJECT_ROOT
+from tests.conftest import PROJECT_ROOT
 from tests.conftest import stubbed
 
 SOURCE = PROJECT_ROOT / "lambda" / "redeploy" / "index.py"

@@ -168,7 +168,7 @@ A stack busy with another operation is waited for, never overlapped."""
 def _pipeline(args: argparse.Namespace, execute: bool, image_digest: str | None = None) -> int:
     from enrollcfn import pipeline
 
-    from templates import CATALOG
+    from enrollcfn.templates import CATALOG
 
     cfg, build = _build_for(args, skip_lint=(CATALOG,))  # deploy never sends the catalog stack
     client = _clients(args, cfg)

@@ -29,7 +29,7 @@ def cmd_ci_workflow(args: argparse.Namespace) -> int:
    delivery.workflow, default .github/workflows/deploy.yml: the roles trust only jobs of that file)"""
     from enrollcfn.stacks import delivery_stack_name, describe, output, output_map
     from enrollcfn.workflow import render
-    from templates.delivery import DELIVERY_ROLE_ARN, PLAN_ROLE_ARN
+    from enrollcfn.templates.delivery import DELIVERY_ROLE_ARN, PLAN_ROLE_ARN
 
     from enrollcfn.output import check_file, write_file
 

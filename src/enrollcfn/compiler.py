@@ -17,6 +17,7 @@ import functools
 import hashlib
 import json
 import math
+from importlib import resources
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,12 +29,12 @@ from enrollcfn import cache as _cache
 from enrollcfn import cost, price_table
 from enrollcfn.config import Config, regions
 from enrollcfn.errors import CompileError, LintError
-from templates import CATALOG, DELIVERY, NESTED, ROOT, STANDALONE, catalog, delivery, root
-from templates.monitoring import MONTHLY_BUDGET, OPTIONAL_TYPES
+from enrollcfn.templates import CATALOG, DELIVERY, NESTED, ROOT, STANDALONE, catalog, delivery, root
+from enrollcfn.templates.monitoring import MONTHLY_BUDGET, OPTIONAL_TYPES
 
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
-BUILD_DIR = PROJECT_ROOT / "build"
-LINT_CONFIG = PROJECT_ROOT / ".cfnlintrc"
+BUILD_DIR = Path("build")  # where `build` writes and `lint` reads by default: the working directory's
+# cfn-lint's configuration of the templates, installed with them (enrollcfn.templates).
+LINT_CONFIG = Path(str(resources.files("enrollcfn.templates").joinpath(".cfnlintrc")))
 
 # CloudFormation quotas per template (AWS CloudFormation User Guide, "Quotas").
 BODY_LIMIT = 51_200  # bytes, a template passed as TemplateBody: the standalone stacks

@@ -179,7 +179,7 @@ def read_build(directory: Path, region: str, delivery: bool = False) -> Build:
 
     The build was linted when it was written (`enrollcfn build` writes only a clean build), so
     its findings are empty; its cost is the cost.json it wrote."""
-    from templates import CATALOG, DELIVERY, STANDALONE
+    from enrollcfn.templates import CATALOG, DELIVERY, STANDALONE
 
     from enrollcfn.compiler import PRODUCT_NAMES
 

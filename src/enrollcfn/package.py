@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 
 from enrollcfn.compiler import Stack
 from enrollcfn.errors import EnrollcfnError
-from templates import ROOT
+from enrollcfn.templates import ROOT
 
 NESTED_STACK = "AWS::CloudFormation::Stack"
 

@@ -31,12 +31,12 @@ from enrollcfn.package import package_templates
 from enrollcfn.imageconfig import Fetch, https_get
 from enrollcfn.preflight import image, preflight, provider_taken, warnings
 from enrollcfn.stacks import bootstrap_stack_name, delivery_stack_name, describe, nested_stacks, output, output_map
-from templates import DELIVERY, ROOT
-from templates.bootstrap import ARTIFACT_BUCKET_NAME, REPOSITORY_URI
-from templates.catalog import ARTIFACT_PREFIX, PLAN_PREFIX  # the launch role may read only below ARTIFACT_PREFIX
-from templates.delivery import CLOUDFORMATION_ROLE_ARN, ROOT_STACK_NAME
-from templates.monitoring import ENVIRONMENT_TAG  # the budget counts the costs carrying it
-from templates.service import IMAGE_DIGEST, IMAGE_TAG
+from enrollcfn.templates import DELIVERY, ROOT
+from enrollcfn.templates.bootstrap import ARTIFACT_BUCKET_NAME, REPOSITORY_URI
+from enrollcfn.templates.catalog import ARTIFACT_PREFIX, PLAN_PREFIX  # the launch role may read only below ARTIFACT_PREFIX
+from enrollcfn.templates.delivery import CLOUDFORMATION_ROLE_ARN, ROOT_STACK_NAME
+from enrollcfn.templates.monitoring import ENVIRONMENT_TAG  # the budget counts the costs carrying it
+from enrollcfn.templates.service import IMAGE_DIGEST, IMAGE_TAG
 
 
 @dataclass(frozen=True)

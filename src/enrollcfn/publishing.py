@@ -19,9 +19,9 @@ from enrollcfn.config.names import launch_role
 from enrollcfn.package import package_templates
 from enrollcfn.pipeline import Clients, Console, Options, Run, stack_tags, standalone
 from enrollcfn.stacks import bootstrap_stack_name, catalog_stack_name, output, outputs
-from templates import CATALOG
-from templates.bootstrap import ARTIFACT_BUCKET_NAME
-from templates.catalog import ARTIFACT_PREFIX
+from enrollcfn.templates import CATALOG
+from enrollcfn.templates.bootstrap import ARTIFACT_BUCKET_NAME
+from enrollcfn.templates.catalog import ARTIFACT_PREFIX
 
 
 @dataclass(frozen=True)

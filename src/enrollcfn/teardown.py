@@ -24,8 +24,8 @@ from enrollcfn.deploy import DeployError
 from enrollcfn.errors import EnrollcfnError, Problems
 from enrollcfn.pipeline import Run, follow
 from enrollcfn.stacks import bootstrap_stack_name, catalog_stack_name, delivery_stack_name, describe, stack_resources
-from templates import DELIVERY, NESTED, ROOT, STANDALONE
-from templates._custom_resources import LogRetention
+from enrollcfn.templates import DELIVERY, NESTED, ROOT, STANDALONE
+from enrollcfn.templates._custom_resources import LogRetention
 
 BOOTSTRAP = STANDALONE[0].name
 

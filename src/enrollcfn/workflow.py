@@ -18,7 +18,7 @@ import yaml
 from enrollcfn.config import Config
 from enrollcfn.config.delivery import CI_TAG_PREFIX
 from enrollcfn.exits import EXIT_PENDING
-from templates.delivery import DELIVERY_ROLE_ARN, PLAN_ROLE_ARN
+from enrollcfn.templates.delivery import DELIVERY_ROLE_ARN, PLAN_ROLE_ARN
 
 CHECKOUT = "actions/checkout@v4"
 CREDENTIALS = "aws-actions/configure-aws-credentials@v4"

@@ -13,8 +13,8 @@ from collections.abc import Callable
 from enrollcfn.errors import EnrollcfnError
 from enrollcfn.operations import Deployed, short_id
 from enrollcfn.operations.run import service_container
-from templates.cluster import CLUSTER_NAME
-from templates.service import SERVICE_NAME
+from enrollcfn.templates.cluster import CLUSTER_NAME
+from enrollcfn.templates.service import SERVICE_NAME
 
 INSTALL = ("install the AWS CLI v2 (https://docs.aws.amazon.com/cli/latest/userguide/getting-started-install.html) and the "
            "Session Manager plugin (https://docs.aws.amazon.com/systems-manager/latest/userguide/session-manager-working-with-install-plugin.html)")

@@ -14,8 +14,8 @@ from dataclasses import dataclass
 
 from enrollcfn.errors import EnrollcfnError
 from enrollcfn.operations import Deployed
-from templates.cluster import CLUSTER_NAME
-from templates.service import SERVICE_NAME
+from enrollcfn.templates.cluster import CLUSTER_NAME
+from enrollcfn.templates.service import SERVICE_NAME
 
 _DIGEST = re.compile(r"^sha256:[0-9a-f]{64}$")
 

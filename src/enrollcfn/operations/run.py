@@ -14,8 +14,8 @@ from dataclasses import dataclass
 
 from enrollcfn.errors import EnrollcfnError
 from enrollcfn.operations import Deployed, short_id
-from templates.cluster import CLUSTER_NAME
-from templates.service import SERVICE_NAME
+from enrollcfn.templates.cluster import CLUSTER_NAME
+from enrollcfn.templates.service import SERVICE_NAME
 
 STARTED_BY = "enrollcfn-run"  # shows who started the task in the console (startedBy, at most 128 characters)
 POLL = 3.0

@@ -11,10 +11,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from enrollcfn.operations import SETTLED_OK, Deployed, short_id
-from templates.cluster import CLUSTER_NAME
-from templates.database import DATABASE_INSTANCE_ID
-from templates.load_balancer import TARGET_GROUP_ARN
-from templates.service import SERVICE_NAME
+from enrollcfn.templates.cluster import CLUSTER_NAME
+from enrollcfn.templates.database import DATABASE_INSTANCE_ID
+from enrollcfn.templates.load_balancer import TARGET_GROUP_ARN
+from enrollcfn.templates.service import SERVICE_NAME
 
 STOPPED_SHOWN = 5
 _ALARM_BATCH = 100  # DescribeAlarms takes at most 100 AlarmNames (CloudWatch API reference)
