@@ -235,6 +235,6 @@ def test_dev_pays_for_no_nat_but_for_each_public_address(dev, dev_cost):
 def test_readme_states_the_dev_total_the_estimate_gives(dev_cost):
     from tests.conftest import PROJECT_ROOT
 
-    readme = (PROJECT_ROOT / "README.md").read_text(encoding="utf-8")
+    readme = (PROJECT_ROOT / "docs" / "configuration.md").read_text(encoding="utf-8")
     section = readme.split("## A cheap development network", 1)[1].split("\n## ", 1)[0]
     assert f"| **Total** | **118.89** | **{dev_cost['total']:.2f}** |" in section

@@ -373,3 +373,26 @@ def _minutes(text: str) -> float:
     if not 0 < value < 10_000:
         raise argparse.ArgumentTypeError(f"{text!r} is not a positive number of minutes")
     return value
+
+
+def reference() -> str:
+    """docs/commands.md: every command's --help, generated from the parser (CI checks it is current)."""
+    import io
+
+    os.environ["COLUMNS"] = "100"  # argparse wraps to the terminal: the same width everywhere
+    parser = _parser()
+    out = io.StringIO()
+    out.write("# Command reference\n\nGenerated from `enrollcfn`'s own parser (`python -m enrollcfn.cli > docs/commands.md`); "
+              "`enrollcfn COMMAND --help` prints the same.\n")
+    subs = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    for name, sub in subs.choices.items():
+        out.write(f"\n## {name}\n\n```\n{sub.format_help().rstrip()}\n```\n")
+        nested = [a for a in sub._actions if isinstance(a, argparse._SubParsersAction)]
+        for verbs in nested:
+            for verb, verb_parser in verbs.choices.items():
+                out.write(f"\n### {name} {verb}\n\n```\n{verb_parser.format_help().rstrip()}\n```\n")
+    return out.getvalue()
+
+
+if __name__ == "__main__":
+    sys.stdout.write(reference())
