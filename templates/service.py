@@ -342,6 +342,7 @@ def init_script(cfg: Config, paths: tuple[str, ...]) -> str:
     (${AWS::Region} is the only substitution; the shell's own variables are written $1, never ${...})."""
     init = cfg.service.init
     links = sorted(init.log_links.items()) if paths else []
+    bundle = f"{VOLUME_ROOT}/{CA_VOLUME}/{CA_BUNDLE_FILE.rsplit('/', 1)[1]}"  # CA_BUNDLE_FILE in the application container
     url = init.ca_bundle_url or "https://truststore.pki.rds.amazonaws.com/${AWS::Region}/${AWS::Region}-bundle.pem"
     lines = [
         "set -eu",
@@ -351,8 +352,8 @@ def init_script(cfg: Config, paths: tuple[str, ...]) -> str:
         "# log files as links to the application container's stdout and stderr (the awslogs driver ships those)",
         *(_link(cfg, path, stream) for path, stream in links),
         "# the RDS CA bundle: Laravel verifies the database's certificate with it (MYSQL_ATTR_SSL_CA)",
-        f"curl -fsS --retry 3 --max-time 60 -o {VOLUME_ROOT}/{CA_VOLUME}/{CA_BUNDLE_FILE.rsplit('/', 1)[1]} {url}",
-        f"grep -q 'BEGIN CERTIFICATE' {VOLUME_ROOT}/{CA_VOLUME}/{CA_BUNDLE_FILE.rsplit('/', 1)[1]}",
+        f"curl -fsS --retry 3 --max-time 60 -o {bundle} {url}",
+        f"grep -q 'BEGIN CERTIFICATE' {bundle}",
         f"chmod 0755 {VOLUME_ROOT}/{CA_VOLUME}",
         "echo 'init: volumes prepared, RDS CA bundle in place'",
     ]
