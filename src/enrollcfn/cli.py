@@ -5,7 +5,8 @@ publishing); each command here reads its arguments, calls one of them and prints
 
 Exit codes: 0 success; 1 error (one line `error: <key>: <message>` per problem on stderr, never a
 traceback for bad input); 2 `plan` found changes pending, or `drift` found drift; 3 `status`
-found the stack degraded; 64 a usage error (a bad flag, as argparse reports it); 130 interrupted
+found the stack degraded; 64 a usage error (a bad flag, as argparse reports it; no environment or
+stack named, a malformed --since or --to, words on the wrong side of `--`: UsageError); 130 interrupted
 (Ctrl-C, with what was left and how to go on). `run` exits with the container's exit code.
 """
 

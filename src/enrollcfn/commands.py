@@ -146,7 +146,9 @@ read them. Exit 0: no changes. Exit 2: changes pending. Exit 1: error."""
 def cmd_deploy(args: argparse.Namespace) -> int:
     """Deploy through change sets, safely.
 
-1. compile, validate and lint (or read --build DIR); no AWS call before these pass
+1. compile, validate and lint (or read --build DIR); no AWS call before these pass; then one line
+   names the environment, account, region and stack, and the credentials of another account
+   (enrollcfn.yaml) or a stack tagged with another environment stop it here (enrollcfn.guard)
 2. the bootstrap stack NAME-bootstrap (artifact bucket, ECR repository), if it changed; with
    delivery.enabled the NAME-delivery stack (GitHub OIDC roles) too, and with delivery.release:
    deploy the root's change sets run as delivery.execution_role_name
@@ -279,6 +281,7 @@ share). Bad values stop the command before any AWS call."""
     from enrollcfn.publishing import Request, publish
 
     cfg, build = _build_for(args)
+    sharing.check_readers(cfg.catalog.organization_id, shares)  # offline, before the first AWS call
     _before_change(args, cfg, _clients(args, cfg))
     req = Request(args.stack, args.portfolio, args.product, tuple(args.principal), args.keep, args.yes, args.json, shares)
     done = publish(_clients(args, cfg), cfg, build, req, _console(args.json))
