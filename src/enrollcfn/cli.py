@@ -316,7 +316,8 @@ def _env_commands(sub) -> None:
     _stack_args(v, json_=True)
     v = _command(verbs, "set", envs.cmd_secrets_set, "set one key from standard input or a prompt that does not echo")
     _stack_args(v, positional=False)
-    v.add_argument("secret_words", nargs="+", metavar="[ENV] NAME", help="the environment (unless --stack) and the key, e.g. production MAIL_PASSWORD")
+    v.add_argument("secret_env", nargs="?", default=None, metavar="ENV", help="an environment of enrollcfn.yaml (or --stack/--config)")
+    v.add_argument("secret_name", metavar="NAME", help="the key, one of the config's service.secrets, e.g. MAIL_PASSWORD")
     v.add_argument("--force", action="store_true", help="allow setting APP_KEY (every user is logged out)")
     v.add_argument("--restart", action="store_true", help="start new tasks afterwards (ECS force-new-deployment) so they read the new value")
 

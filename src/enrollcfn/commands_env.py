@@ -61,11 +61,8 @@ def resolve(args: argparse.Namespace) -> None:
 def _positionals(args: argparse.Namespace) -> None:
     """Sort the positional words of `run`/`exec` (the environment before `--`, the command after
     it) and of `secrets set` ([ENV] NAME)."""
-    if hasattr(args, "secret_words"):
-        words = args.secret_words
-        if not 1 <= len(words) <= 2:
-            raise UsageError("usage", f"expected [ENV] NAME, got {len(words)} words")
-        args.env_name, args.secret = (words[0], words[1]) if len(words) == 2 else (None, words[0])
+    if hasattr(args, "secret_name"):
+        args.env_name, args.secret = args.secret_env, args.secret_name
         return
     tail = getattr(args, "after_dashes", None)
     if not hasattr(args, "command") or not isinstance(args.command, list):
