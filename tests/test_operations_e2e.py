@@ -51,7 +51,8 @@ def cli(capsys, *argv) -> tuple[int, str, str]:
 def test_every_day2_command_on_a_missing_stack_is_one_line_and_exit_1(aws, capsys, command):
     code, out, err = cli(capsys, command[0], "--stack", "no-such-stack", "--config", aws["config"](), *command[1:])
     assert code == 1
-    assert err.strip().splitlines() == ["error: no-such-stack: stack does not exist; create it with `enrollcfn deploy --stack no-such-stack`"]
+    assert err.strip().splitlines() == ["error: no-such-stack: no such stack in region ap-southeast-2; check --stack, the config's region "
+                                        "and the credentials (no enrollcfn.yaml names the environments here)"]
 
 
 def test_status_of_a_settled_stack_is_healthy(aws, capsys):
@@ -119,7 +120,7 @@ def test_logs_of_one_task_and_filtered(aws, capsys):
 
 def test_logs_rejects_a_bad_since(aws, capsys):
     code, out, err = cli(capsys, "logs", "--stack", STACK, "--config", aws["config"](), "--since", "yesterday")
-    assert code == 1 and err.startswith("error: --since: 'yesterday' is not a duration")
+    assert code == 64 and err.startswith("error: --since: 'yesterday' is not a duration")  # a usage error
 
 
 def _parameters(cfn) -> dict[str, str]:
@@ -153,7 +154,7 @@ def test_rollback_to_a_named_digest_and_a_bad_one_is_one_line(aws, capsys):
     assert code == 0, err
     assert _parameters(cfn)["ImageDigest"] == third
     code, out, err = cli(capsys, "rollback", "--stack", STACK, "--config", aws["config"](), "--to", "sha256:nothex", "--yes")
-    assert code == 1 and err.strip().splitlines() == [
+    assert code == 64 and err.strip().splitlines() == [
         "error: --to: 'sha256:nothex' is neither a task definition revision number nor an image digest (sha256:<64 hex>)"]
 
 

@@ -64,6 +64,8 @@ def launch_role() -> str:
 def _publish(capsys, clients, *extra: str) -> tuple[int, dict | str]:
     code = main([*ARGS, *extra, "--json"], client_factory=clients)
     out, err = capsys.readouterr()
+    where, _, err = err.partition("\n")  # with --json the line naming where the change goes is on stderr
+    assert where == "environment production, account 123456789012, region ap-southeast-2, stack api"
     return code, (json.loads(out) if code == 0 else err)
 
 
@@ -216,5 +218,5 @@ def test_sharing_without_an_organization_to_read_the_templates_makes_no_client(c
     (line,) = capsys.readouterr().err.splitlines()
     assert code == 1 and line.startswith("error: catalog.organization_id: is empty, so no other account's launch role may read")
     # Unsharing needs no reader.
-    with pytest.raises(AssertionError, match="a cloudformation client was made"):
+    with pytest.raises(AssertionError, match="a sts client was made"):  # the first AWS call: who is about to publish
         main([*ARGS, "--unshare-ou", "ou-ab12-cdef3456"], client_factory=no_clients)

@@ -37,22 +37,34 @@ def test_both_keys_follow_production_when_left_out():
     assert (mixed.database.deletion_protection, mixed.database.final_snapshot) == (False, True)
 
 
-def never(service):
-    raise AssertionError(f"an AWS client ({service}) was created before the refusal")
+def test_destroy_refuses_protection_in_the_config_with_one_line_per_key_before_any_change(capsys, tmp_path, monkeypatch):
+    """Only reads happen first (who the caller is, whether the stacks exist): a stack that is not
+    there is said before the protection (tests/test_project_envs_e2e.py)."""
+    import json
 
+    import boto3
+    from moto import mock_aws
 
-def test_destroy_refuses_protection_in_the_config_with_one_line_per_key_and_no_aws_call(capsys, tmp_path):
-    code = main(["destroy", "--stack", "se-prod", "--yes"], client_factory=never)
-    err = capsys.readouterr().err.strip().splitlines()
-    assert code == 1
-    deploy = "`enrollcfn deploy --stack se-prod`"
-    assert err == [f"error: database.deletion_protection: is on, so the deletion would fail half way; set it to false, apply it with {deploy}, then destroy",
-                   f"error: load_balancer.deletion_protection: is on, so the deletion would fail half way; set it to false, apply it with {deploy}, then destroy"]
-    path = tmp_path / "lb.yaml"
-    path.write_text("environment: dev\nproduction: false\nload_balancer:\n  deletion_protection: true\n")
-    assert main(["destroy", "--stack", "se-dev", "--config", str(path), "--yes"], client_factory=never) == 1
-    [line] = capsys.readouterr().err.strip().splitlines()
-    assert line.startswith("error: load_balancer.deletion_protection: is on") and f"--config {path}`" in line
+    for var, value in {"AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test", "AWS_DEFAULT_REGION": "ap-southeast-2"}.items():
+        monkeypatch.setenv(var, value)
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    with mock_aws():
+        cfn = boto3.client("cloudformation")
+        body = json.dumps({"Resources": {"Topic": {"Type": "AWS::SNS::Topic"}}})
+        for stack, env in (("se-prod", "production"), ("se-dev", "dev")):
+            cfn.create_stack(StackName=stack, TemplateBody=body, Tags=[{"Key": "environment", "Value": env}])
+        code = main(["destroy", "--stack", "se-prod", "--yes"], client_factory=boto3.client)
+        err = capsys.readouterr().err.strip().splitlines()
+        assert code == 1
+        deploy = "`enrollcfn deploy --stack se-prod`"
+        assert err == [f"error: database.deletion_protection: is on, so the deletion would fail half way; set it to false, apply it with {deploy}, then destroy",
+                       f"error: load_balancer.deletion_protection: is on, so the deletion would fail half way; set it to false, apply it with {deploy}, then destroy"]
+        path = tmp_path / "lb.yaml"
+        path.write_text("environment: dev\nproduction: false\nload_balancer:\n  deletion_protection: true\n")
+        assert main(["destroy", "--stack", "se-dev", "--config", str(path), "--yes"], client_factory=boto3.client) == 1
+        [line] = capsys.readouterr().err.strip().splitlines()
+        assert line.startswith("error: load_balancer.deletion_protection: is on") and f"--config {path}`" in line
+        assert {s["StackName"] for s in cfn.describe_stacks()["Stacks"]} == {"se-prod", "se-dev"}
 
 
 def test_a_final_snapshot_is_named_by_the_snapshots_that_appeared():

@@ -5,7 +5,8 @@ publishing); each command here reads its arguments, calls one of them and prints
 
 Exit codes: 0 success; 1 error (one line `error: <key>: <message>` per problem on stderr, never a
 traceback for bad input); 2 `plan` found changes pending, or `drift` found drift; 3 `status`
-found the stack degraded; 64 a usage error (a bad flag, as argparse reports it); 130 interrupted
+found the stack degraded; 64 a usage error (a bad flag, as argparse reports it; no environment or
+stack named, a malformed --since or --to, words on the wrong side of `--`: UsageError); 130 interrupted
 (Ctrl-C, with what was left and how to go on). `run` exits with the container's exit code.
 """
 
@@ -16,8 +17,8 @@ import os
 import sys
 from pathlib import Path
 
-from enrollcfn import __version__, commands as c, commands_ci as ci, commands_ops as ops, commands_stackset as ss
-from enrollcfn.errors import EnrollcfnError, Interrupted, LintError, Problems
+from enrollcfn import __version__, commands as c, commands_ci as ci, commands_env as envs, commands_ops as ops, commands_stackset as ss
+from enrollcfn.errors import EnrollcfnError, Interrupted, LintError, Problems, UsageError
 
 from enrollcfn.exits import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_USAGE
 
@@ -38,6 +39,13 @@ examples:
       --principal arn:aws:iam::123456789012:role/Developers
   enrollcfn publish --stack se-prod --portfolio Platform --product enrollment-api \\
       --share-ou ou-ab12-cdef3456 --principal-pattern arn:aws:iam:::role/Developers
+
+environments by name (enrollcfn.yaml; every stack command takes ENV instead of --stack/--config):
+  enrollcfn ls                                 each environment's stack state and image
+  enrollcfn deploy production                  the stack and config enrollcfn.yaml pairs, in its account only
+  enrollcfn show production                    API URL, outputs, image and config file
+  enrollcfn secrets ls production              which application secret keys are set (never their values)
+  enrollcfn secrets set production MAIL_PASSWORD < value.txt
 
 day 2:
   enrollcfn status --stack se-prod             is it healthy? (exit 3 when degraded)
@@ -77,7 +85,9 @@ def main(argv: list[str] | None = None, client_factory=None) -> int:
     `client_factory(service_name)` makes the AWS clients (tests pass fakes); by default boto3
     clients in the config's region."""
     parser = _parser()
-    args = parser.parse_args(argv)
+    head, tail = envs.split_dashes(list(sys.argv[1:] if argv is None else argv))  # run/exec: ENV before --, the command after
+    args = parser.parse_args(head)
+    args.after_dashes = tail
     if not getattr(args, "func", None):
         parser.print_help()
         return EXIT_USAGE
@@ -87,7 +97,12 @@ def main(argv: list[str] | None = None, client_factory=None) -> int:
 
 def _run(args: argparse.Namespace) -> int:
     try:
+        if hasattr(args, "env_name"):
+            envs.resolve(args)
         return args.func(args)
+    except UsageError as exc:
+        error(exc)
+        return EXIT_USAGE
     except Problems as exc:
         for problem in exc.problems:
             error(problem)
@@ -163,6 +178,7 @@ def _parser() -> argparse.ArgumentParser:
     _local_commands(sub)
     _stack_commands(sub)
     _day2_commands(sub)
+    _env_commands(sub)
     _ci_commands(sub)
     _stackset_commands(sub)
     return parser
@@ -267,12 +283,12 @@ def _day2_commands(sub) -> None:
     p = _command(sub, "run", ops.cmd_run, "a one-off task from the service's task definition; exits with its exit code")
     _stack_args(p, json_=True)
     p.add_argument("--detach", action="store_true", help="print the task id and return without waiting")
-    p.add_argument("command", nargs=argparse.REMAINDER, metavar="-- COMMAND", help="the command and its arguments, after --")
+    p.add_argument("command", nargs="*", metavar="-- COMMAND", help="the command and its arguments, after --")
 
     p = _command(sub, "exec", ops.cmd_exec, "a shell or a command in a running task (ECS Exec)")
     _stack_args(p, json_=True)
     p.add_argument("--task", default=None, metavar="ID", help="the task to enter (default: the first running one)")
-    p.add_argument("command", nargs=argparse.REMAINDER, metavar="-- COMMAND", help="what to run (default /bin/sh)")
+    p.add_argument("command", nargs="*", metavar="-- COMMAND", help="what to run (default /bin/sh)")
 
     p = _command(sub, "rollback", ops.cmd_rollback, "back to the previous (or a named) image through a previewed change set")
     _stack_args(p, from_build=True, json_=True)
@@ -283,6 +299,27 @@ def _day2_commands(sub) -> None:
 
     p = _command(sub, "drift", ops.cmd_drift, "drift detection on every stack, per resource and property (exit 2 drifted)")
     _stack_args(p, json_=True)
+
+
+def _env_commands(sub) -> None:
+    p = _command(sub, "ls", envs.cmd_ls, "the environments of enrollcfn.yaml: stack state and image digest, one line each")
+    p.add_argument("--profile", default=None, help="AWS profile for every environment (default: each environment's, else boto3's)")
+    p.add_argument("--json", action="store_true", help="print the environments as JSON")
+
+    p = _command(sub, "show", envs.cmd_show, "one environment: API URL, outputs, image and config file")
+    _stack_args(p, json_=True)
+
+    p = sub.add_parser("secrets", help="the application secret's keys: which are set, and setting one from standard input",
+                       description="The application secret (the root output AppSecretArn), one key per name in the config's service.secrets.")
+    verbs = p.add_subparsers(title="secrets commands", metavar="VERB", parser_class=_Parser, required=True)
+    v = _command(verbs, "ls", envs.cmd_secrets_ls, "each key and whether it is set or missing (never the values)")
+    _stack_args(v, json_=True)
+    v = _command(verbs, "set", envs.cmd_secrets_set, "set one key from standard input or a prompt that does not echo")
+    _stack_args(v, positional=False)
+    v.add_argument("secret_env", nargs="?", default=None, metavar="ENV", help="an environment of enrollcfn.yaml (or --stack/--config)")
+    v.add_argument("secret_name", metavar="NAME", help="the key, one of the config's service.secrets, e.g. MAIL_PASSWORD")
+    v.add_argument("--force", action="store_true", help="allow setting APP_KEY (every user is logged out)")
+    v.add_argument("--restart", action="store_true", help="start new tasks afterwards (ECS force-new-deployment) so they read the new value")
 
 
 def _ci_commands(sub) -> None:
@@ -321,8 +358,13 @@ def _stackset_commands(sub) -> None:
             v.add_argument("--retain-stacks", action="store_true", help="remove the instances from the StackSet but keep their stacks")
 
 
-def _stack_args(p: argparse.ArgumentParser, from_build: bool = False, json_: bool = False) -> None:
-    p.add_argument("--stack", required=True, metavar="NAME", help="root stack name (its bootstrap stack is NAME-bootstrap)")
+def _stack_args(p: argparse.ArgumentParser, from_build: bool = False, json_: bool = False, positional: bool = True) -> None:
+    if positional:
+        p.add_argument("env_name", nargs="?", default=None, metavar="ENV", help="an environment of enrollcfn.yaml: its stack and config")
+    else:
+        p.set_defaults(env_name=None)
+    p.add_argument("--stack", default=None, metavar="NAME", help="root stack name (its bootstrap stack is NAME-bootstrap); "
+                   "with ENV it must be ENV's")
     _config_arg(p)
     p.add_argument("--profile", default=None, help="AWS profile (default: boto3's usual lookup)")
     if from_build:

@@ -146,7 +146,9 @@ read them. Exit 0: no changes. Exit 2: changes pending. Exit 1: error."""
 def cmd_deploy(args: argparse.Namespace) -> int:
     """Deploy through change sets, safely.
 
-1. compile, validate and lint (or read --build DIR); no AWS call before these pass
+1. compile, validate and lint (or read --build DIR); no AWS call before these pass; then one line
+   names the environment, account, region and stack, and the credentials of another account
+   (enrollcfn.yaml) or a stack tagged with another environment stop it here (enrollcfn.guard)
 2. the bootstrap stack NAME-bootstrap (artifact bucket, ECR repository), if it changed; with
    delivery.enabled the NAME-delivery stack (GitHub OIDC roles) too, and with delivery.release:
    deploy the root's change sets run as delivery.execution_role_name
@@ -172,6 +174,7 @@ def _pipeline(args: argparse.Namespace, execute: bool, image_digest: str | None 
 
     cfg, build = _build_for(args, skip_lint=(CATALOG,))  # deploy never sends the catalog stack
     client = _clients(args, cfg)
+    _before_change(args, cfg, client)  # where it goes; refuses another account or environment before the bootstrap stack
     clients = pipeline.Clients(*(client(s) for s in ("cloudformation", "s3", "ecr", "route53", "ecs", "iam")))
     opts = pipeline.Options(
         stack=args.stack, execute=execute, yes=getattr(args, "yes", False),
@@ -228,7 +231,8 @@ made one."""
     cfg = load_config(args.config)
     build = compiler.compile(cfg)
     deploy = f"enrollcfn deploy --stack {args.stack}" + (f" --config {args.config}" if args.config else "")
-    teardown.refuse([], build, deploy)  # protection the config itself turns on: before any AWS call
+    _before_change(args, cfg, _clients(args, cfg), require="any")  # a stack that is not there is said first
+    teardown.refuse([], build, deploy)  # protection the config itself turns on: before any change
     client = _clients(args, cfg)
     run = pipeline.Run(pipeline.Clients(client("cloudformation"), rds=client("rds")), pipeline.Options(stack=args.stack, timeout_minutes=args.timeout),
                        _console(False))
@@ -277,6 +281,8 @@ share). Bad values stop the command before any AWS call."""
     from enrollcfn.publishing import Request, publish
 
     cfg, build = _build_for(args)
+    sharing.check_readers(cfg.catalog.organization_id, shares)  # offline, before the first AWS call
+    _before_change(args, cfg, _clients(args, cfg))
     req = Request(args.stack, args.portfolio, args.product, tuple(args.principal), args.keep, args.yes, args.json, shares)
     done = publish(_clients(args, cfg), cfg, build, req, _console(args.json))
     if args.json:
@@ -333,13 +339,25 @@ def _stack_run(args: argparse.Namespace):
     from enrollcfn import pipeline
 
     cfg = load_config(args.config)
+    _before_change(args, cfg, _clients(args, cfg), require="root")
     opts = pipeline.Options(stack=args.stack, timeout_minutes=args.timeout)
     return pipeline.Run(pipeline.Clients(_clients(args, cfg)("cloudformation")), opts, _console(False))
+
+
+def _before_change(args: argparse.Namespace, cfg, client, require: str | None = None) -> None:
+    """The line saying which environment, account, region and stack is about to change; refuses
+    another account or a stack of another environment (enrollcfn.guard)."""
+    from enrollcfn import guard
+
+    guard.before_change(args, cfg, client, require)
 
 
 def _clients(args: argparse.Namespace, cfg):
     """`client(service)`: boto3 clients in the config's region with bounded connect time and a
     bounded number of tries in the standard retry mode (throttling included), or the test's factory."""
+    from enrollcfn.commands_env import check_region
+
+    check_region(args, cfg)  # enrollcfn.yaml and the config name the same region
     if args.client_factory is not None:
         return args.client_factory
     import boto3

@@ -10,18 +10,22 @@ import subprocess
 import sys
 
 from enrollcfn.commands import _clients, _pipeline, load_config
-from enrollcfn.errors import EnrollcfnError, Interrupted
-from enrollcfn.exits import EXIT_DEGRADED, EXIT_PENDING
+from enrollcfn.errors import EnrollcfnError, Interrupted, UsageError
+from enrollcfn.exits import EXIT_DEGRADED, EXIT_INTERRUPTED, EXIT_PENDING
 
 
 
 def _located(args: argparse.Namespace):
     """(config, client factory, Deployed) for a command on an existing stack."""
-    from enrollcfn.operations import locate
+    from enrollcfn.guard import missing
+    from enrollcfn.operations import NoSuchStack, locate
 
     cfg = load_config(args.config)
     client = _clients(args, cfg)
-    return cfg, client, locate(client("cloudformation"), args.stack)
+    try:
+        return cfg, client, locate(client("cloudformation"), args.stack)
+    except NoSuchStack:
+        raise missing(args, args.stack, cfg.region) from None
 
 
 def _command_after_dashes(words: list[str]) -> list[str]:
@@ -64,7 +68,7 @@ group instead, and --follow keeps polling for new events until Ctrl-C."""
             for event in logs.follow(cw, group, start, text=args.filter, stream=prefix):
                 print(json.dumps(event) if args.json else logs.line(event), flush=True)
         except KeyboardInterrupt:
-            return 0  # following ends with Ctrl-C by design
+            return EXIT_INTERRUPTED  # following ends with Ctrl-C, as every interrupted command does (130)
     found = logs.events(cw, group, start, text=args.filter, stream=prefix)
     _emit(args, found, "\n".join(logs.line(e) for e in found) or f"no events in {group} since {args.since}")
     return 0
@@ -80,7 +84,7 @@ with its security group, and exit with the container's exit code (its logs strea
 
     command = _command_after_dashes(args.command)
     if not command:
-        raise EnrollcfnError("run", "name the command after --, for example: enrollcfn run --stack NAME -- php artisan migrate --force")
+        raise UsageError("run", "name the command after --, for example: enrollcfn run --stack NAME -- php artisan migrate --force")
     _, client, dep = _located(args)
     ecs, cw = client("ecs"), client("logs")
     started = run.start(ecs, dep, command)
@@ -137,7 +141,10 @@ The service runs images by digest (the root Parameter ImageDigest), so any image
 repository can be returned to, tagged or not."""
     from enrollcfn.operations import rollback
 
-    _, client, dep = _located(args)
+    cfg, client, dep = _located(args)
+    from enrollcfn.commands import _before_change
+
+    _before_change(args, cfg, client, require="root")
     choice = rollback.choose(client("ecs"), client("ecr"), dep, args.to)
     print(f"rolling back to {choice.digest[:19]}, {choice.source}", file=sys.stderr if args.json else sys.stdout, flush=True)
     return _pipeline(args, execute=True, image_digest=choice.digest)

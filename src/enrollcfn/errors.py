@@ -56,3 +56,8 @@ class ConfigErrors(Problems):
 
 class Interrupted(EnrollcfnError):
     """Ctrl-C: what state things were left in and the command to go on (exit 130)."""
+
+
+class UsageError(EnrollcfnError):
+    """A command line that cannot run as written: a missing environment or stack, a malformed flag
+    value, words in the wrong place (exit 64, like argparse's own refusals)."""

@@ -44,10 +44,11 @@ LIMITS = {
     "manifest": 64 * KiB,
     "cost": MiB,
     "template": 1_000_000,
+    "project": 64 * KiB,  # enrollcfn.yaml: a few lines per environment
 }
 # YAML events (scalars, mapping and sequence starts and ends) per kind: a full config is about
 # 300, a price file of every MySQL instance class about 3,000.
-MAX_EVENTS = {"config": 10_000, "usage": 1_000, "prices": 50_000}
+MAX_EVENTS = {"config": 10_000, "usage": 1_000, "prices": 50_000, "project": 5_000}
 MAX_DEPTH = 64  # nesting of mappings and lists in a config, usage or price file
 
 MERGE_TAG = "tag:yaml.org,2002:merge"

@@ -10,6 +10,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from enrollcfn.errors import EnrollcfnError
+
+
+class NoSuchStack(EnrollcfnError):
+    """The root stack named does not exist (commands name the environments known instead)."""
 from enrollcfn.stacks import describe, nested_stacks, output_map, stack_resources
 
 # The statuses of a stack at rest after a successful operation.
@@ -49,7 +53,7 @@ def locate(cfn, name: str) -> Deployed:
     """The deployed root stack `name`; EnrollcfnError (one line, exit 1) when it does not exist."""
     stack = describe(cfn, name)
     if stack is None or stack["StackStatus"] == "REVIEW_IN_PROGRESS":
-        raise EnrollcfnError(name, f"stack does not exist; create it with `enrollcfn deploy --stack {name}`")
+        raise NoSuchStack(name, "no such stack; check the name (`enrollcfn ls` lists the environments)")
     nested = {r["LogicalResourceId"]: r for r in nested_stacks(cfn, stack["StackId"])}
     return Deployed(name, stack, output_map(stack), nested)
 

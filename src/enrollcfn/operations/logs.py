@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable, Iterator
 from datetime import datetime, timezone
 
-from enrollcfn.errors import EnrollcfnError
+from enrollcfn.errors import EnrollcfnError, UsageError
 from enrollcfn.operations import Deployed
 
 # Which nested stack owns the log group of each source.
@@ -26,7 +26,7 @@ def since_ms(text: str, now: Callable[[], float] = time.time) -> int:
     """`--since 90s|15m|1h|2d` as epoch milliseconds; EnrollcfnError for anything else."""
     m = _SINCE.match(text.strip())
     if not m or int(m.group(1)) == 0:
-        raise EnrollcfnError("--since", f"{text!r} is not a duration such as 30s, 15m, 1h or 2d")
+        raise UsageError("--since", f"{text!r} is not a duration such as 30s, 15m, 1h or 2d")
     return int((now() - int(m.group(1)) * _UNIT[m.group(2)]) * 1000)
 
 

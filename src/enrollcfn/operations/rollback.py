@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from enrollcfn.errors import EnrollcfnError
+from enrollcfn.errors import EnrollcfnError, UsageError
 from enrollcfn.operations import Deployed
 from enrollcfn.templates.cluster import CLUSTER_NAME
 from enrollcfn.templates.service import SERVICE_NAME
@@ -46,13 +46,13 @@ def choose(ecs, ecr, dep: Deployed, to: str | None) -> Choice:
     current = _digest(ecr, repo, image)
     if to and to.isdigit():
         family = arn.rsplit("/", 1)[-1].split(":")[0]
-        old = _digest(ecr, repo, _image(ecs, f"{family}:{to}"))
+        old = _digest(ecr, repo, _image(ecs, _revision(ecs, family, to, arn)))
         if old == current:
             raise EnrollcfnError("--to", f"revision {to} runs the current image {current[:19]}; nothing to roll back to")
         return Choice(old, f"task definition {family}:{to}")
     if to:
         if not _DIGEST.match(to):
-            raise EnrollcfnError("--to", f"{to!r} is neither a task definition revision number nor an image digest (sha256:<64 hex>)")
+            raise UsageError("--to", f"{to!r} is neither a task definition revision number nor an image digest (sha256:<64 hex>)")
         if to == current:
             raise EnrollcfnError("--to", f"{to[:19]} is the current image; nothing to roll back to")
         _digest(ecr, repo, f"{repo}@{to}")  # it must still be in the repository
@@ -83,6 +83,19 @@ def _older_revision_digests(ecs, ecr, repo: str, arn: str):
             yield _digest(ecr, repo, _image(ecs, other))
         except EnrollcfnError:
             continue  # an image the lifecycle rule expired: not one to return to
+
+
+def _revision(ecs, family: str, to: str, current_arn: str) -> str:
+    """`family:to` when that revision exists; one line naming the revisions there are otherwise."""
+    revisions = sorted({int(other.rsplit(":", 1)[1]) for status in ("ACTIVE", "INACTIVE")
+                        for page in ecs.get_paginator("list_task_definitions").paginate(familyPrefix=family, status=status)
+                        for other in page.get("taskDefinitionArns", []) if other.rsplit("/", 1)[-1].split(":")[0] == family})
+    if int(to) not in revisions:
+        current = current_arn.rsplit(":", 1)[1]
+        listed = f"revisions {revisions[0]} to {revisions[-1]}" if len(revisions) > 1 else f"revision {revisions[0]}" if revisions else "no revisions"
+        raise EnrollcfnError("--to", f"task definition {family} has no revision {int(to)}; it has {listed} "
+                             f"(the service runs {current}); name one of them or an image digest")
+    return f"{family}:{int(to)}"
 
 
 def _image(ecs, task_definition: str) -> str:
