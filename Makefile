@@ -9,7 +9,7 @@ SCAN_VENV := .venv-scan
 CHECKOV_VERSION := 3.2.459
 
 .DEFAULT_GOAL := help
-.PHONY: help templates test lint scan bench demo clean
+.PHONY: help templates test test-fast lint scan bench demo clean
 
 $(STAMP): setup.cfg pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -17,13 +17,16 @@ $(STAMP): setup.cfg pyproject.toml
 	@touch $@
 
 help: ## list the targets
-	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 12
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 12
 
 templates: $(STAMP) ## compile the default config into build/ and lint it (nothing written unless clean)
 	$(BIN)/enrollcfn build
 
 test: $(STAMP) ## run the test suite
 	$(BIN)/python -m pytest
+
+test-fast: $(STAMP) ## the quick lane: everything but the slow tests (local AWS deploys, the local Fargate, whole-build lints)
+	$(BIN)/python -m pytest -m "not slow and not fargate"
 
 lint: $(STAMP) ## cfn-lint every template in build/ in one process
 	$(BIN)/enrollcfn lint build

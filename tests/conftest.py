@@ -71,3 +71,20 @@ def intrinsics(node, name: str) -> list:
 
 
 __all__ = ["PROJECT_ROOT", "intrinsics", "resources_of", "stubbed", "yaml"]
+
+
+# The slow lane: modules that deploy on the local AWS, run the local Fargate, lint whole builds in
+# fresh processes or compile every region. `make test-fast` leaves them out (`-m "not slow"`);
+# `make test` and CI run everything.
+SLOW_MODULES = {
+    "test_deploy_e2e", "test_operations_e2e", "test_environments_e2e", "test_teardown_e2e", "test_project_envs_e2e", "test_seed_app",
+    "test_standin", "test_delivery", "test_lint", "test_regions", "test_bad_configs", "test_stacksets", "test_publish_cli",
+    "test_artifact_writers", "test_fuzz", "test_dev_network", "test_config", "test_compiler", "test_physical_names", "test_inputs",
+    "test_outputs", "test_control_tower",
+}
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if item.module.__name__.rsplit(".", 1)[-1] in SLOW_MODULES:
+            item.add_marker(pytest.mark.slow)

@@ -37,8 +37,9 @@ def start(ecs, props):
     return response["tasks"][0]["taskArn"]
 
 
-def wait(ecs, cluster, arn, seconds, sleep=time.sleep):
+def wait(ecs, cluster, arn, seconds, sleep=None):
     """Poll until the task STOPPED; its description, or None after `seconds`."""
+    sleep = sleep or time.sleep
     deadline = time.monotonic() + seconds
     while True:
         [task] = ecs.describe_tasks(cluster=cluster, tasks=[arn])["tasks"]

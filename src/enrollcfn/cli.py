@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import time
 from pathlib import Path
 
 from enrollcfn import __version__, commands as c, commands_ci as ci, commands_env as envs, commands_ops as ops, commands_stackset as ss
@@ -79,7 +80,7 @@ class _Parser(argparse.ArgumentParser):
         self.exit(EXIT_USAGE, f"error: usage: {message}\n")
 
 
-def main(argv: list[str] | None = None, client_factory=None) -> int:
+def main(argv: list[str] | None = None, client_factory=None, sleep=None) -> int:
     """Run one command; return its exit code.
 
     `client_factory(service_name)` makes the AWS clients (tests pass fakes); by default boto3
@@ -92,6 +93,7 @@ def main(argv: list[str] | None = None, client_factory=None) -> int:
         parser.print_help()
         return EXIT_USAGE
     args.client_factory = client_factory
+    args.sleep = sleep or time.sleep  # every wait between polls (tests pass one that does not sleep)
     return _run(args)
 
 

@@ -103,7 +103,7 @@ with its security group, and exit with the container's exit code (its logs strea
                 print(logs.line(e), file=out, flush=True)
 
     try:
-        task = run.wait(ecs, started, stream)
+        task = run.wait(ecs, started, stream, sleep=args.sleep)
     except KeyboardInterrupt:
         raise Interrupted(started.task_id, "stopped waiting; the task carries on. Stop it with "
                              f"`aws ecs stop-task --cluster {started.cluster} --task {started.task_id}`") from None
