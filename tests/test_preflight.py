@@ -66,7 +66,7 @@ def _private_zone() -> dict:
 def _check(route53, response, resolver):
     route53.stub.add_response("get_hosted_zone", response, {"Id": ZONE_ID})
     notes = []
-    return preflight(None, route53, _zone_cfg(), "", resolver=resolver, notes=notes), notes
+    return preflight(route53, _zone_cfg(), resolver=resolver, notes=notes), notes
 
 
 def test_a_private_hosted_zone_is_refused_in_one_line_naming_the_key(route53):

@@ -274,7 +274,6 @@ def test_deploy_refuses_before_the_root_stack_is_touched(monkeypatch, ecr, cfn, 
     monkeypatch.setattr(pipeline, "package_templates", lambda *a, **k: Package())
     tag = {"repositoryName": REPO, "imageIds": [{"imageTag": cfg.service.image_tag}]}
     found = {"imageDetails": [{"repositoryName": REPO, "imageDigest": IMAGE_DIGEST, "imageTags": [cfg.service.image_tag]}]}
-    ecr.stub.add_response("describe_images", found, tag)  # the image is in ECR
     ecr.stub.add_response("describe_images", found, tag)  # its digest, which the deploy runs
     single(ecr, blob)
     r = Run(Clients(cfn, ecr=ecr, fetch=fetcher(blob)), Options(stack="se-prod", yes=True), Console(report=lambda line: None))

@@ -29,7 +29,7 @@ from enrollcfn.errors import Interrupted, Problems
 from enrollcfn.images import digest_to_deploy
 from enrollcfn.package import package_templates
 from enrollcfn.imageconfig import Fetch, https_get
-from enrollcfn.preflight import image, preflight, provider_taken, warnings
+from enrollcfn.preflight import image, preflight, provider_taken, push_hint, warnings
 from enrollcfn.stacks import bootstrap_stack_name, delivery_stack_name, describe, nested_stacks, output, output_map
 from enrollcfn.templates import DELIVERY, ROOT
 from enrollcfn.templates.bootstrap import ARTIFACT_BUCKET_NAME, REPOSITORY_URI
@@ -186,9 +186,15 @@ def _preflight(r: Run, cfg: Config, repository_uri: str) -> tuple[str | None, li
     is none yet) and what to warn about. Raises Problems when a deploy would fail; a plan reports
     them as warnings instead."""
     unchecked: list = []  # what preflight could not check (the zone's delegation without a resolver)
-    problems = preflight(r.clients.ecr, r.clients.route53, cfg, repository_uri, notes=unchecked)
-    # the image is there: run it by digest (ECR.2), never by a tag that could move
-    digest = r.opts.image_digest or (None if problems else digest_to_deploy(r.clients.ecr, r.clients.ecs, cfg, r.opts.image_tag))
+    problems = preflight(r.clients.route53, cfg, notes=unchecked)
+    # run the image by digest (ECR.2), never by a tag that could move: --image-tag's, else the one
+    # the service runs, else service.image_tag's; a missing one gets the commands that push it
+    digest = r.opts.image_digest
+    if digest is None and r.clients.ecr is not None:
+        try:
+            digest = digest_to_deploy(r.clients.ecr, r.clients.ecs, cfg, r.opts.image_tag)
+        except DeployError as missing:
+            problems.append(DeployError(missing.key, push_hint(cfg, repository_uri, r.opts.image_tag or cfg.service.image_tag)))
     risks = []
     if digest and r.clients.ecr is not None:  # what the image itself says: architecture, user, volumes
         errors, risks = image(r.clients.ecr, cfg, digest, r.clients.fetch)

@@ -43,17 +43,13 @@ def public_name_servers(zone: str) -> set[str] | None:
     return {_host(r.target.to_text()) for r in answer}
 
 
-def preflight(ecr, route53, cfg: Config, repository_uri: str, resolver: Resolver = public_name_servers,
-              notes: list[DeployError] | None = None) -> list[DeployError]:
-    """Every blocking problem found: the image is not in ECR, the hosted zone is not the config's,
-    is private, or is not the one the registrar delegates to. What could not be checked is
-    appended to `notes` (printed as a warning, never blocking)."""
-    problems = []
-    if ecr is not None:
-        problems.extend(_image(ecr, cfg, repository_uri))
-    if route53 is not None:
-        problems.extend(_zone(route53, cfg, resolver, notes if notes is not None else []))
-    return problems
+def preflight(route53, cfg: Config, resolver: Resolver = public_name_servers, notes: list[DeployError] | None = None) -> list[DeployError]:
+    """Every blocking problem of the hosted zone: not the config's, private, or not the one the
+    registrar delegates to. What could not be checked is appended to `notes` (printed as a
+    warning, never blocking). The image is the pipeline's (`push_hint` when it is missing)."""
+    if route53 is None:
+        return []
+    return _zone(route53, cfg, resolver, notes if notes is not None else [])
 
 
 def image(ecr, cfg: Config, digest: str, fetch: imageconfig.Fetch = imageconfig.https_get) -> tuple[list[DeployError], list[DeployError]]:
@@ -73,16 +69,6 @@ def warnings(cfg: Config) -> list[DeployError]:
     if cfg.production and not (m.alarm_email or m.alarm_topic_arn):
         return [DeployError("monitoring.alarm_email", "production, yet the alarms and the budget notify no one: set monitoring.alarm_email, "
                             "or monitoring.alarm_topic_arn (an existing SNS topic of a chat or paging tool), or production: false")]
-    return []
-
-
-def _image(ecr, cfg: Config, repository_uri: str) -> list[DeployError]:
-    try:
-        ecr.describe_images(repositoryName=cfg.registry.repository_name, imageIds=[{"imageTag": cfg.service.image_tag}])
-    except ClientError as exc:
-        if exc.response["Error"]["Code"] not in ("ImageNotFoundException", "RepositoryNotFoundException"):
-            raise
-        return [DeployError("service.image_tag", push_hint(cfg, repository_uri))]
     return []
 
 
@@ -128,15 +114,18 @@ def _host(name: str) -> str:
     return name.lower().rstrip(".")
 
 
-def push_hint(cfg: Config, uri: str) -> str:
-    """What to run to push the configured image tag."""
+def push_hint(cfg: Config, uri: str, missing: str, release: str = "release-1") -> str:
+    """What to run when image tag `missing` is not in ECR: push a release under a tag of its own
+    (the repository is immutable: each tag is pushed once) and deploy that tag."""
     registry = uri.split("/", 1)[0] or "ACCOUNT.dkr.ecr.REGION.amazonaws.com"
-    tag, repo = cfg.service.image_tag, cfg.registry.repository_name
-    return (f"image {repo}:{tag} is not in ECR, so the service would never start. Push it:\n"
+    repo, uri = cfg.registry.repository_name, uri or "ACCOUNT.dkr.ecr.REGION.amazonaws.com/" + cfg.registry.repository_name
+    tag = missing if missing != cfg.service.image_tag else release
+    return (f"image {repo}:{missing} is not in ECR, so the service would never start. Push a release under a tag of its own "
+            f"(tags are immutable: each is pushed once), then deploy it:\n"
             f"  aws ecr get-login-password --region {cfg.region} | docker login --username AWS --password-stdin {registry}\n"
-            f"  docker build -t {repo}:{tag} .\n"
-            f"  docker tag {repo}:{tag} {uri}:{tag}\n"
-            f"  docker push {uri}:{tag}")
+            f"  docker build -t {uri}:{tag} .\n"
+            f"  docker push {uri}:{tag}\n"
+            f"  enrollcfn deploy ... --image-tag {tag}")
 
 
 def provider_taken(iam, issuer: str = GITHUB_ISSUER) -> list[DeployError]:
