@@ -25,7 +25,7 @@ from troposphere.elasticloadbalancingv2 import (
     TargetGroupAttribute,
 )
 from troposphere.route53 import AliasTarget, RecordSetType
-from troposphere.s3 import Bucket, BucketPolicy, LifecycleConfiguration, LifecycleRule
+from troposphere.s3 import Bucket, BucketPolicy, LifecycleConfiguration, LifecycleRule, NoncurrentVersionExpiration, VersioningConfiguration
 
 from enrollcfn.config import Config
 from templates._helpers import name_tags, output, param, private_bucket_properties, scanner_skips, tls_only_statement
@@ -129,6 +129,12 @@ def _alb_attributes(cfg: Config, logs: Bucket) -> list[LoadBalancerAttributes]:
     return [LoadBalancerAttributes(Key=k, Value=v) for k, v in attributes.items()]
 
 
+def _log_bucket_versioning() -> dict:
+    """Versioning (Control Tower CT.S3.PR.11): the logs are written once, so it keeps only what
+    the lifecycle expires, for one more day."""
+    return {"VersioningConfiguration": VersioningConfiguration(Status="Enabled")}
+
+
 def _access_log_bucket(t: Template, cfg: Config) -> tuple[Bucket, BucketPolicy]:
     bucket = t.add_resource(
         Bucket(
@@ -136,12 +142,13 @@ def _access_log_bucket(t: Template, cfg: Config) -> tuple[Bucket, BucketPolicy]:
             DeletionPolicy="Retain",
             UpdateReplacePolicy="Retain",
             LifecycleConfiguration=LifecycleConfiguration(
-                Rules=[LifecycleRule(Id="expire-access-logs", Status="Enabled", ExpirationInDays=cfg.load_balancer.access_log_retention_days)]
+                Rules=[LifecycleRule(Id="expire-access-logs", Status="Enabled", ExpirationInDays=cfg.load_balancer.access_log_retention_days,
+                                     NoncurrentVersionExpiration=NoncurrentVersionExpiration(NoncurrentDays=1))]
             ),
+            **_log_bucket_versioning(),
             Metadata=scanner_skips(
                 checkov={
                     "CKV_AWS_18": "This bucket is itself a log target; logging it would recurse (Security Hub says to suppress S3.9 here)",
-                    "CKV_AWS_21": "Write-once access logs that expire by lifecycle; versions would only keep deleted logs",
                 }
             ),
             **private_bucket_properties(),  # SSE-S3: the only encryption ALB log delivery supports
