@@ -24,6 +24,7 @@ from troposphere.iam import Policy, Role
 from troposphere.logs import LogGroup
 
 from enrollcfn.config import Config
+from templates import _control_tower
 from templates._helpers import inline_code, scanner_skips, service_role_trust
 from templates.bootstrap import product_role
 
@@ -67,6 +68,7 @@ def _function(t: Template, cfg: Config, stack: str, title: str, source: str, des
         LogGroup(
             f"{title}LogGroup",
             RetentionInDays=cfg.logs.retention_days,
+            **_control_tower.log_encryption(t, cfg),
             Metadata=scanner_skips(checkov={"CKV_AWS_158": "CloudWatch Logs encrypts the group at rest with its service key; the lines hold resource names and what was changed"}),
         )
     )
@@ -75,7 +77,7 @@ def _function(t: Template, cfg: Config, stack: str, title: str, source: str, des
         Role(
             f"{title}Role",
             AssumeRolePolicyDocument=service_role_trust("lambda.amazonaws.com"),
-            Policies=[Policy(PolicyName=source.replace("_", "-"), PolicyDocument=PolicyDocument(Version="2012-10-17", Statement=[*statements, write_logs]))],
+            Policies=[Policy(PolicyName=source.replace("_", "-"), PolicyDocument=PolicyDocument(Version="2012-10-17", Statement=[*statements, write_logs, *_control_tower.function_vpc_statements(cfg)]))],
             **product_role(cfg),
         )
     )
@@ -90,6 +92,7 @@ def _function(t: Template, cfg: Config, stack: str, title: str, source: str, des
             Timeout=timeout,
             MemorySize=128,
             LoggingConfig=LoggingConfig(LogGroup=Ref(log_group)),
+            **_control_tower.function_vpc(t, cfg),
             Metadata=scanner_skips(
                 checkov={
                     "CKV_AWS_115": "Runs once per stack create or update; reserving concurrency would take it from the account's pool for nothing",
@@ -121,6 +124,8 @@ def restrict_default_security_group(t: Template, cfg: Config, vpc: VPC) -> None:
             ServiceTimeout=SERVICE_TIMEOUT,
             GroupId=GetAtt(vpc, "DefaultSecurityGroup"),
             Account=Ref("AWS::AccountId"),
+            # compliance: control-tower: the function runs in the private subnets and reaches EC2 through the NAT.
+            **({"DependsOn": sorted(r for r in t.resources if r.startswith("PrivateDefaultRoute"))} if _control_tower.enabled(cfg) else {}),
         )
     )
 

@@ -65,7 +65,7 @@ def build(cfg: Config) -> Template:
     sg = param(t, ALB_SECURITY_GROUP_ID, "AWS::EC2::SecurityGroup::Id", "Security group of the ALB")
     domain = param(t, API_DOMAIN, "String", "DNS name of the API, inside the hosted zone")
 
-    logs, logs_policy = _access_log_bucket(t, cfg)
+    logs, logs_policy = _access_log_destination(t, cfg)
     alb = t.add_resource(
         LoadBalancer(
             "LoadBalancer",
@@ -75,7 +75,7 @@ def build(cfg: Config) -> Template:
             Subnets=Ref(subnets),
             SecurityGroups=[Ref(sg)],
             LoadBalancerAttributes=_alb_attributes(cfg, logs),
-            DependsOn=[logs_policy],  # the ALB checks it may write its logs when it is created
+            DependsOn=[logs_policy] if logs_policy else [],  # the ALB checks it may write its logs when it is created
             Tags=name_tags(cfg, "alb"),
         )
     )
@@ -123,10 +123,18 @@ def _alb_attributes(cfg: Config, logs: Bucket) -> list[LoadBalancerAttributes]:
         "routing.http.desync_mitigation_mode": "defensive",  # ELB.12, stated so scanners see it
         "idle_timeout.timeout_seconds": str(lb.idle_timeout_seconds),
         "access_logs.s3.enabled": "true",  # fix: the seed had no access logs (ELB.5)
-        "access_logs.s3.bucket": Ref(logs),
+        "access_logs.s3.bucket": Ref(logs) if isinstance(logs, Bucket) else logs,
         "access_logs.s3.prefix": ACCESS_LOG_PREFIX,
     }
     return [LoadBalancerAttributes(Key=k, Value=v) for k, v in attributes.items()]
+
+
+def _access_log_destination(t: Template, cfg: Config) -> tuple[Bucket | str, BucketPolicy | None]:
+    """The stack's own access-log bucket and its policy, or load_balancer.access_log_bucket (an
+    existing bucket, whose owner keeps its policy and lifecycle) and none."""
+    if cfg.load_balancer.access_log_bucket is not None:
+        return cfg.load_balancer.access_log_bucket, None
+    return _access_log_bucket(t, cfg)
 
 
 def _log_bucket_versioning() -> dict:

@@ -3,7 +3,8 @@
     python tests/guard.py [--exceptions FILE] DIR [DIR ...]
 
 Every `*.yaml` template of each DIR (a build) is converted to JSON (cfn-guard misreads YAML
-short-form intrinsics such as `!Ref`) and checked against every Control Tower rule file that
+short-form intrinsics such as `!Ref`), each `Ref` to one of the template's Parameters replaced by
+a value of the Parameter's shape (see `resolve_parameters`), and checked against every Control Tower rule file that
 `@cdklabs/cdk-validator-cfnguard` ships (`make scan` installs it into .scan-node). One line is
 printed per failing rule per template; the exit code is 1 when a rule fails that the exceptions
 file does not accept for that template, or when the file accepts a failure that no longer
@@ -100,6 +101,37 @@ def _walk(node, resources: set[str], controls: set[str]) -> None:
             _walk(value, resources, controls)
 
 
+def resolve_parameters(template: dict) -> dict:
+    """`template` with every `{"Ref": P}` to one of its Parameters replaced by a value of P's type,
+    as the controls see it when they run: Control Tower runs them as CloudFormation hooks, on each
+    resource's properties with the intrinsics resolved (the rules' `is_cfn_hook` branch). Against
+    the template text, a rule that wants a string, or a reference to a resource of the same
+    template, refuses a Parameter, and a nested stack receives what other stacks made (the
+    private subnets, the log key) only as Parameters. Refs to resources and pseudo parameters
+    stay as they are, so the rules check those references themselves."""
+    params = template.get("Parameters", {})
+
+    def value(name: str):
+        p = params[name]
+        default = p.get("Default")
+        if p["Type"].startswith("List<") or p["Type"] == "CommaDelimitedList":
+            return default.split(",") if default else [f"{name}-1", f"{name}-2"]
+        if p["Type"] == "Number":
+            return default if default is not None else 1
+        return default if default not in (None, "") else f"{name}-value"
+
+    def walk(node):
+        if isinstance(node, dict):
+            if set(node) == {"Ref"} and node["Ref"] in params:
+                return value(node["Ref"])
+            return {k: walk(v) for k, v in node.items()}
+        if isinstance(node, list):
+            return [walk(v) for v in node]
+        return node
+
+    return {**template, "Resources": walk(template.get("Resources", {}))}
+
+
 def check(build: Path, package: Path = PACKAGE, python_json: bool = True) -> list[Failure]:
     """Every rule that fails for a template of `build`, sorted by template and rule."""
     binary, rules = guard_binary(package), package / "rules" / "control-tower" / "cfn-guard"
@@ -108,7 +140,8 @@ def check(build: Path, package: Path = PACKAGE, python_json: bool = True) -> lis
         raise SystemExit(f"error: {build}: no *.yaml templates")
     with tempfile.TemporaryDirectory(prefix="guard-") as tmp:
         for path in templates:
-            (Path(tmp) / f"{path.stem}.json").write_text(to_json(path.read_text(encoding="utf-8")), encoding="utf-8")
+            template = resolve_parameters(json.loads(to_json(path.read_text(encoding="utf-8"))))
+            (Path(tmp) / f"{path.stem}.json").write_text(json.dumps(template, indent=1), encoding="utf-8")
         run = subprocess.run([str(binary), "validate", "--rules", str(rules), "--data", tmp, "--output-format", "json", "--show-summary", "none"],
                              capture_output=True, text=True, check=False)  # fmt: skip
     # cfn-guard exits 19 when a rule fails, 0 when none does; anything else is its own error.
