@@ -144,6 +144,16 @@ def boundary_statements(cfg: Config) -> list[tuple[str, list[str], list[str]]]:
                                 "ec2:AssignPrivateIpAddresses", "ec2:UnassignPrivateIpAddresses"], ["*"])]
 
 
+def launch_actions(cfg: Config) -> list[str]:
+    """What the Service Catalog launch role needs besides its resource types' actions for the
+    properties only control-tower sets (templates/_launch_actions.py NOT_NEEDED says why the
+    default leaves them out): a log group's KmsKeyId, the database's customer key (RDS creates
+    its grants with the caller's rights)."""
+    if not enabled(cfg):
+        return []
+    return ["logs:AssociateKmsKey", "logs:DisassociateKmsKey", "kms:CreateGrant"]
+
+
 # -- the database stack -----------------------------------------------------------------------
 
 
