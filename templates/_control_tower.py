@@ -44,7 +44,6 @@ from templates._helpers import grants_for_aws_services_only, name_tags, output, 
 
 LOG_KEY_ARN = "LogKeyArn"
 FUNCTION_SECURITY_GROUP_ID = "FunctionSecurityGroupId"
-PRIVATE_SUBNET_IDS = "PrivateSubnetIds"  # templates.network's output, named here to avoid an import cycle
 LOG_KEY = "LogKey"
 FUNCTION_SECURITY_GROUP = "FunctionSecurityGroup"
 SERVER_ACCESS_LOG_BUCKET = "ServerAccessLogBucket"
@@ -116,6 +115,8 @@ def function_vpc(t: Template, cfg: Config) -> dict:
     """A function's VpcConfig: the private subnets and the functions' security group."""
     if not enabled(cfg):
         return {}
+    from templates.network import PRIVATE_SUBNET_IDS  # here: templates.network imports this module
+
     if FUNCTION_SECURITY_GROUP in t.resources:
         subnets = [Ref(title) for title in sorted(t.resources) if re.fullmatch(r"PrivateSubnet\d+", title)]
         group = GetAtt(FUNCTION_SECURITY_GROUP, "GroupId")

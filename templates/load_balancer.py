@@ -75,7 +75,7 @@ def build(cfg: Config) -> Template:
             Subnets=Ref(subnets),
             SecurityGroups=[Ref(sg)],
             LoadBalancerAttributes=_alb_attributes(cfg, logs),
-            DependsOn=[logs_policy] if logs_policy else [],  # the ALB checks it may write its logs when it is created
+            **({"DependsOn": [logs_policy]} if logs_policy else {}),  # the ALB checks it may write its logs when it is created
             Tags=name_tags(cfg, "alb"),
         )
     )
