@@ -7,6 +7,10 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 SCAN_VENV := .venv-scan
 CHECKOV_VERSION := 3.2.459
+# cfn-guard 3.1.1 and the AWS Control Tower proactive-control rule files (237), as this npm package ships them.
+SCAN_NODE := .scan-node
+CFNGUARD_PACKAGE := @cdklabs/cdk-validator-cfnguard@0.0.62
+CFNGUARD_STAMP := $(SCAN_NODE)/.installed-0.0.62
 
 .DEFAULT_GOAL := help
 .PHONY: help templates test test-fast lint scan bench demo clean
@@ -31,9 +35,16 @@ test-fast: $(STAMP) ## the quick lane: everything but the slow tests (local AWS 
 lint: $(STAMP) ## cfn-lint every template in build/ in one process
 	$(BIN)/enrollcfn lint build
 
-scan: ## checkov over all of build/, in its own virtual environment
+$(CFNGUARD_STAMP):
+	rm -rf $(SCAN_NODE)
+	npm install --prefix $(SCAN_NODE) --no-save --no-package-lock --legacy-peer-deps --ignore-scripts --no-audit --no-fund --loglevel=error $(CFNGUARD_PACKAGE)
+	@touch $@
+
+scan: $(STAMP) $(CFNGUARD_STAMP) ## checkov over all of build/ (own venv); the Control Tower controls (cfn-guard) over build/ and a compliance: control-tower build
 	@test -x $(SCAN_VENV)/bin/checkov || { $(PYTHON) -m venv $(SCAN_VENV) && $(SCAN_VENV)/bin/pip install --quiet --disable-pip-version-check checkov==$(CHECKOV_VERSION); }
 	$(SCAN_VENV)/bin/checkov --directory build --framework cloudformation --compact --quiet --skip-download
+	$(BIN)/python tests/guard.py --exceptions guard-exceptions.txt build
+	@out=$$(mktemp -d) && trap 'rm -rf "$$out"' EXIT && $(BIN)/enrollcfn build --config config/control-tower.yaml --out "$$out" >/dev/null && $(BIN)/python tests/guard.py "$$out"
 
 bench: $(STAMP) ## enrollcfn build (cold, warm, one stack changed; all cores, one core), 3 envs, no-op deploy, RSS vs the cfn-lint CLI
 	$(BIN)/python tests/bench.py
@@ -42,4 +53,4 @@ demo: $(STAMP) ## deploy end to end against a local AWS (moto on 127.0.0.1): pre
 	$(BIN)/python -m enrollcfn.local.demo
 
 clean: ## remove the virtual environments
-	rm -rf $(VENV) $(SCAN_VENV)
+	rm -rf $(VENV) $(SCAN_VENV) $(SCAN_NODE)

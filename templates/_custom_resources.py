@@ -25,6 +25,7 @@ from troposphere.iam import Policy, Role
 from troposphere.logs import LogGroup
 
 from enrollcfn.config import Config
+from enrollcfn.templates import _control_tower
 from enrollcfn.templates._helpers import inline_code, scanner_skips, service_role_trust
 from enrollcfn.templates.bootstrap import product_role
 
@@ -68,6 +69,7 @@ def _function(t: Template, cfg: Config, stack: str, title: str, source: str, des
         LogGroup(
             f"{title}LogGroup",
             RetentionInDays=cfg.logs.retention_days,
+            **_control_tower.log_encryption(t, cfg),
             Metadata=scanner_skips(checkov={"CKV_AWS_158": "CloudWatch Logs encrypts the group at rest with its service key; the lines hold resource names and what was changed"}),
         )
     )
@@ -76,7 +78,7 @@ def _function(t: Template, cfg: Config, stack: str, title: str, source: str, des
         Role(
             f"{title}Role",
             AssumeRolePolicyDocument=service_role_trust("lambda.amazonaws.com"),
-            Policies=[Policy(PolicyName=source.replace("_", "-"), PolicyDocument=PolicyDocument(Version="2012-10-17", Statement=[*statements, write_logs]))],
+            Policies=[Policy(PolicyName=source.replace("_", "-"), PolicyDocument=PolicyDocument(Version="2012-10-17", Statement=[*statements, write_logs, *_control_tower.function_vpc_statements(cfg)]))],
             **product_role(cfg),
         )
     )
@@ -91,6 +93,7 @@ def _function(t: Template, cfg: Config, stack: str, title: str, source: str, des
             Timeout=timeout,
             MemorySize=128,
             LoggingConfig=LoggingConfig(LogGroup=Ref(log_group)),
+            **_control_tower.function_vpc(t, cfg),
             Metadata=scanner_skips(
                 checkov={
                     "CKV_AWS_115": "Runs once per stack create or update; reserving concurrency would take it from the account's pool for nothing",
@@ -122,6 +125,8 @@ def restrict_default_security_group(t: Template, cfg: Config, vpc: VPC) -> None:
             ServiceTimeout=SERVICE_TIMEOUT,
             GroupId=GetAtt(vpc, "DefaultSecurityGroup"),
             Account=Ref("AWS::AccountId"),
+            # compliance: control-tower: the function runs in the private subnets and reaches EC2 through the NAT.
+            **({"DependsOn": sorted(r for r in t.resources if r.startswith("PrivateDefaultRoute"))} if _control_tower.enabled(cfg) else {}),
         )
     )
 

@@ -7,12 +7,14 @@ in-template suppressions that checkov and cfn-lint read, each with its reason.
 from __future__ import annotations
 
 from awacs import s3 as awacs_s3
-from awacs.aws import Allow, Bool, Condition, Deny, PolicyDocument, Principal, Statement, StringEquals
+from awacs.aws import Action, Allow, Bool, BoolIfExists, Condition, Deny, PolicyDocument, Principal, Statement, StringEquals
 from awacs.sts import AssumeRole
 from troposphere import AccountId, Join, Output, Parameter, Tags, Template
 from troposphere.awslambda import Code
 from troposphere.s3 import (
     BucketEncryption,
+    EventBridgeConfiguration,
+    NotificationConfiguration,
     OwnershipControls,
     OwnershipControlsRule,
     PublicAccessBlockConfiguration,
@@ -78,6 +80,19 @@ def service_role_trust(service: str):
     )
 
 
+def grants_for_aws_services_only() -> Statement:
+    """A key policy statement: kms:CreateGrant is denied unless the grant is for an AWS resource
+    or the caller is an AWS service (Control Tower CT.KMS.PR.3, in the exact form its rule reads)."""
+    return Statement(
+        Sid="GrantsForAwsServicesOnly",
+        Effect=Deny,
+        Principal=Principal("AWS", "*"),
+        Action=[Action("kms", "CreateGrant")],
+        Resource=["*"],
+        Condition=Condition(BoolIfExists({"kms:GrantIsForAWSResource": "false", "aws:PrincipalIsAWSService": "false"})),
+    )
+
+
 def tls_only_statement(bucket_arn):
     """Deny any request to the bucket that does not use TLS (Security Hub S3.5)."""
     return Statement(
@@ -91,8 +106,11 @@ def tls_only_statement(bucket_arn):
 
 
 def private_bucket_properties() -> dict:
-    """Encryption, no ACLs and every public-access block (S3.2/3/8/12)."""
+    """Encryption, no ACLs and every public-access block (S3.2/3/8/12), and the bucket's events on
+    the account's default EventBridge bus (Control Tower CT.S3.PR.4; free: an event costs only when
+    a rule matches it)."""
     return dict(
+        NotificationConfiguration=NotificationConfiguration(EventBridgeConfiguration=EventBridgeConfiguration(EventBridgeEnabled=True)),
         BucketEncryption=BucketEncryption(
             ServerSideEncryptionConfiguration=[
                 ServerSideEncryptionRule(ServerSideEncryptionByDefault=ServerSideEncryptionByDefault(SSEAlgorithm="AES256"))

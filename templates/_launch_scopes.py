@@ -48,6 +48,7 @@ APP_DATABASE_SECRET = "AppDatabaseSecret"
 PRODUCT_SECRET_ARN_NAMES = tuple(f"secret:{logical_id}-*" for logical_id in (APP_SECRET, APP_DATABASE_SECRET))
 # Logical ids of the KMS keys and certificates the templates create (monitoring.py, load_balancer.py).
 KMS_KEYS = ("AlarmTopicKey",)
+CONTROL_TOWER_KMS_KEYS = ("LogKey", "DatabaseKey")  # compliance: control-tower (templates/_control_tower.py)
 CERTIFICATES = ("Certificate",)
 
 
@@ -188,7 +189,7 @@ def _kms(cfg: Config) -> list[Scope]:
     fresh = {"StringLike": {"aws:RequestTag/Name": name_tag(cfg)}, "ForAllValues:StringLike": {"aws:TagKeys": request_tag_keys(cfg)}}
     return [Scope("KmsRead", ("DescribeKey", "GetKey*", "ListResourceTags"), keys),
             Scope("KmsTagOnCreate", ("TagResource",), (*keys, "*"), fresh, share=True),
-            Scope("KmsProduct", ("*",), keys, _stack_made(cfg, KMS_KEYS))]
+            Scope("KmsProduct", ("*",), keys, _stack_made(cfg, KMS_KEYS + (CONTROL_TOWER_KMS_KEYS if cfg.compliance == "control-tower" else ())))]
 
 
 def _secrets(cfg: Config) -> list[Scope]:

@@ -32,6 +32,7 @@ from troposphere.s3 import (
 
 from enrollcfn.config import Config
 from enrollcfn.config.names import launch_role, role_name
+from enrollcfn.templates import _control_tower
 from enrollcfn.templates._helpers import output, param, private_bucket_properties, scanner_skips, tls_only_statement
 from enrollcfn.templates._launch_scopes import PRODUCT_SECRET_ARN_NAMES
 
@@ -177,6 +178,7 @@ def boundary_document(cfg: Config) -> dict:
         # these actions only when exec is on.
         ("ExecSessions", ["ssmmessages:CreateControlChannel", "ssmmessages:CreateDataChannel", "ssmmessages:OpenControlChannel",
                           "ssmmessages:OpenDataChannel", "logs:DescribeLogGroups"], ["*"]),
+        *_control_tower.boundary_statements(cfg),  # compliance: control-tower: functions in the VPC
     ]  # fmt: skip
     statements = [{"Sid": sid, "Effect": "Allow", "Action": a, "Resource": [r if r == "*" else Sub(r) for r in res]} for sid, a, res in allow]
     # Of IAM the roles only pass the service's roles to ECS tasks and read them (CloudFormation's
@@ -212,13 +214,13 @@ def _artifact_bucket(t: Template, cfg: Config) -> Bucket:
                     )
                 ]
             ),
+            **{**private_bucket_properties(), **_control_tower.artifact_bucket(t, cfg)},
             Metadata=scanner_skips(
                 checkov={
                     "CKV_AWS_18": "Holds only packaged templates under content-hash keys, versioned (a replaced version is kept 90 days); "
                     "who wrote one is recorded only if the account's CloudTrail logs S3 data events, which this stack does not turn on"
                 }
             ),
-            **private_bucket_properties(),
         )
     )
     publishers = param(

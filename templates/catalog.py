@@ -28,6 +28,7 @@ from enrollcfn.config import Config
 from enrollcfn.config.names import launch_role
 from enrollcfn.errors import CompileError
 from enrollcfn.templates._helpers import output, param
+from enrollcfn.templates import _control_tower
 from enrollcfn.templates._launch_actions import PASSED_TO, RESOURCE_ACTIONS, SERVICE_LINKED
 from enrollcfn.templates._launch_scopes import Scope, service_scopes
 from enrollcfn.templates.bootstrap import ARTIFACT_BUCKET_NAME, boundary_arn, boundary_policy_arn, role_path
@@ -74,7 +75,7 @@ def build(cfg: Config, resource_types: Iterable[str]) -> Template:
     t = Template(Description=f"{cfg.project} {cfg.environment}: Service Catalog launch role (deployed before publishing)")
     t.set_version()
     bucket = param(t, ARTIFACT_BUCKET_NAME, "String", "Artifact bucket of the bootstrap stack (its ArtifactBucketName output)")
-    actions = launch_actions(types)
+    actions = sorted({*launch_actions(types), *_control_tower.launch_actions(cfg)})
     statements = [*_artifact_statements(bucket), *_iam_statements(cfg, types, actions), *_service_statements(cfg, actions), *_denies(cfg, actions)]
     role = t.add_resource(
         Role(

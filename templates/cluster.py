@@ -18,6 +18,7 @@ from troposphere.ecs import (
 from troposphere.logs import LogGroup
 
 from enrollcfn.config import Config
+from enrollcfn.templates import _control_tower
 from enrollcfn.templates._helpers import output, scanner_skips
 
 CLUSTER_NAME = "ClusterName"
@@ -55,6 +56,7 @@ def build(cfg: Config) -> Template:
             "AppLogGroup",
             LogGroupName=app_log_group_name(cfg),
             RetentionInDays=cfg.logs.retention_days,
+            **_control_tower.log_encryption(t, cfg),
             Metadata=scanner_skips(checkov={"CKV_AWS_158": "CloudWatch Logs encrypts the group at rest with its service key, as in the seed; a customer key would only add key-policy control, and secrets reach the app through ECS secrets, never its log lines"}),
         )
     )

@@ -18,6 +18,7 @@ from troposphere.secretsmanager import GenerateSecretString, Secret
 from troposphere.rds import DBInstance, DBParameterGroup, DBSubnetGroup, OptionConfiguration, OptionGroup, OptionSetting
 
 from enrollcfn.config import Config
+from enrollcfn.templates import _control_tower
 from enrollcfn.templates._custom_resources import retain_log_groups
 from enrollcfn.templates._launch_scopes import APP_DATABASE_SECRET
 from enrollcfn.templates._helpers import name_tags, output, param, scanner_skips, service_role_trust
@@ -116,7 +117,7 @@ def build(cfg: Config) -> Template:
             **product_role(cfg),
         )
     )
-    instance = t.add_resource(_instance(cfg, subnet_group, parameters, options, monitoring, sg))
+    instance = t.add_resource(_instance(cfg, subnet_group, parameters, options, monitoring, sg, _control_tower.database_encryption(t, cfg)))
     # RDS writes the exports to groups it creates and never expires; give them the retention.
     prefix = Sub("/aws/rds/instance/${Database}/")
     retain_log_groups(t, cfg, "database", "DatabaseLogRetention", prefix, [Sub(f"/aws/rds/instance/${{Database}}/{log}") for log in log_exports(cfg)])
@@ -137,7 +138,7 @@ def parameter_group_family(engine_version: str) -> str:
     return f"mysql{major}.{minor}"
 
 
-def _instance(cfg: Config, subnet_group, parameters, options, monitoring, sg) -> DBInstance:
+def _instance(cfg: Config, subnet_group, parameters, options, monitoring, sg, encryption: dict) -> DBInstance:
     db = cfg.database
     backup_window, maintenance_window = db.utc_windows
     checkov, cfn_lint = {}, {}
@@ -168,10 +169,11 @@ def _instance(cfg: Config, subnet_group, parameters, options, monitoring, sg) ->
         MaxAllocatedStorage=db.max_allocated_storage_gb,  # fix: the seed had no storage autoscaling
         StorageType=db.storage_type,
         StorageEncrypted=True,  # fix: the seed's storage was unencrypted (RDS.3); it cannot be turned on later
+        **encryption,  # compliance: control-tower: a customer managed key
         DBName=db.name,
         MasterUsername=db.master_username,
         ManageMasterUserPassword=True,  # fix: the seed passed a password variable that landed in state
-        Port="3306",
+        Port=str(db.port),
         DBSubnetGroupName=Ref(subnet_group),
         DBParameterGroupName=Ref(parameters),
         OptionGroupName=Ref(options),

@@ -32,7 +32,7 @@ from troposphere.elasticloadbalancingv2 import (
     TargetGroupTuple,
 )
 from troposphere.route53 import AliasTarget, RecordSetType
-from troposphere.s3 import Bucket, BucketPolicy, LifecycleConfiguration, LifecycleRule
+from troposphere.s3 import Bucket, BucketPolicy, LifecycleConfiguration, LifecycleRule, NoncurrentVersionExpiration, VersioningConfiguration
 
 from enrollcfn.config import Config
 from enrollcfn.templates._helpers import name_tags, output, param, private_bucket_properties, scanner_skips, tls_only_statement
@@ -82,7 +82,7 @@ def build(cfg: Config) -> Template:
     sg = param(t, ALB_SECURITY_GROUP_ID, "AWS::EC2::SecurityGroup::Id", "Security group of the ALB")
     domain = param(t, API_DOMAIN, "String", "DNS name of the API, inside the hosted zone")
 
-    logs, logs_policy = _access_log_bucket(t, cfg)
+    logs, logs_policy = _access_log_destination(t, cfg)
     alb = t.add_resource(
         LoadBalancer(
             "LoadBalancer",
@@ -92,7 +92,7 @@ def build(cfg: Config) -> Template:
             Subnets=Ref(subnets),
             SecurityGroups=[Ref(sg)],
             LoadBalancerAttributes=_alb_attributes(cfg, logs),
-            DependsOn=[logs_policy],  # the ALB checks it may write its logs when it is created
+            **({"DependsOn": [logs_policy]} if logs_policy else {}),  # the ALB checks it may write its logs when it is created
             Tags=name_tags(cfg, "alb"),
         )
     )
@@ -142,10 +142,24 @@ def _alb_attributes(cfg: Config, logs: Bucket) -> list[LoadBalancerAttributes]:
         "routing.http.desync_mitigation_mode": "defensive",  # ELB.12, stated so scanners see it
         "idle_timeout.timeout_seconds": str(lb.idle_timeout_seconds),
         "access_logs.s3.enabled": "true",  # fix: the seed had no access logs (ELB.5)
-        "access_logs.s3.bucket": Ref(logs),
+        "access_logs.s3.bucket": Ref(logs) if isinstance(logs, Bucket) else logs,
         "access_logs.s3.prefix": ACCESS_LOG_PREFIX,
     }
     return [LoadBalancerAttributes(Key=k, Value=v) for k, v in attributes.items()]
+
+
+def _access_log_destination(t: Template, cfg: Config) -> tuple[Bucket | str, BucketPolicy | None]:
+    """The stack's own access-log bucket and its policy, or load_balancer.access_log_bucket (an
+    existing bucket, whose owner keeps its policy and lifecycle) and none."""
+    if cfg.load_balancer.access_log_bucket is not None:
+        return cfg.load_balancer.access_log_bucket, None
+    return _access_log_bucket(t, cfg)
+
+
+def _log_bucket_versioning() -> dict:
+    """Versioning (Control Tower CT.S3.PR.11): the logs are written once, so it keeps only what
+    the lifecycle expires, for one more day."""
+    return {"VersioningConfiguration": VersioningConfiguration(Status="Enabled")}
 
 
 def _access_log_bucket(t: Template, cfg: Config) -> tuple[Bucket, BucketPolicy]:
@@ -155,12 +169,13 @@ def _access_log_bucket(t: Template, cfg: Config) -> tuple[Bucket, BucketPolicy]:
             DeletionPolicy="Retain",
             UpdateReplacePolicy="Retain",
             LifecycleConfiguration=LifecycleConfiguration(
-                Rules=[LifecycleRule(Id="expire-access-logs", Status="Enabled", ExpirationInDays=cfg.load_balancer.access_log_retention_days)]
+                Rules=[LifecycleRule(Id="expire-access-logs", Status="Enabled", ExpirationInDays=cfg.load_balancer.access_log_retention_days,
+                                     NoncurrentVersionExpiration=NoncurrentVersionExpiration(NoncurrentDays=1))]
             ),
+            **_log_bucket_versioning(),
             Metadata=scanner_skips(
                 checkov={
                     "CKV_AWS_18": "This bucket is itself a log target; logging it would recurse (Security Hub says to suppress S3.9 here)",
-                    "CKV_AWS_21": "Write-once access logs that expire by lifecycle; versions would only keep deleted logs",
                 }
             ),
             **private_bucket_properties(),  # SSE-S3: the only encryption ALB log delivery supports

@@ -21,7 +21,7 @@ from troposphere.kms import Key
 from troposphere.sns import SubscriptionResource, Topic, TopicPolicy
 
 from enrollcfn.config import Config
-from enrollcfn.templates._helpers import name_tags, output, param
+from enrollcfn.templates._helpers import grants_for_aws_services_only, name_tags, output, param
 from enrollcfn.templates.cluster import CLUSTER_NAME
 from enrollcfn.templates.database import DATABASE_INSTANCE_ID
 from enrollcfn.templates.load_balancer import LOAD_BALANCER_FULL_NAME, TARGET_GROUP_FULL_NAME
@@ -85,6 +85,7 @@ def _key(cfg: Config) -> Key:
             Resource=["*"],  # in a key policy, "*" is this key
             Condition=Condition(StringEquals({"aws:SourceAccount": AccountId})),
         ),
+        grants_for_aws_services_only(),
     ]
     # Tagged: the launch role may change only keys named ours (a key is known only by its id).
     return Key("AlarmTopicKey", Description="Encrypts the alarm topic", EnableKeyRotation=True, Tags=name_tags(cfg, "alarm-topic-key"),

@@ -31,6 +31,7 @@ from troposphere.iam import Policy, Role
 from troposphere.logs import LogGroup
 
 from enrollcfn.config import Config
+from enrollcfn.templates import _control_tower
 from enrollcfn.templates._custom_resources import restrict_default_security_group
 from enrollcfn.templates._helpers import name_tags, output, scanner_skips, service_role_trust
 from enrollcfn.templates.bootstrap import product_role
@@ -69,6 +70,7 @@ def build(cfg: Config) -> Template:
                 Tags=name_tags(cfg, "s3-endpoint"),  # the launch role may change only resources named ours
             )
         )
+    _control_tower.network(t, cfg, vpc)  # compliance: control-tower: the log key, the functions' group
     _flow_logs(t, cfg, vpc)
     restrict_default_security_group(t, cfg, vpc)  # fix: the seed left the default group open (EC2.2)
 
@@ -169,6 +171,7 @@ def _flow_logs(t: Template, cfg: Config, vpc: VPC) -> None:
         LogGroup(
             "FlowLogGroup",
             RetentionInDays=cfg.logs.retention_days,
+            **_control_tower.log_encryption(t, cfg),
             Metadata=scanner_skips(checkov={"CKV_AWS_158": "Encrypted with the CloudWatch Logs service key; no customer key is chosen for flow metadata"}),
         )
     )

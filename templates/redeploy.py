@@ -23,6 +23,7 @@ from troposphere.logs import LogGroup
 from troposphere.sqs import Queue, QueuePolicy
 
 from enrollcfn.config import Config
+from enrollcfn.templates import _control_tower
 from enrollcfn.templates._custom_resources import LAMBDA_DIR
 from enrollcfn.templates._helpers import inline_code as _inline_code, output, param, scanner_skips, service_role_trust
 from enrollcfn.templates.bootstrap import product_role
@@ -64,6 +65,9 @@ def build(cfg: Config) -> Template:
             "DeadLetterQueue",
             SqsManagedSseEnabled=True,
             MessageRetentionPeriod=1_209_600,
+            # It is a dead-letter queue (Control Tower CT.SQS.PR.1 exempts only queues that say so);
+            # allowAll is SQS's default when the policy is absent, stated.
+            RedriveAllowPolicy={"redrivePermission": "allowAll"},
             Metadata=scanner_skips(
                 checkov={"CKV_AWS_27": "Encrypted with SQS-managed keys (SSE-SQS); EventBridge cannot write to a queue under the AWS-managed KMS key"}
             ),
@@ -73,11 +77,12 @@ def build(cfg: Config) -> Template:
         LogGroup(
             "FunctionLogGroup",
             RetentionInDays=cfg.logs.retention_days,  # fix: the seed's Lambda log group never expired
+            **_control_tower.log_encryption(t, cfg),
             Metadata=scanner_skips(checkov={"CKV_AWS_158": "Encrypted with the CloudWatch Logs service key; the lines hold no secrets"}),
         )
     )
     role = t.add_resource(_role(cfg, log_group, queue, root, service_arn, roles, one_off, traffic))
-    function = t.add_resource(_function(cfg, role, log_group, queue, root))
+    function = t.add_resource(_function(cfg, role, log_group, queue, root, _control_tower.function_vpc(t, cfg)))
     rules = [t.add_resource(_push_rule(cfg, function, queue))]
     for rule, title in zip(rules, ("InvokePermission",)):
         t.add_resource(
@@ -130,6 +135,7 @@ def _role(cfg: Config, log_group: LogGroup, queue: Queue, root, service_arn, rol
                       Condition=Condition(StringEquals({"s3:ResourceAccount": Ref("AWS::AccountId")}))),
             Statement(Effect=Allow, Action=[logs.CreateLogStream, logs.PutLogEvents], Resource=[Sub("${FunctionLogGroup.Arn}")]),
             Statement(Effect=Allow, Action=[sqs.SendMessage], Resource=[GetAtt(queue, "Arn")]),
+            *_control_tower.function_vpc_statements(cfg),
         ],
     )
     return Role(
@@ -141,7 +147,7 @@ def _role(cfg: Config, log_group: LogGroup, queue: Queue, root, service_arn, rol
     )
 
 
-def _function(cfg: Config, role: Role, log_group: LogGroup, queue: Queue, root) -> Function:
+def _function(cfg: Config, role: Role, log_group: LogGroup, queue: Queue, root, vpc: dict) -> Function:
     # Lambda keeps 100 of an account's concurrency unreserved ("You can reserve up to the
     # Unreserved account concurrency value ..., minus 100", Lambda developer guide), and new
     # accounts may start with a limit of 10, where any reservation is refused and the stack fails.
@@ -177,6 +183,7 @@ def _function(cfg: Config, role: Role, log_group: LogGroup, queue: Queue, root) 
             }
         ),
         Metadata=scanner_skips(checkov=skips),
+        **vpc,  # compliance: control-tower: in the private subnets
         **extra,
     )
 

@@ -19,7 +19,7 @@ ALB_SECURITY_GROUP_ID = "AlbSecurityGroupId"
 SERVICE_SECURITY_GROUP_ID = "ServiceSecurityGroupId"
 DATABASE_SECURITY_GROUP_ID = "DatabaseSecurityGroupId"
 
-MYSQL_PORT = 3306
+MYSQL_PORT = 3306  # the default of database.port
 
 # CloudFormation cannot express "no egress" except by a rule that matches nothing: ICMP type 252
 # code 86 to the broadcast address (the same rule the AWS CDK emits for allowAllOutbound=false).
@@ -72,14 +72,14 @@ def build(cfg: Config) -> Template:
     database = t.add_resource(
         SecurityGroup(
             "DatabaseSecurityGroup",
-            GroupDescription="RDS MySQL: 3306 from the service only",
+            GroupDescription=f"RDS MySQL: {cfg.database.port} from the service only",
             VpcId=Ref(vpc),
             SecurityGroupEgress=[_NO_EGRESS],  # fix: the seed allowed all egress; MySQL initiates nothing
             Tags=name_tags(cfg, "database-sg"),
         )
     )
     _link(t, "AlbToService", alb, service, port, "ALB to the container port")
-    _link(t, "ServiceToDatabase", service, database, MYSQL_PORT, "Service to MySQL")
+    _link(t, "ServiceToDatabase", service, database, cfg.database.port, "Service to MySQL")
     for name, group, what in ((ALB_SECURITY_GROUP_ID, alb, "the load balancer"), (SERVICE_SECURITY_GROUP_ID, service, "the Fargate tasks"), (DATABASE_SECURITY_GROUP_ID, database, "the database")):
         output(t, name, GetAtt(group, "GroupId"), f"Security group of {what}")
     return t

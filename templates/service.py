@@ -286,6 +286,7 @@ def _container(cfg: Config, p: dict) -> ContainerDefinition:
         Environment=environment,
         Secrets=sorted(secrets, key=lambda x: x.properties["Name"]),
         Privileged=False,
+        Memory=container_memory(cfg, s.memory),
         StopTimeout=s.stop_timeout,
         LogConfiguration=_logging(p),
         **{k: v for k, v in optional.items() if v is not None},
@@ -328,6 +329,7 @@ def _init_container(cfg: Config, p: dict, paths: tuple[str, ...]) -> ContainerDe
         ReadonlyRootFilesystem=True,
         EntryPoint=["/bin/sh", "-c"],
         Command=[_sub(init_script(cfg, paths))],
+        Memory=INIT_MEMORY,
         MountPoints=[
             *(MountPoint(SourceVolume=volume_name(path), ContainerPath=f"{VOLUME_ROOT}/{volume_name(path)}", ReadOnly=False) for path in paths),
             MountPoint(SourceVolume=CA_VOLUME, ContainerPath=f"{VOLUME_ROOT}/{CA_VOLUME}", ReadOnly=False),
@@ -335,6 +337,18 @@ def _init_container(cfg: Config, p: dict, paths: tuple[str, ...]) -> ContainerDe
         Privileged=False,
         LogConfiguration=_logging(p),
     )
+
+
+# Every container has a hard memory limit (Control Tower CT.ECS.PR.7). The init container gets
+# INIT_MEMORY (it copies files and fetches one bundle, then exits); the task's main container the
+# rest of the task's memory, so the limits add up to the task's as Fargate requires.
+INIT_MEMORY = 128
+DATABASE_USER_MEMORY = 512
+
+
+def container_memory(cfg: Config, task_memory: int) -> int:
+    """The hard limit of a task's main container: the task's memory less the init container's."""
+    return task_memory - (INIT_MEMORY if cfg.service.init.enabled else 0)
 
 
 def init_script(cfg: Config, paths: tuple[str, ...]) -> str:
@@ -426,6 +440,7 @@ def _database_user_task(t: Template, cfg: Config, p: dict) -> tuple[TaskDefiniti
         Essential=True,
         ReadonlyRootFilesystem=True,
         EntryPoint=["php", "-r", DATABASE_USER_SCRIPT],
+        Memory=container_memory(cfg, DATABASE_USER_MEMORY),
         Environment=[Environment(Name=k, Value=v) for k, v in sorted(_database_environment(cfg, p).items())],
         Secrets=[
             EcsSecret(Name="APP_DB_PASSWORD", ValueFrom=Sub(f"${{{APP_DATABASE_SECRET_ARN}}}:password::")),
@@ -444,7 +459,7 @@ def _database_user_task(t: Template, cfg: Config, p: dict) -> tuple[TaskDefiniti
         "DatabaseUserTaskDefinition",
         Family=f"{cfg.service.name}-dbuser",
         Cpu="256",
-        Memory="512",
+        Memory=str(DATABASE_USER_MEMORY),
         NetworkMode="awsvpc",
         RequiresCompatibilities=["FARGATE"],
         RuntimePlatform=RuntimePlatform(OperatingSystemFamily="LINUX", CpuArchitecture=cfg.service.cpu_architecture),

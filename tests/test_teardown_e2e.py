@@ -72,11 +72,13 @@ def torn_down(tmp_path_factory):
         steps["db"] = db
         # moto keeps neither a bucket's VersioningConfiguration nor the instance's log exports
         # from a template, so both are read from the templates the emulator holds.
-        boot_template, boot_ids = deployed(BOOT)
-        steps["versioned"] = {boot_ids[k] for k, r in boot_template["Resources"].items()
+        nested = {r["LogicalResourceId"]: r["PhysicalResourceId"]
+                  for r in boto3.client("cloudformation").list_stack_resources(StackName=STACK)["StackResourceSummaries"]}
+        # The artifact bucket and the ALB's access-log bucket (retained on delete) are versioned.
+        steps["versioned"] = {ids[k] for template, ids in (deployed(BOOT), deployed(nested["LoadBalancerStack"]))
+                              for k, r in template["Resources"].items()
                               if r["Type"] == "AWS::S3::Bucket" and r["Properties"].get("VersioningConfiguration", {}).get("Status") == "Enabled"}
-        db_stack = next(r["PhysicalResourceId"] for r in boto3.client("cloudformation").list_stack_resources(StackName=STACK)["StackResourceSummaries"]
-                        if r["LogicalResourceId"] == "DatabaseStack")
+        db_stack = nested["DatabaseStack"]
         db_template, _ = deployed(db_stack)
         steps["log_exports"] = next(r["Properties"]["EnableCloudwatchLogsExports"] for r in db_template["Resources"].values()
                                     if r["Type"] == "AWS::RDS::DBInstance")
@@ -138,13 +140,13 @@ def test_the_kept_list_is_what_is_left_in_the_emulator(torn_down):
     assert not any("delete-db-snapshot" in c for c in commands)
 
 
-def test_the_versioned_bucket_gets_the_commands_that_empty_its_versions(torn_down):
+def test_the_versioned_buckets_get_the_commands_that_empty_their_versions(torn_down):
     # `aws s3 rb --force` leaves old versions behind, so the bucket would not be empty (AWS CLI s3 rb).
     commands = kept_commands(torn_down["destroyed"][1])
     emptied = {re.match(r"aws s3api delete-objects --bucket (\S+) ", c)[1] for c in commands if c.startswith("aws s3api delete-objects")}
-    assert emptied == torn_down["versioned"] and len(emptied) == 1 and emptied <= torn_down["left"]["buckets"]
-    [bucket] = emptied
-    assert f"aws s3 rb s3://{bucket}" in commands and f"aws s3 rb s3://{bucket} --force" not in commands
+    assert emptied == torn_down["versioned"] and len(emptied) == 2 and emptied <= torn_down["left"]["buckets"]
+    for bucket in emptied:
+        assert f"aws s3 rb s3://{bucket}" in commands and f"aws s3 rb s3://{bucket} --force" not in commands
 
 
 def test_the_log_groups_rds_writes_are_listed_by_the_instance_id(torn_down):

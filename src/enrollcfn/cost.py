@@ -161,7 +161,7 @@ class _Pricer:
 
     def rules(self):
         return (self.fargate, self.lambdas, self.rds, self.load_balancers, self.nat, self.public_ipv4,
-                self.endpoints, self.registry, self.logs, self.alarms, self.route53, self.secrets)  # fmt: skip
+                self.endpoints, self.registry, self.logs, self.general_log, self.alarms, self.route53, self.secrets)  # fmt: skip
 
     # -- helpers ---------------------------------------------------------------------------
 
@@ -289,6 +289,20 @@ class _Pricer:
         stored = round(gb * max(retention) / 30.44, 2)
         yield self.line("Storage & Monitoring", "CloudWatch Logs storage", stored, "GB", self.p("logs_storage_gb_month"),
                         f"a month's ingestion kept {max(retention)} days (the longest retention)")  # fmt: skip
+
+    def general_log(self):
+        """The MySQL general log (database.general_log, which compliance: control-tower needs):
+        every statement exported to CloudWatch Logs, ingested and kept for the export groups'
+        retention (the Custom::LogRetention of the database stack)."""
+        for _, lid, props in self.each("AWS::RDS::DBInstance"):
+            if "general" not in props.get("EnableCloudwatchLogsExports", []):
+                continue
+            gb = self.usage["general_log_gb"]
+            days = max((int(p["RetentionInDays"]) for _, _, p in self.each("Custom::LogRetention")), default=3653)
+            yield self.line("Storage & Monitoring", "RDS general log ingestion", gb, "GB", self.p("logs_ingestion_gb"),
+                            "database.general_log: every statement; usage general_log_gb")  # fmt: skip
+            yield self.line("Storage & Monitoring", "RDS general log storage", round(gb * days / 30.44, 2), "GB", self.p("logs_storage_gb_month"),
+                            f"a month's general log kept {days} days")  # fmt: skip
 
     def alarms(self):
         count = len(list(self.each("AWS::CloudWatch::Alarm")))

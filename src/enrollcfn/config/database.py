@@ -104,6 +104,9 @@ class Database(Section):
     # both on ("Publishing MySQL logs to Amazon CloudWatch Logs": the general log needs
     # general_log = 1, https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/USER_LogAccess.MySQLDB.PublishtoCloudWatchLogs.html).
     general_log: Bool = False
+    # The port MySQL listens on (RDS MySQL: 1150-65535). seed: 3306. compliance: control-tower
+    # needs another (CT.RDS.PR.20); the security groups and DB_PORT follow it.
+    port: Annotated[Int, int_range(1150, 65535)] = 3306
 
     @field_validator("engine_version")
     @classmethod

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import AfterValidator, Field, field_validator, model_validator
 
 from enrollcfn.config._base import INT32_MAX, Bool, Int, Section, Text, check, int_range, rules
+from enrollcfn.config.service import _bucket as bucket_name
 
 # TLS 1.3-capable policies AWS recommends for HTTPS listeners (Security Hub ELB.17).
 TLS13_POLICIES = (
@@ -71,6 +72,11 @@ class LoadBalancer(Section):
     # https://docs.aws.amazon.com/elasticloadbalancing/latest/application/load-balancer-ip-address-type.html),
     # and the network stack gives the VPC no IPv6 block.
     ip_address_type: Text = "ipv4"
+    # An existing bucket the ALB writes its access logs to (e.g. the organization's log archive;
+    # its owner's policy must let Elastic Load Balancing write, and its lifecycle keeps them), instead of
+    # a bucket of the stack's own. compliance: control-tower needs it: ALB delivers only to SSE-S3
+    # buckets, which the Control Tower rule CT.S3.PR.10 refuses in the stack.
+    access_log_bucket: Annotated[Text, AfterValidator(bucket_name)] | None = None
 
     @field_validator("ssl_policy")
     @classmethod

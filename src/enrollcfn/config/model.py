@@ -23,7 +23,7 @@ from enrollcfn.config.network import Network
 from enrollcfn.config.problems import translate
 from enrollcfn.config.regions import default_zones, known_regions, zones_by_region
 from enrollcfn.config.registry import Cluster, Registry
-from enrollcfn.config.service import Service
+from enrollcfn.config.service import Service, _is_root
 from enrollcfn.config.stackset import StackSet
 
 # project and environment make every derived physical name, so they stay short and DNS-safe.
@@ -44,6 +44,47 @@ def production_named(environment: str) -> bool:
 # ELB: with Fargate Spot a task gets a two-minute warning, so draining must end within 120 s.
 SPOT_DRAIN_SECONDS = 120
 
+# `compliance`: default holds the Security Hub controls README.md lists; control-tower also every
+# AWS Control Tower proactive control (the cfn-guard rules tests/guard.py runs), where the stacks
+# add what has no setting (customer keys, functions in the VPC, a server-access-log bucket) and
+# the config must hold the rest (CONTROL_TOWER_SETTINGS).
+COMPLIANCE = ("default", "control-tower")
+CONTROL_TOWER_LOG_RETENTION = 365  # CT.CLOUDWATCH.PR.2: at least a year
+CONTROL_TOWER_BACKUP_DAYS = 7  # CT.RDS.PR.8
+DEFAULT_MYSQL_PORT = 3306
+
+
+def control_tower_problems(cfg: Config) -> list[tuple[str, str]]:
+    """(key, what to set) for each setting of `cfg` that a Control Tower proactive control refuses."""
+    s, db, lb = cfg.service, cfg.database, cfg.load_balancer
+    checks = (
+        ("network.mode", cfg.network.mode == "private", "private (CT.ECS.PR.9: no public IPs on tasks; CT.LAMBDA.PR.3: functions in the private subnets)", cfg.network.mode),
+        ("cluster.container_insights", cfg.cluster.container_insights, "true (CT.ECS.PR.2)", cfg.cluster.container_insights),
+        ("service.container_user", s.container_user is not None and not _is_root(s.container_user),
+         "a non-root user the image defines, e.g. www-data (CT.ECS.PR.3; see the hardened setting in README.md)", s.container_user),
+        ("service.init.enabled", not s.init.enabled, "false (CT.ECS.PR.3: the init container runs as root; the image must declare VOLUME and hold the CA bundle)", s.init.enabled),
+        ("load_balancer.deletion_protection", lb.deletion_protection is True, "true (CT.ELASTICLOADBALANCING.PR.5)", lb.deletion_protection),
+        ("load_balancer.access_log_bucket", lb.access_log_bucket is not None,
+         "an existing bucket, e.g. the log archive's (CT.S3.PR.10: ALB delivers only to SSE-S3 buckets, which the stack may not create)", lb.access_log_bucket),
+        ("database.multi_az", db.multi_az, "true (CT.RDS.PR.1)", db.multi_az),
+        ("database.general_log", db.general_log, "true (CT.RDS.PR.14: every MySQL log exported, the general log too)", db.general_log),
+        ("database.port", db.port != DEFAULT_MYSQL_PORT, f"a port other than {DEFAULT_MYSQL_PORT}, e.g. 3307 (CT.RDS.PR.20)", db.port),
+        ("database.deletion_protection", db.deletion_protection is True, "true (CT.RDS.PR.13)", db.deletion_protection),
+        ("database.backup_retention_days", db.backup_retention_days >= CONTROL_TOWER_BACKUP_DAYS, f"at least {CONTROL_TOWER_BACKUP_DAYS} (CT.RDS.PR.8)", db.backup_retention_days),
+        ("logs.retention_days", cfg.logs.retention_days >= CONTROL_TOWER_LOG_RETENTION, f"at least {CONTROL_TOWER_LOG_RETENTION} (CT.CLOUDWATCH.PR.2)", cfg.logs.retention_days),
+        ("catalog.organization_id", not cfg.catalog.organization_id,
+         "empty: the artifact bucket is encrypted with the AWS-managed S3 key (CT.S3.PR.10), which other accounts cannot use", cfg.catalog.organization_id),
+    )
+    return [(key, f"compliance: control-tower needs {want}; got {_shown(got)}") for key, ok, want, got in checks if not ok]
+
+
+def _shown(value: object) -> str:
+    if value is None:
+        return "none"
+    if isinstance(value, bool):
+        return str(value).lower()
+    return str(value)[:60]
+
 
 class Config(Section):
     """The whole deployment."""
@@ -55,6 +96,9 @@ class Config(Section):
     # new environment gets production's guards (the alarm-subscriber warning before a deploy, no
     # network.mode public) until it opts out, as config/dev.yaml does.
     production: Bool = True
+    # default, or control-tower: every AWS Control Tower proactive control holds (COMPLIANCE above;
+    # README "Security controls"). Checked last, against the whole file.
+    compliance: Text = "default"
     network: Network = Field(default_factory=Network)
     dns: Dns = Field(default_factory=Dns)
     registry: Registry = Field(default_factory=Registry)
@@ -87,6 +131,20 @@ class Config(Section):
             out.append(("network.mode", "public (tasks with public IPs, no NAT) is for non-production environments; "
                                         "use private, or set production: false for a development environment"))
         rules(out)
+        return self
+
+    @field_validator("compliance")
+    @classmethod
+    def _compliance(cls, value: str) -> str:
+        if value not in COMPLIANCE:
+            rules([("compliance", f"must be one of {', '.join(COMPLIANCE)}, got {value[:40]!r}")])
+        return value
+
+    @model_validator(mode="after")
+    def _control_tower(self) -> Config:
+        """Under compliance: control-tower, every setting a Control Tower proactive control refuses is an error."""
+        if self.compliance == "control-tower":
+            rules(control_tower_problems(self))
         return self
 
     @field_validator("region")
