@@ -548,8 +548,11 @@ def _release_alarms(t: Template, cfg: Config) -> list[Alarm]:
     they see both target groups: target 5xx responses and the p90 response time."""
     d = cfg.service.deployment
     dimension = [MetricDimension(Name="LoadBalancer", Value=Ref(LOAD_BALANCER_FULL_NAME))]
+    # ECS rolls the release back from their state; they also notify monitoring.alarm_topic_arn when
+    # it names a topic (the stack's own alarm topic is made after the service).
+    topic = cfg.monitoring.alarm_topic_arn
     common = dict(Namespace="AWS/ApplicationELB", Dimensions=dimension, Period=60, ComparisonOperator="GreaterThanThreshold",
-                  TreatMissingData="notBreaching")
+                  TreatMissingData="notBreaching", **({"AlarmActions": [topic]} if topic else {}))
     return [
         t.add_resource(Alarm("ReleaseErrorsAlarm", AlarmDescription=f"{cfg.service.name}: target 5xx above {d.errors_per_minute} a minute during a release",
                              MetricName="HTTPCode_Target_5XX_Count", Statistic="Sum", Threshold=d.errors_per_minute, EvaluationPeriods=2,

@@ -11,7 +11,7 @@ file does not accept for that template, or when the file accepts a failure that 
 happens (so the list never outlives its reasons), and 2 when cfn-guard cannot run.
 
 The exceptions file has one `<template file> <rule name> <control id>` a line (`#` comments):
-the rules the default config does not hold, each explained in README.md ("Not held, and why").
+the rules the default config does not hold, each explained in docs/security.md ("Not held, and why").
 """
 
 from __future__ import annotations

@@ -24,7 +24,7 @@ from tests import guard
 
 ROOT = Path(__file__).resolve().parents[1]
 
-# (template, rule name, control id, rule file) the default templates fail: the controls README.md
+# (template, rule name, control id, rule file) the default templates fail: the controls docs/security.md
 # says the default does not hold, and why.
 DEFAULT_FAILURES = {
     ("bootstrap.yaml", "s3_bucket_default_encryption_kms_check", "CT.S3.PR.10", "s3/ct-s3-pr-10.guard"),
@@ -44,6 +44,7 @@ DEFAULT_FAILURES = {
     ("database.yaml", "rds_instance_no_default_ports_check", "CT.RDS.PR.20", "rds/ct-rds-pr-20.guard"),
     ("database.yaml", "rds_storage_encrypted_kms_key_check", "CT.RDS.PR.30", "rds/ct-rds-pr-30.guard"),
     ("service.yaml", "ecs_task_definition_nonroot_user_check", "CT.ECS.PR.3", "ecs/ct-ecs-pr-3.guard"),
+    ("service.yaml", "cloudwatch_alarm_action_check", "CT.CLOUDWATCH.PR.1", "cloudwatch/ct-cloudwatch-pr-1.guard"),
 }  # fmt: skip
 
 # Rules the seed-derived templates failed and the default templates now hold.
@@ -110,10 +111,10 @@ def test_the_gate_fails_on_an_unaccepted_failure_and_on_a_stale_exception(tmp_pa
 def test_guard_exceptions_are_the_default_failures_and_readme_explains_each():
     accepted = guard.read_exceptions(ROOT / "guard-exceptions.txt")
     assert {(t, r, c) for (t, r), c in accepted.items()} == {(t, r, c) for t, r, c, _ in DEFAULT_FAILURES}
-    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    readme = (ROOT / "docs" / "security.md").read_text(encoding="utf-8")
     table = readme.split("Not held, and why:", 1)[1].split("\n\n", 2)[1]
     for control in sorted(set(accepted.values())):
-        assert re.search(rf"^\| {re.escape(control)} \(", table, re.M), f"README's 'Not held, and why' has no row for {control}"
+        assert re.search(rf"^\| {re.escape(control)} \(", table, re.M), f"docs/security.md's 'Not held, and why' has no row for {control}"
 
 
 def test_parameters_are_resolved_as_the_hooks_see_them_and_resource_refs_are_kept():
@@ -155,7 +156,7 @@ def test_control_tower_over_the_defaults_lists_each_setting_to_change_with_its_c
         parse({"compliance": "control-tower"})
     got = {p.key: p.message for p in err.value.problems}
     assert got.keys() == {"service.container_user", "service.init.enabled", "load_balancer.access_log_bucket", "database.multi_az",
-                          "database.general_log", "database.port", "logs.retention_days"}
+                          "database.general_log", "database.port", "logs.retention_days", "monitoring.alarm_topic_arn"}
     assert "CT.RDS.PR.20" in got["database.port"] and got["database.port"].endswith("got 3306")
     assert "CT.CLOUDWATCH.PR.2" in got["logs.retention_days"] and "at least 365" in got["logs.retention_days"]
     assert all(m.startswith("compliance: control-tower needs ") and "\n" not in m for m in got.values())

@@ -72,6 +72,9 @@ def control_tower_problems(cfg: Config) -> list[tuple[str, str]]:
         ("database.deletion_protection", db.deletion_protection is True, "true (CT.RDS.PR.13)", db.deletion_protection),
         ("database.backup_retention_days", db.backup_retention_days >= CONTROL_TOWER_BACKUP_DAYS, f"at least {CONTROL_TOWER_BACKUP_DAYS} (CT.RDS.PR.8)", db.backup_retention_days),
         ("logs.retention_days", cfg.logs.retention_days >= CONTROL_TOWER_LOG_RETENTION, f"at least {CONTROL_TOWER_LOG_RETENTION} (CT.CLOUDWATCH.PR.2)", cfg.logs.retention_days),
+        ("monitoring.alarm_topic_arn", not s.deployment.alarms or bool(cfg.monitoring.alarm_topic_arn),
+         "an existing SNS topic the release alarms notify (CT.CLOUDWATCH.PR.1: every alarm has an action; the stack's own alarm "
+         "topic is made after the service), or service.deployment.alarms: false", cfg.monitoring.alarm_topic_arn),
         ("catalog.organization_id", not cfg.catalog.organization_id,
          "empty: the artifact bucket is encrypted with the AWS-managed S3 key (CT.S3.PR.10), which other accounts cannot use", cfg.catalog.organization_id),
     )
