@@ -93,8 +93,11 @@ def _run(args: argparse.Namespace) -> int:
             error(problem)
         return EXIT_ERROR
     except LintError as exc:
-        for finding in exc.findings:
-            print(f"  {finding}", file=sys.stderr)
+        for finding in exc.findings:  # a finding traced to a config key is an error at that key
+            if isinstance(finding, EnrollcfnError):
+                error(finding)
+            else:
+                print(f"  {finding}", file=sys.stderr)
         error(exc)
         return EXIT_ERROR
     except Interrupted as exc:

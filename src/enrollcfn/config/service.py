@@ -63,9 +63,13 @@ def _is_ip(name: str) -> bool:
 
 # The task role's grant is bucket/<prefix>*: a prefix must name a folder. An empty prefix, or one
 # holding an IAM wildcard, would grant the whole bucket (or more); S3 keys are at most 1024 bytes.
+# Printable ASCII only: the prefix is part of an IAM policy, which IAM compares as a string (a
+# look-alike letter would grant another folder) and whose document takes no character past
+# U+00FF (IAM API Reference, policyDocumentType).
 Prefix = Annotated[
     Text,
-    check(r"(?!/)[^*?\x00-\x1f]{0,1022}[^*?/\x00-\x1f]/", "is not a folder prefix: use 2-1024 characters ending in '/', without '*' or '?' and not starting with '/'"),
+    check(r"(?!/)[\x20-\x29\x2b-\x3e\x40-\x7e]{0,1022}[\x20-\x29\x2b-\x2e\x30-\x3e\x40-\x7e]/",
+          "is not a folder prefix: use 2-1024 printable ASCII characters ending in '/', without '*' or '?' and not starting with '/'"),
 ]
 
 # App Auto Scaling PolicyName is at most 256 characters and the scaling policies are named
