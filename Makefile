@@ -9,7 +9,7 @@ SCAN_VENV := .venv-scan
 CHECKOV_VERSION := 3.2.459
 
 .DEFAULT_GOAL := help
-.PHONY: help templates test lint scan bench demo clean
+.PHONY: help templates test lint scan bench demo fuzz clean
 
 $(STAMP): setup.cfg pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -40,3 +40,6 @@ demo: $(STAMP) ## deploy end to end against a local AWS (moto on 127.0.0.1): pre
 
 clean: ## remove the virtual environments
 	rm -rf $(VENV) $(SCAN_VENV)
+
+fuzz: $(STAMP) ## property-based fuzzing of every input through the CLI, at size: 3,400 cases per test (over 10,000 in all), random
+	ENROLLCFN_FUZZ_EXAMPLES=$${ENROLLCFN_FUZZ_EXAMPLES:-3400} $(BIN)/python -m pytest -q -m fuzz -p no:randomly tests/test_fuzz.py

@@ -17,7 +17,7 @@ import sys
 from pathlib import Path
 
 from enrollcfn import __version__, commands as c, commands_ci as ci, commands_ops as ops, commands_stackset as ss
-from enrollcfn.errors import EnrollcfnError, Interrupted, LintError, Problems
+from enrollcfn.errors import EnrollcfnError, Interrupted, LintError, Problems, one_line
 
 from enrollcfn.exits import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_USAGE
 
@@ -68,7 +68,7 @@ class _Parser(argparse.ArgumentParser):
 
     def error(self, message: str):
         self.print_usage(sys.stderr)
-        self.exit(EXIT_USAGE, f"error: usage: {message}\n")
+        self.exit(EXIT_USAGE, f"error: usage: {one_line(message, 300)}\n")  # an argument may be 100 KB
 
 
 def main(argv: list[str] | None = None, client_factory=None) -> int:

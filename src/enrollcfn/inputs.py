@@ -347,9 +347,23 @@ def dotted(loc: tuple) -> str:
         if isinstance(part, int):
             key += f"[{part}]"
         else:
-            text = str(part)[:80]
+            text = key_part(part)
             key += f".{text}" if key else text
     return key
+
+
+_PLAIN_KEY = re.compile(r"[A-Za-z0-9_.<>/-]{1,80}")
+
+
+def key_part(part: object) -> str:
+    """One part of a dotted key as an error line shows it: as written when it is plain (letters,
+    digits, `_-./<>`, at most 80), else quoted with escapes and cut to 80 characters, so a key
+    holding a newline, a colon or a look-alike letter still makes one readable line."""
+    text = str(part)
+    if _PLAIN_KEY.fullmatch(text):
+        return text
+    # ':' escaped too, so `error: <key>: <message>` always ends the key at its first ": ".
+    return ascii(text if len(text) <= 80 else text[:77] + "...").replace(":", "\\x3a")
 
 
 def load_yaml(path: str | Path, key: str, kind: str) -> object:

@@ -49,10 +49,11 @@ class Finding:
 MAX_MESSAGE = 240  # characters of a finding's message shown; a message may quote a whole value
 
 
-def one_line(text: str, limit: int = MAX_MESSAGE) -> str:
-    """`text` on one line, cut to `limit` characters (saying how long it was)."""
-    flat = " ".join(str(text).split())
-    return flat if len(flat) <= limit else f"{flat[:limit - 1]}... ({len(flat):,} characters)"
+def one_line(text: object, limit: int = MAX_MESSAGE) -> str:
+    """`text` on one line, cut to `limit` characters (errors.one_line)."""
+    from enrollcfn.errors import one_line as _one_line
+
+    return _one_line(text, limit)
 
 
 def trace(findings: Iterable[Finding], bodies: Mapping[str, str], leaves: Mapping[str, object]) -> dict[Finding, str]:

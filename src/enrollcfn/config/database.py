@@ -113,7 +113,7 @@ class Database(Section):
             return value
         versions = mysql_engine_versions()
         if value not in versions:
-            rules([("database.engine_version", f"MySQL {value[:40]} is not offered by RDS (or not known to cfn-lint); use a major version "
+            rules([("database.engine_version", f"MySQL {value[:40]!r} is not offered by RDS (or not known to cfn-lint); use a major version "
                     f"({' or '.join(MAJOR_VERSIONS)}; RDS picks the minor) or a full 8.4.x such as {', '.join(newest(versions))}")])
         return value
 

@@ -99,7 +99,7 @@ class LoadBalancer(Section):
     def _tls13(cls, value: str) -> str:
         """Only the TLS 1.3 policies AWS recommends (Security Hub ELB.17)."""
         if value not in TLS13_POLICIES:
-            rules([("load_balancer.ssl_policy", f"{value[:60]} is not a TLS 1.3 policy AWS recommends (Security Hub ELB.17); use one of {', '.join(TLS13_POLICIES)}")])
+            rules([("load_balancer.ssl_policy", f"{value[:60]!r} is not a TLS 1.3 policy AWS recommends (Security Hub ELB.17); use one of {', '.join(TLS13_POLICIES)}")])
         return value
 
     @field_validator("ip_address_type")

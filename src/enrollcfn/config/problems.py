@@ -11,7 +11,7 @@ from pydantic import BaseModel, ValidationError
 from pydantic.fields import FieldInfo
 
 from enrollcfn.errors import ConfigError, ConfigErrors
-from enrollcfn.inputs import written
+from enrollcfn.inputs import key_part, written
 
 # A file of junk can hold thousands of problems; past this many the rest are counted, not listed.
 MAX_PROBLEMS = 100
@@ -61,8 +61,8 @@ def dotted(loc: tuple[Any, ...]) -> str:
         if isinstance(part, int):
             key += f"[{part}]"
         else:
-            text = str(part)
-            key += f".{text[:80]}" if key else text[:80]
+            text = key_part(part)
+            key += f".{text}" if key else text
     return key or "config"
 
 

@@ -12,6 +12,7 @@ from pydantic_core import PydanticCustomError
 
 from enrollcfn.config import environment as env
 from enrollcfn.config._base import Bool, INT32_MAX, Int, Section, Text, check, int_range, rules
+from enrollcfn.inputs import key_part
 
 # Fargate task sizes (Amazon ECS Developer Guide, "Task CPU and memory", up to 16 vCPU; 32 vCPU
 # is not offered in every region). cpu units -> the memory sizes allowed with it, in MiB.
@@ -228,10 +229,10 @@ class Service(Section):
                         f"{self.container_user!r} cannot bind on Fargate; use 1024-65535 (e.g. 8080)"))
         for i, path in enumerate(self.writable_paths):
             if path in self.writable_paths[:i]:
-                out.append((f"service.writable_paths[{i}]", f"{path} is listed twice"))
+                out.append((f"service.writable_paths[{i}]", f"{key_part(path)} is listed twice"))
         for link in self.init.log_links:
             if self.init.enabled and not any(link.startswith(f"{path}/") for path in self.writable_paths):
-                out.append((f"service.init.log_links.{link}", f"{link} is not under any of service.writable_paths, where the init container can place it"))
+                out.append((f"service.init.log_links.{key_part(link)}", f"{key_part(link)} is not under any of service.writable_paths, where the init container can place it"))
         if self.init.enabled and "MYSQL_ATTR_SSL_CA" in self.environment:
             out.append(("service.environment.MYSQL_ATTR_SSL_CA", f"service.init places the RDS CA bundle and sets it to {CA_BUNDLE_FILE}; "
                         "remove it, or turn service.init.enabled off for an image that holds the bundle itself"))
@@ -240,7 +241,7 @@ class Service(Section):
                         "to its path in the image (Laravel uses TLS only with it, and the database refuses connections without TLS)"))
         for i, prefix in enumerate(self.app_bucket_prefixes):
             if prefix in self.app_bucket_prefixes[:i]:
-                out.append((f"service.app_bucket_prefixes[{i}]", f"{prefix} is listed twice"))
+                out.append((f"service.app_bucket_prefixes[{i}]", f"{key_part(prefix)} is listed twice"))
         out += env.problems(self.environment, self.secrets)
         rules(out)
         return self
