@@ -45,7 +45,7 @@ SHIPPED = {name: (ROOT / "config" / name).read_text(encoding="utf-8") for name i
 
 FUZZ = int(os.environ.get("ENROLLCFN_FUZZ_EXAMPLES", "0") or 0)  # cases per test under `make fuzz`
 FULL_BUILD_SHARE = 1 / 200 if FUZZ else 1 / 25  # of the valid configs, this share is built in full
-FULL_BUILDS_MAX = 25 if FUZZ else 3  # per test and run: a build lints for 1-3 s when nothing is cached
+FULL_BUILDS_MAX = 8 if FUZZ else 3  # per test and run: a build lints for 1-3 s when nothing is cached
 
 
 def examples(default: int) -> settings:
@@ -475,6 +475,8 @@ ARG_NOISE = ["--bogus", "--config", "--out", "--prices", "--usage", "-", "--", "
        noise=st.lists(st.sampled_from(ARG_NOISE), max_size=2))
 @example(command="cost", config_kind="file", out_kind="new", extra="usage", extra_kind="unknown-key", noise=[])
 @example(command="build", config_kind="file", out_kind="new", extra=None, extra_kind="file", noise=["x" * 5000])  # a 5 KB usage line
+@example(command="build", config_kind="file", out_kind="new", extra=None, extra_kind="file", noise=["--config", "x" * 5000])  # a 5 KB path
+@example(command="cost", config_kind="file", out_kind="new", extra="prices", extra_kind="file", noise=["--usage", "a\nb"])  # a newline in a path
 def test_files_and_arguments(command, config_kind, out_kind, extra, extra_kind, noise, tmp_path_factory):
     where = tmp_path_factory.mktemp("files")
     (where / "cfg").mkdir()
@@ -494,7 +496,7 @@ def test_files_and_arguments(command, config_kind, out_kind, extra, extra_kind, 
     code, stdout, err = run(argv, seconds=300)
     if code == 0:
         assert "Traceback" not in err and not err.strip() or all(line.startswith(("warning: ", "  ")) for line in err.splitlines()), err
-        assert config_kind in ("file", "link") and out_kind in ("new", "empty-dir") or command == "cost" or "-h" in noise
+        assert config_kind in ("file", "link", "empty") and out_kind in ("new", "empty-dir") or command == "cost" or "-h" in noise
         return
     named = refused(code, err)
     if code == 1:

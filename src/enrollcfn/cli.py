@@ -150,7 +150,9 @@ def endpoint() -> str:
 
 
 def error(exc: EnrollcfnError) -> None:
-    print(f"error: {exc.key}: {exc.message}", file=sys.stderr)
+    # Messages bound what they quote; this keeps the promise of one line of bounded length for
+    # anything they did not (a path holding a newline, a name of a few KB from AWS).
+    print(f"error: {one_line(exc.key, 200)}: {one_line(exc.message, 800)}", file=sys.stderr)
 
 
 def _parser() -> argparse.ArgumentParser:
