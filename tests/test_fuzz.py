@@ -228,7 +228,8 @@ SCHEMA = _schema()
 @given(data=from_schema(SCHEMA))
 @example(data={"load_balancer": {"ssl_policy": ""}})  # the message quoted nothing: "ssl_policy:  is not a TLS 1.3 policy"
 @example(data={"load_balancer": {"ssl_policy": "x\nError"}})  # an unquoted value with a newline made two lines
-@example(data={"database": {"engine_version": "8.4\n9"}})  # the same in engine_version's message
+@example(data={"database": {"engine_version": "8.4\n9"}})
+@example(data={"network": {"availability_zones": ["\n", "\n"]}})  # "zones must be distinct, got <newline> twice"  # the same in engine_version's message
 @example(data={"service": {"environment": {"A\nB: x": "1"}}})  # a key holding a newline and ': ' in the error's key
 @example(data={"service": {"writable_paths": ["/" + "a" * 5000, "/" + "a" * 5000]}})  # a 5 KB path in the key and message
 def test_configs_from_the_schema(data, tmp_path_factory):
