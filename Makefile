@@ -13,7 +13,7 @@ CFNGUARD_PACKAGE := @cdklabs/cdk-validator-cfnguard@0.0.62
 CFNGUARD_STAMP := $(SCAN_NODE)/.installed-0.0.62
 
 .DEFAULT_GOAL := help
-.PHONY: help templates test test-fast lint scan bench demo clean
+.PHONY: help templates test test-fast lint scan bench demo fuzz clean
 
 $(STAMP): setup.cfg pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -54,3 +54,6 @@ demo: $(STAMP) ## deploy end to end against a local AWS (moto on 127.0.0.1): pre
 
 clean: ## remove the virtual environments
 	rm -rf $(VENV) $(SCAN_VENV) $(SCAN_NODE)
+
+fuzz: $(STAMP) ## property-based fuzzing of every input through the CLI, at size: 2,600 cases per test (over 10,000 in all), random
+	ENROLLCFN_FUZZ_EXAMPLES=$${ENROLLCFN_FUZZ_EXAMPLES:-2600} $(BIN)/python -m pytest -q -m fuzz -p no:randomly tests/test_fuzz.py

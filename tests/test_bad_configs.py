@@ -49,6 +49,22 @@ BAD = [
     # RDS for MySQL: storage 20-65,536 GiB.
     ("storage over RDS MySQL's 65,536 GiB", {"database": {"allocated_storage_gb": 65537, "max_allocated_storage_gb": 65537}}, "database.allocated_storage_gb"),
     ("storage autoscaling ceiling over the maximum", {"database": {"max_allocated_storage_gb": 70000}}, "database.max_allocated_storage_gb"),
+    # RDS storage autoscaling: the maximum at least 10 % above the allocation.
+    ("autoscaling maximum equal to the allocation", {"database": {"allocated_storage_gb": 100, "max_allocated_storage_gb": 100}}, "database.max_allocated_storage_gb"),
+    ("autoscaling maximum 5 % above the allocation", {"database": {"allocated_storage_gb": 100, "max_allocated_storage_gb": 105}}, "database.max_allocated_storage_gb"),
+    ("storage at 64 TiB leaves no room to autoscale", {"database": {"allocated_storage_gb": 65536, "max_allocated_storage_gb": 65536}}, "database.max_allocated_storage_gb"),
+    # ALB health checks take HTTP codes 200-499.
+    ("health check code 500", {"load_balancer": {"health_check": {"matcher": "500"}}}, "load_balancer.health_check.matcher"),
+    ("health check code 100", {"load_balancer": {"health_check": {"matcher": "200,100"}}}, "load_balancer.health_check.matcher"),
+    ("health check range past 499", {"load_balancer": {"health_check": {"matcher": "200-599"}}}, "load_balancer.health_check.matcher"),
+    ("health check range high to low", {"load_balancer": {"health_check": {"matcher": "299-200"}}}, "load_balancer.health_check.matcher"),
+    # ARNs of the config's region's partition (every region a config may name is in aws).
+    ("topic of the China partition", {"monitoring": {"alarm_topic_arn": "arn:aws-cn:sns:cn-north-1:123456789012:alarms"}}, "monitoring.alarm_topic_arn"),
+    ("provider of GovCloud", {"delivery": {"provider_arn": "arn:aws-us-gov:iam::123456789012:oidc-provider/token.actions.githubusercontent.com"}}, "delivery.provider_arn"),
+    ("StackSet role of the China partition", {"stackset": {"permission_model": "SELF_MANAGED", "administration_role_arn": "arn:aws-cn:iam::123456789012:role/Admin"}}, "stackset.administration_role_arn"),
+    # IAM compares as strings and its policy documents take nothing past U+00FF: ASCII only.
+    ("Cyrillic letter in a bucket prefix", {"service": {"app_bucket_prefixes": ["\u0430vatar_images/"]}}, "service.app_bucket_prefixes[0]"),
+    ("Cyrillic letter in the alarm address", {"monitoring": {"alarm_email": "ops@ex\u0430mple.com"}}, "monitoring.alarm_email"),
     ("io1 without IOPS", {"database": {"storage_type": "io1"}}, "database.storage_type"),
     ("io2 without IOPS", {"database": {"storage_type": "io2"}}, "database.storage_type"),
     ("magnetic storage", {"database": {"storage_type": "standard"}}, "database.storage_type"),
@@ -157,7 +173,11 @@ def test_bad_file_is_refused_naming_its_key(tmp_path, what, raw, key):
 
 # At AWS's documented limits the values are accepted: the tests above refuse what lies beyond.
 AT_THE_LIMIT = [
-    {"database": {"allocated_storage_gb": 65536, "max_allocated_storage_gb": 65536}},  # RDS MySQL 64 TiB
+    # RDS MySQL 64 TiB, and the autoscaling maximum at least 10 % above the allocation: 59,578 GiB
+    # is the most that leaves 10 % below 65,536.
+    {"database": {"allocated_storage_gb": 59578, "max_allocated_storage_gb": 65536}},
+    {"database": {"allocated_storage_gb": 20, "max_allocated_storage_gb": 22}},  # 10 % above 20
+    {"load_balancer": {"health_check": {"matcher": "200-499"}}},  # ALB health checks: 200-499
     {"service": {"max_tasks": 5000}},  # ECS tasks per service
     {"service": {"name": "s" * 242}},  # "<name>-requestcount" fills App Auto Scaling's 256 characters
     {"cluster": {"name": "c" * 255}},  # ECS cluster names: 255

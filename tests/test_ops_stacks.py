@@ -273,7 +273,8 @@ def test_without_a_topic_the_budget_notifies_the_alarm_topic(rendered):
 
 @pytest.mark.parametrize("arn, ok", [
     (TOPIC, True),
-    ("arn:aws-us-gov:sns:us-gov-west-1:123456789012:" + "a" * 256, True),
+    ("arn:aws:sns:ap-southeast-2:123456789012:" + "a" * 256, True),
+    ("arn:aws-us-gov:sns:us-gov-west-1:123456789012:ops", False),  # another partition than ap-southeast-2's
     ("arn:aws:sns:ap-southeast-2:123456789012:" + "a" * 257, False),  # SNS topic names: 1-256 characters
     ("arn:aws:sns:ap-southeast-2:123456789012:ops.fifo", False),  # FIFO topics deliver only to SQS FIFO queues
     ("arn:aws:sqs:ap-southeast-2:123456789012:ops", False),

@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 
 from enrollcfn import __version__, commands as c, commands_ci as ci, commands_env as envs, commands_ops as ops, commands_stackset as ss
-from enrollcfn.errors import EnrollcfnError, Interrupted, LintError, Problems, UsageError
+from enrollcfn.errors import EnrollcfnError, Interrupted, LintError, Problems, UsageError, one_line
 
 from enrollcfn.exits import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_USAGE
 
@@ -77,7 +77,7 @@ class _Parser(argparse.ArgumentParser):
 
     def error(self, message: str):
         self.print_usage(sys.stderr)
-        self.exit(EXIT_USAGE, f"error: usage: {message}\n")
+        self.exit(EXIT_USAGE, f"error: usage: {one_line(message, 300)}\n")  # an argument may be 100 KB
 
 
 def main(argv: list[str] | None = None, client_factory=None, sleep=None) -> int:
@@ -110,8 +110,11 @@ def _run(args: argparse.Namespace) -> int:
             error(problem)
         return EXIT_ERROR
     except LintError as exc:
-        for finding in exc.findings:
-            print(f"  {finding}", file=sys.stderr)
+        for finding in exc.findings:  # a finding traced to a config key is an error at that key
+            if isinstance(finding, EnrollcfnError):
+                error(finding)
+            else:
+                print(f"  {finding}", file=sys.stderr)
         error(exc)
         return EXIT_ERROR
     except Interrupted as exc:
@@ -164,7 +167,9 @@ def endpoint() -> str:
 
 
 def error(exc: EnrollcfnError) -> None:
-    print(f"error: {exc.key}: {exc.message}", file=sys.stderr)
+    # Messages bound what they quote; this keeps the promise of one line of bounded length for
+    # anything they did not (a path holding a newline, a name of a few KB from AWS).
+    print(f"error: {one_line(exc.key, 200)}: {one_line(exc.message, 800)}", file=sys.stderr)
 
 
 def _parser() -> argparse.ArgumentParser:

@@ -163,8 +163,43 @@ def checked(cfg: Config, skip: Iterable[str] = (), cache: bool = True, prices: p
     used = {n: s.text for n, s in build.stacks.items() if n not in set(skip)}
     findings = lint(used, [cfg.region], LINT_CONFIG, cache=cache)
     if findings:
-        raise LintError("cfn-lint", f"{len(findings)} finding(s); fix them or add a reasoned ignore to .cfnlintrc", findings)
+        raise LintError("cfn-lint", f"{len(findings)} finding(s); fix them or add a reasoned ignore to .cfnlintrc", at_keys(findings, used, cfg))
     return build.with_findings(findings)
+
+
+def at_keys(findings: Iterable, bodies: Mapping[str, str], cfg: Config) -> list:
+    """Each finding that traces back to a config value (lint.trace) as a ConfigError at its key,
+    one bounded line saying the value and cfn-lint's complaint; the others as they are."""
+    from enrollcfn.errors import ConfigError
+    from enrollcfn.lint import one_line, trace
+
+    leaves = config_leaves(cfg.model_dump())
+    keys = trace(findings, bodies, leaves)
+    out: list = []
+    for finding in findings:
+        key = keys.get(finding)
+        if key is None:
+            out.append(finding)
+            continue
+        value = leaves[key]
+        said = finding.message.replace(repr(str(value)), "the value") if isinstance(value, str) else finding.message
+        out.append(ConfigError(key, f"{one_line(repr(value), 60)} is refused by CloudFormation's schema ({finding.file}:{finding.line}: "
+                                    f"{finding.rule} {one_line(said, 160)}); use a value the resource accepts"))
+    return out
+
+
+def config_leaves(data: object, key: str = "") -> dict[str, object]:
+    """Dotted config key -> scalar, for every scalar in the dumped config."""
+    out: dict[str, object] = {}
+    if isinstance(data, dict):
+        for k, v in data.items():
+            out.update(config_leaves(v, f"{key}.{k}" if key else str(k)))
+    elif isinstance(data, (list, tuple)):
+        for i, v in enumerate(data):
+            out.update(config_leaves(v, f"{key}[{i}]"))
+    else:
+        out[key] = data
+    return out
 
 
 def check_region(region: str, types: set[str]) -> None:
@@ -259,7 +294,11 @@ def _built(name: str, build: Callable[[], Template]) -> Template:
     except ValueError as exc:
         if "Maximum number of" in str(exc):
             raise CompileError(name, f"{exc}; CloudFormation's quota per template") from None
-        raise
+        # troposphere's own validators (a value the config's checks let through, a gap there):
+        # one line naming the template and what troposphere refused, never a traceback.
+        from enrollcfn.lint import one_line
+
+        raise CompileError(name, f"a value is refused by troposphere's checks: {one_line(exc, 200)}") from None
 
 
 def check_quotas(name: str, doc: Mapping, body: bytes, byte_limit: int) -> None:

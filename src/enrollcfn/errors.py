@@ -3,6 +3,13 @@
 from __future__ import annotations
 
 
+def one_line(text: object, limit: int = 240) -> str:
+    """`text` on one line (runs of whitespace, newlines included, become one space), cut to
+    `limit` characters, saying how long it was: for text that quotes what a user wrote."""
+    flat = " ".join(str(text).split())
+    return flat if len(flat) <= limit else f"{flat[:limit - 1]}... ({len(flat):,} characters)"
+
+
 class EnrollcfnError(Exception):
     """An expected failure caused by input or by the state of AWS, never a bug.
 

@@ -73,7 +73,7 @@ def read_bytes(path: str | Path, key: str, kind: str, *, follow: bool = True, di
                shown: str | None = None) -> bytes:
     """The bytes of the regular file at `path` (relative to `dir_fd` when given), at most
     LIMITS[kind]; InputError keyed `key` otherwise. `follow=False` refuses a symbolic link."""
-    shown = shown or str(path)
+    shown = shown or show_path(path)
     limit = LIMITS[kind]
     flags = os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0) | (0 if follow else os.O_NOFOLLOW)
     try:
@@ -105,7 +105,7 @@ def read_bytes(path: str | Path, key: str, kind: str, *, follow: bool = True, di
 def read_text(path: str | Path, key: str, kind: str, **kwargs) -> str:
     """`read_bytes`, decoded as UTF-8 (an error names the byte offset)."""
     raw = read_bytes(path, key, kind, **kwargs)
-    return decode(raw, key, kwargs.get("shown") or str(path))
+    return decode(raw, key, kwargs.get("shown") or show_path(path))
 
 
 def decode(raw: bytes, key: str, shown: str) -> str:
@@ -122,8 +122,17 @@ def open_directory(path: str | Path, key: str) -> int:
         return os.open(path, os.O_RDONLY | os.O_DIRECTORY | getattr(os, "O_CLOEXEC", 0))
     except OSError as exc:
         if exc.errno == 20:  # ENOTDIR
-            raise InputError(key, f"{path} is not a directory; give the directory `enrollcfn build --out` wrote") from None
-        raise InputError(key, f"cannot read {path}: {_open_failure(exc, path, True, None)}") from None
+            raise InputError(key, f"{show_path(path)} is not a directory; give the directory `enrollcfn build --out` wrote") from None
+        raise InputError(key, f"cannot read {show_path(path)}: {_open_failure(exc, path, True, None)}") from None
+
+
+def show_path(path: str | Path, limit: int = 160) -> str:
+    """A path as a message shows it: as given when it is printable and short; else escaped
+    (a newline, a control character) and cut in the middle, so an error stays one short line."""
+    text = str(path)
+    if not text.isprintable():
+        text = ascii(text)[1:-1]
+    return text if len(text) <= limit else f"{text[:limit // 2 - 2]}...{text[-(limit // 2 - 1):]}"
 
 
 def _open_failure(exc: OSError, path: str | Path, follow: bool, dir_fd: int | None) -> str:
@@ -348,9 +357,23 @@ def dotted(loc: tuple) -> str:
         if isinstance(part, int):
             key += f"[{part}]"
         else:
-            text = str(part)[:80]
+            text = key_part(part)
             key += f".{text}" if key else text
     return key
+
+
+_PLAIN_KEY = re.compile(r"[A-Za-z0-9_.<>/-]{1,80}")
+
+
+def key_part(part: object) -> str:
+    """One part of a dotted key as an error line shows it: as written when it is plain (letters,
+    digits, `_-./<>`, at most 80), else quoted with escapes and cut to 80 characters, so a key
+    holding a newline, a colon or a look-alike letter still makes one readable line."""
+    text = str(part)
+    if _PLAIN_KEY.fullmatch(text):
+        return text
+    # ':' escaped too, so `error: <key>: <message>` always ends the key at its first ": ".
+    return ascii(text if len(text) <= 80 else text[:77] + "...").replace(":", "\\x3a")
 
 
 def load_yaml(path: str | Path, key: str, kind: str) -> object:
@@ -361,7 +384,8 @@ def load_yaml(path: str | Path, key: str, kind: str) -> object:
         return parse_yaml(text, kind)
     except YamlProblems as exc:
         k, message = exc.problems[0]
-        raise InputError(f"{key}.{k}" if k else key, f"{path} {message}" if not k else f"{message} (in {path})") from None
+        shown = show_path(path)
+        raise InputError(f"{key}.{k}" if k else key, f"{shown} {message}" if not k else f"{message} (in {shown})") from None
 
 
 # --- JSON -------------------------------------------------------------------------------------

@@ -43,7 +43,59 @@ class Finding:
     message: str
 
     def __str__(self) -> str:
-        return f"{self.file}:{self.line}: {self.rule} ({self.severity}) {self.message}"
+        return f"{self.file}:{self.line}: {self.rule} ({self.severity}) {one_line(self.message)}"
+
+
+MAX_MESSAGE = 240  # characters of a finding's message shown; a message may quote a whole value
+
+
+def one_line(text: object, limit: int = MAX_MESSAGE) -> str:
+    """`text` on one line, cut to `limit` characters (errors.one_line)."""
+    from enrollcfn.errors import one_line as _one_line
+
+    return _one_line(text, limit)
+
+
+def trace(findings: Iterable[Finding], bodies: Mapping[str, str], leaves: Mapping[str, object]) -> dict[Finding, str]:
+    """The config key each finding can be traced to, by value: the scalar on the finding's line
+    of its template equals a config value (ties broken by the words the key shares with the
+    property name), or else the message quotes a config value of three or more characters
+    (the longest). `leaves`: dotted config key -> scalar value. Findings not traced are left out."""
+    import re
+
+    texts = {key: _text(value) for key, value in leaves.items() if _text(value) is not None}
+    out: dict[Finding, str] = {}
+    for finding in findings:
+        lines = bodies.get(finding.file.removesuffix(".yaml"), "").splitlines()
+        line = lines[finding.line - 1] if 0 < finding.line <= len(lines) else ""
+        match = re.fullmatch(r"\s*(?:- )?([A-Za-z0-9]+):\s*(.*?)\s*", line) or re.fullmatch(r"\s*-\s+()(.*?)\s*", line)
+        key = None
+        if match and match[2]:
+            prop, scalar = match[1], match[2].strip("'\"")
+            candidates = [k for k, t in texts.items() if t == scalar]
+            words = {w.lower() for w in re.findall(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])", prop)}
+            ranked = sorted(candidates, key=lambda k: -len(words & set(k.rsplit(".", 1)[-1].split("_"))))
+            if len(ranked) == 1 or (len(ranked) > 1 and _shared(ranked[0], words) > _shared(ranked[1], words)):
+                key = ranked[0]
+        if key is None:
+            quoted = sorted(((len(t), k) for k, t in texts.items() if len(t) >= 3 and repr(t) in finding.message), reverse=True)
+            if quoted and (len(quoted) == 1 or quoted[0][0] > quoted[1][0]):
+                key = quoted[0][1]
+        if key is not None:
+            out[finding] = key
+    return out
+
+
+def _shared(key: str, words: set[str]) -> int:
+    return len(words & set(key.rsplit(".", 1)[-1].split("_")))
+
+
+def _text(value: object) -> str | None:
+    if isinstance(value, bool) or value is None:
+        return None
+    if isinstance(value, (int, float, str)):
+        return str(value)
+    return None
 
 
 def ignored_checks(rc_file: Path) -> list[str]:

@@ -116,7 +116,7 @@ class Database(Section):
             return value
         versions = mysql_engine_versions()
         if value not in versions:
-            rules([("database.engine_version", f"MySQL {value[:40]} is not offered by RDS (or not known to cfn-lint); use a major version "
+            rules([("database.engine_version", f"MySQL {value[:40]!r} is not offered by RDS (or not known to cfn-lint); use a major version "
                     f"({' or '.join(MAJOR_VERSIONS)}; RDS picks the minor) or a full 8.4.x such as {', '.join(newest(versions))}")])
         return value
 
@@ -161,8 +161,10 @@ class Database(Section):
     def _windows_and_storage(self) -> Database:
         """Storage autoscaling above the allocation; windows of 30 minutes or more that do not overlap."""
         out = []
-        if self.max_allocated_storage_gb < self.allocated_storage_gb:
-            out.append(("database.max_allocated_storage_gb", f"must be at least allocated_storage_gb ({self.allocated_storage_gb})"))
+        least = autoscaling_floor(self.allocated_storage_gb)
+        if self.max_allocated_storage_gb < least:
+            out.append(("database.max_allocated_storage_gb", f"must be at least 10 % above allocated_storage_gb ({self.allocated_storage_gb}), "
+                        f"so at least {least} (RDS storage autoscaling), and at most 65536; got {self.max_allocated_storage_gb}"))
         if self.app_username.lower() == self.master_username.lower():
             out.append(("database.app_username", f"must differ from master_username ({self.master_username}): the application gets its own user"))
         backup_utc, maintenance_utc = self.utc_windows
@@ -178,6 +180,13 @@ class Database(Section):
             out.append(("database.backup_window", f"{self.backup_window} overlaps the maintenance window {self.maintenance_window}; RDS requires them apart"))
         rules(out)
         return self
+
+
+def autoscaling_floor(allocated: int) -> int:
+    """The least MaxAllocatedStorage RDS takes for `allocated` GiB: "The maximum storage threshold
+    must be at least 10% more than the current allocated storage" (Amazon RDS User Guide,
+    "Managing capacity automatically with Amazon RDS storage autoscaling", Limitations)."""
+    return -(-allocated * 11 // 10)  # ceil(allocated * 1.1) in integers
 
 
 def _standard_offset(zone: str) -> int:

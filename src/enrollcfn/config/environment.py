@@ -11,6 +11,7 @@ from pydantic import BeforeValidator, Strict
 from pydantic_core import PydanticCustomError
 
 from enrollcfn.config._base import _scalar_text
+from enrollcfn.inputs import key_part
 
 # The seed's plain container environment (task-definition.tf, values from terraform.tfvars),
 # less what is now injected: DB_HOST and DB_PORT come from the database stack, DB_DATABASE from
@@ -143,7 +144,7 @@ def problems(environment: dict[str, str], secrets: tuple[str, ...]) -> list[tupl
     """Every problem with the variable and secret names and the environment's size."""
     out: list[tuple[str, str]] = []
     for name in environment:
-        key = f"service.environment.{name[:80]}"
+        key = f"service.environment.{key_part(name)}"
         if not _NAME.fullmatch(name):
             out.append((key, "a variable name is 1-255 letters, digits and underscores, not starting with a digit"))
         elif name in INJECTED:

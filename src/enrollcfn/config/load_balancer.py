@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from pydantic import AfterValidator, Field, field_validator, model_validator
+from pydantic_core import PydanticCustomError
 
 from enrollcfn.config._base import INT32_MAX, Bool, Int, Section, Text, check, int_range, rules
 from enrollcfn.config.service import _bucket as bucket_name
@@ -26,6 +27,23 @@ TLS13_POLICIES = (
     "ELBSecurityPolicy-TLS13-1-3-PQ-2025-09",
 )
 
+# Elastic Load Balancing, Matcher HttpCode: "For Application Load Balancers, you can specify values
+# between 200 and 499" (Application Load Balancers guide, health checks for target groups).
+HTTP_CODES = (200, 499)
+
+
+def _http_codes(value: str) -> str:
+    """Every code of the list within HTTP_CODES, every range from low to high."""
+    lo, hi = HTTP_CODES
+    for part in value.split(","):
+        first, _, last = part.partition("-")
+        start, end = int(first), int(last or first)
+        if not (lo <= start <= hi and lo <= end <= hi) or start > end:
+            what = f"range {part}" if last else f"code {part}"
+            raise PydanticCustomError("bad_value", "{message}", {"message": f"{what} is not allowed: an Application Load Balancer's health "
+                                      f"check takes HTTP codes {lo}-{hi}, a range written low to high (such as 200-299)"})
+    return value
+
 
 class HealthCheck(Section):
     """Target-group health check."""
@@ -36,8 +54,12 @@ class HealthCheck(Section):
     timeout_seconds: Annotated[Int, int_range(2, 120)] = 5  # seed; HealthCheckTimeoutSeconds 2-120
     healthy_threshold: Annotated[Int, int_range(2, 10)] = 2  # seed; HealthyThresholdCount 2-10
     unhealthy_threshold: Annotated[Int, int_range(2, 10)] = 2  # seed; UnhealthyThresholdCount 2-10
-    # Matcher HttpCode: codes 200-499, as "200", "200,202" or "200-299".
-    matcher: Annotated[Text, check(r"\d{3}(-\d{3})?(,\d{3}(-\d{3})?)*", "is not an HTTP code list: use codes such as 200, 200,301 or 200-299")] = "200"  # seed
+    # Matcher HttpCode: codes 200-499, as "200", "200,202" or "200-299" (a range low to high).
+    matcher: Annotated[
+        Text,
+        check(r"\d{3}(-\d{3})?(,\d{3}(-\d{3})?)*", "is not an HTTP code list: use codes 200-499 such as 200, 200,301 or 200-299"),
+        AfterValidator(_http_codes),
+    ] = "200"  # seed
 
     @model_validator(mode="after")
     def _timeout_below_interval(self) -> HealthCheck:
@@ -83,7 +105,7 @@ class LoadBalancer(Section):
     def _tls13(cls, value: str) -> str:
         """Only the TLS 1.3 policies AWS recommends (Security Hub ELB.17)."""
         if value not in TLS13_POLICIES:
-            rules([("load_balancer.ssl_policy", f"{value[:60]} is not a TLS 1.3 policy AWS recommends (Security Hub ELB.17); use one of {', '.join(TLS13_POLICIES)}")])
+            rules([("load_balancer.ssl_policy", f"{value[:60]!r} is not a TLS 1.3 policy AWS recommends (Security Hub ELB.17); use one of {', '.join(TLS13_POLICIES)}")])
         return value
 
     @field_validator("ip_address_type")

@@ -68,7 +68,7 @@ def read(path: Path) -> object:
     try:
         return inputs.parse_yaml(text, "config")
     except inputs.YamlProblems as exc:
-        raise ConfigErrors([ConfigError(k, m) if k else ConfigError("config", f"{path} {m}") for k, m in exc.problems]) from None
+        raise ConfigErrors([ConfigError(k, m) if k else ConfigError("config", f"{inputs.show_path(path)} {m}") for k, m in exc.problems]) from None
 
 
 def _fail(key: str, message: str) -> None:

@@ -21,7 +21,7 @@ from enrollcfn.config.monitoring import Logs, Monitoring
 from enrollcfn.config.names import api_domain, prefix
 from enrollcfn.config.network import Network
 from enrollcfn.config.problems import translate
-from enrollcfn.config.regions import default_zones, known_regions, zones_by_region
+from enrollcfn.config.regions import default_zones, known_regions, partition, zones_by_region
 from enrollcfn.config.registry import Cluster, Registry
 from enrollcfn.config.service import Service, _is_root
 from enrollcfn.config.stackset import StackSet
@@ -89,6 +89,11 @@ def _shown(value: object) -> str:
     return str(value)[:60]
 
 
+# Every ARN a config names, by key: each must be of the region's partition (an arn:aws-cn: role
+# cannot be trusted, notified or assumed from a region of the aws partition).
+ARN_KEYS = (("monitoring", "alarm_topic_arn"), ("delivery", "provider_arn"), ("stackset", "administration_role_arn"))
+
+
 class Config(Section):
     """The whole deployment."""
 
@@ -130,6 +135,7 @@ class Config(Section):
         if not self.production and production_named(self.environment):
             out.append(("production", f"environment {self.environment!r} reads as production (a part named production, prod, prd or "
                                       "live); false is allowed only for other environments: keep true or rename the environment"))
+        out += self._partition_problems()
         if self.production and self.network.mode == "public":
             out.append(("network.mode", "public (tasks with public IPs, no NAT) is for non-production environments; "
                                         "use private, or set production: false for a development environment"))
@@ -149,6 +155,16 @@ class Config(Section):
         if self.compliance == "control-tower":
             rules(control_tower_problems(self))
         return self
+    def _partition_problems(self) -> list[tuple[str, str]]:
+        expected = partition(self.region)
+        out = []
+        for section, key in ARN_KEYS:
+            arn = getattr(getattr(self, section), key)
+            named = arn.split(":")[1] if arn.count(":") >= 2 else None
+            if arn and named != expected:
+                out.append((f"{section}.{key}", f"is an ARN of the {named} partition, but region {self.region} is in {expected}: "
+                                                f"use an arn:{expected}: ARN of the same partition"))
+        return out
 
     @field_validator("region")
     @classmethod

@@ -30,7 +30,10 @@ class Logs(Section):
 
 
 # An address SNS can send to: local@domain.tld, no spaces; at most 254 characters (RFC 5321).
-Email = Annotated[Text, check(r"|(?=.{3,254}$)[^@\s]+@[^@\s]+\.[^@\s]+", "is not an email address; leave it empty for no subscription")]
+# Printable ASCII: SNS and Budgets take an internationalised domain only in its xn-- form, and a
+# look-alike letter would send the alarms to someone else's address.
+Email = Annotated[Text, check(r"|(?=.{3,254}$)[!-?A-~]+@[!-?A-~]+\.[!-?A-~]+",
+                              "is not an email address of printable ASCII (an internationalised domain in its xn-- form); leave it empty for no subscription")]
 
 
 # An existing standard SNS topic (chat or paging tools subscribe to it): arn:<partition>:sns:

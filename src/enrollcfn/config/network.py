@@ -39,7 +39,7 @@ class Network(Section):
         out: list[tuple[str, str]] = []
         vpc = _cidr(self.vpc_cidr, "network.vpc_cidr", out)
         if self.availability_zones is not None and len(set(self.availability_zones)) < 2:
-            out.append(("network.availability_zones", f"zones must be distinct, got {self.availability_zones[0]} twice"))
+            out.append(("network.availability_zones", f"zones must be distinct, got {self.availability_zones[0][:40]!r} twice"))
         seen: list[tuple[str, ipaddress.IPv4Network]] = []
         for kind in ("public_subnets", "private_subnets"):
             for i, cidr in enumerate(getattr(self, kind)):

@@ -11,7 +11,7 @@ from pydantic import BaseModel, ValidationError
 from pydantic.fields import FieldInfo
 
 from enrollcfn.errors import ConfigError, ConfigErrors
-from enrollcfn.inputs import written
+from enrollcfn.inputs import key_part, written
 
 # A file of junk can hold thousands of problems; past this many the rest are counted, not listed.
 MAX_PROBLEMS = 100
@@ -39,6 +39,8 @@ def translate(exc: ValidationError, root: type[BaseModel]) -> ConfigErrors:
     """Every problem in `exc` (raised validating `root`), in schema order, at most MAX_PROBLEMS listed."""
     out: list[ConfigError] = []
     for err in exc.errors(include_url=False):
+        if err["type"] in ("too_short", "too_long") and not _wrong_length(err):
+            continue  # pydantic counted only the items that passed; each failed item has its own error
         if err["type"] == "rules":
             out += [ConfigError(key, message) for key, message in err["ctx"]["problems"]]
         else:
@@ -59,8 +61,8 @@ def dotted(loc: tuple[Any, ...]) -> str:
         if isinstance(part, int):
             key += f"[{part}]"
         else:
-            text = str(part)
-            key += f".{text[:80]}" if key else text[:80]
+            text = key_part(part)
+            key += f".{text}" if key else text
     return key or "config"
 
 
@@ -95,7 +97,7 @@ def _message(root: type[BaseModel], err: dict[str, Any]) -> str:
     if kind in _BOUNDS:
         return _range(_field_at(root, loc), err)
     if kind in ("too_short", "too_long"):
-        return _length(_field_at(root, loc), ctx)
+        return _length(_field_at(root, loc), ctx, err.get("input"))
     if kind == "literal_error":
         return f"must be one of {_choices(_field_at(root, loc), ctx)}; got {show(err['input'])}"
     if kind == "bad_value":
@@ -118,17 +120,31 @@ def _range(info: FieldInfo | None, err: dict[str, Any]) -> str:
     return f"{str(err['msg']).replace('Input should be', 'must be')}, got {got}"
 
 
-def _length(info: FieldInfo | None, ctx: dict[str, Any]) -> str:
+def _wrong_length(err: dict[str, Any]) -> bool:
+    """Whether the list as written has the wrong length (pydantic checks the length of the items
+    that passed: one bad item of a list of one would read "needs at least 1 item, got 0")."""
+    given, ctx = err.get("input"), err.get("ctx", {})
+    if not isinstance(given, (list, tuple, dict)):
+        return True
+    return not ctx.get("min_length", 0) <= len(given) <= ctx.get("max_length", len(given))
+
+
+def _length(info: FieldInfo | None, ctx: dict[str, Any], given: object = None) -> str:
     lo, hi, got = ctx.get("min_length"), ctx.get("max_length"), ctx.get("actual_length")
+    got = len(given) if isinstance(given, (list, tuple, dict)) else got
     for item in info.metadata if info else ():
         lo = item.min_length if isinstance(item, annotated_types.MinLen) else lo
         hi = item.max_length if isinstance(item, annotated_types.MaxLen) else hi
     counted = f", got {got}" if got is not None else ""
     if lo is not None and lo == hi:
-        return f"needs exactly {lo} items{counted}"
+        return f"needs exactly {_items(lo)}{counted}"
     if lo is not None:
-        return f"needs at least {lo} items{counted}"
-    return f"takes at most {hi} items{counted}"
+        return f"needs at least {_items(lo)}{counted}"
+    return f"takes at most {_items(hi)}{counted}"
+
+
+def _items(count: int) -> str:
+    return "1 item" if count == 1 else f"{count} items"
 
 
 def _choices(info: FieldInfo | None, ctx: dict[str, Any]) -> str:

@@ -29,6 +29,16 @@ def default_zones(region: str) -> tuple[str, str]:
     return first, second
 
 
+# AWS partitions by region prefix (botocore's endpoints.json: aws-cn is "^cn\\-\\w+\\-\\d+$",
+# aws-us-gov "^us\\-gov\\-\\w+\\-\\d+$", aws the rest of the regions listed here).
+_PARTITIONS = (("cn-", "aws-cn"), ("us-gov-", "aws-us-gov"), ("us-iso-", "aws-iso"), ("us-isob-", "aws-iso-b"))
+
+
+def partition(region: str) -> str:
+    """The partition of `region`, the second field of every ARN in it (`arn:aws:...`)."""
+    return next((p for start, p in _PARTITIONS if region.startswith(start)), "aws")
+
+
 def known_regions() -> tuple[str, ...]:
     """The regions a config may name, sorted."""
     return tuple(sorted(zones_by_region()))

@@ -12,6 +12,7 @@ from pydantic_core import PydanticCustomError
 
 from enrollcfn.config import environment as env
 from enrollcfn.config._base import Bool, INT32_MAX, Int, Section, Text, check, int_range, rules
+from enrollcfn.inputs import key_part
 
 # Fargate task sizes (Amazon ECS Developer Guide, "Task CPU and memory", up to 16 vCPU; 32 vCPU
 # is not offered in every region). cpu units -> the memory sizes allowed with it, in MiB.
@@ -63,9 +64,13 @@ def _is_ip(name: str) -> bool:
 
 # The task role's grant is bucket/<prefix>*: a prefix must name a folder. An empty prefix, or one
 # holding an IAM wildcard, would grant the whole bucket (or more); S3 keys are at most 1024 bytes.
+# Printable ASCII only: the prefix is part of an IAM policy, which IAM compares as a string (a
+# look-alike letter would grant another folder) and whose document takes no character past
+# U+00FF (IAM API Reference, policyDocumentType).
 Prefix = Annotated[
     Text,
-    check(r"(?!/)[^*?\x00-\x1f]{0,1022}[^*?/\x00-\x1f]/", "is not a folder prefix: use 2-1024 characters ending in '/', without '*' or '?' and not starting with '/'"),
+    check(r"(?!/)[\x20-\x29\x2b-\x3e\x40-\x7e]{0,1022}[\x20-\x29\x2b-\x2e\x30-\x3e\x40-\x7e]/",
+          "is not a folder prefix: use 2-1024 printable ASCII characters ending in '/', without '*' or '?' and not starting with '/'"),
 ]
 
 # App Auto Scaling PolicyName is at most 256 characters and the scaling policies are named
@@ -273,10 +278,10 @@ class Service(Section):
                         f"{self.container_user!r} cannot bind on Fargate; use 1024-65535 (e.g. 8080)"))
         for i, path in enumerate(self.writable_paths):
             if path in self.writable_paths[:i]:
-                out.append((f"service.writable_paths[{i}]", f"{path} is listed twice"))
+                out.append((f"service.writable_paths[{i}]", f"{key_part(path)} is listed twice"))
         for link in self.init.log_links:
             if self.init.enabled and not any(link.startswith(f"{path}/") for path in self.writable_paths):
-                out.append((f"service.init.log_links.{link}", f"{link} is not under any of service.writable_paths, where the init container can place it"))
+                out.append((f"service.init.log_links.{key_part(link)}", f"{key_part(link)} is not under any of service.writable_paths, where the init container can place it"))
         if self.init.enabled and "MYSQL_ATTR_SSL_CA" in self.environment:
             out.append(("service.environment.MYSQL_ATTR_SSL_CA", f"service.init places the RDS CA bundle and sets it to {CA_BUNDLE_FILE}; "
                         "remove it, or turn service.init.enabled off for an image that holds the bundle itself"))
@@ -285,7 +290,7 @@ class Service(Section):
                         "to its path in the image (Laravel uses TLS only with it, and the database refuses connections without TLS)"))
         for i, prefix in enumerate(self.app_bucket_prefixes):
             if prefix in self.app_bucket_prefixes[:i]:
-                out.append((f"service.app_bucket_prefixes[{i}]", f"{prefix} is listed twice"))
+                out.append((f"service.app_bucket_prefixes[{i}]", f"{key_part(prefix)} is listed twice"))
         out += env.problems(self.environment, self.secrets)
         rules(out)
         return self
