@@ -176,11 +176,15 @@ def at_keys(findings: Iterable, bodies: Mapping[str, str], cfg: Config) -> list:
     leaves = config_leaves(cfg.model_dump())
     keys = trace(findings, bodies, leaves)
     out: list = []
+    said_at: set[str] = set()  # one line per key, however many resources the value reaches
     for finding in findings:
         key = keys.get(finding)
         if key is None:
             out.append(finding)
             continue
+        if key in said_at:
+            continue
+        said_at.add(key)
         value = leaves[key]
         said = finding.message.replace(repr(str(value)), "the value") if isinstance(value, str) else finding.message
         out.append(ConfigError(key, f"{one_line(repr(value), 60)} is refused by CloudFormation's schema ({finding.file}:{finding.line}: "
