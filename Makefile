@@ -30,7 +30,7 @@ test: $(STAMP) ## run the test suite
 	$(BIN)/python -m pytest
 
 test-fast: $(STAMP) ## the quick lane: everything but the slow tests (local AWS deploys, the local Fargate, whole-build lints)
-	$(BIN)/python -m pytest -m "not slow and not fargate"
+	$(BIN)/python -m pytest -n auto -m "not slow and not fargate"
 
 lint: $(STAMP) ## cfn-lint every template in build/ in one process
 	$(BIN)/enrollcfn lint build
