@@ -99,7 +99,7 @@ def build(cfg: Config) -> Template:
     tg = t.add_resource(_target_group(cfg, vpc, "TargetGroup"))
     cert = t.add_resource(_certificate(cfg))
     https = _listeners(t, cfg, alb, tg, cert)
-    if cfg.service.deployment.resolved(cfg.production)[0] != "ROLLING":
+    if cfg.service.deployment.progressive(cfg.production):
         _release_rules(t, cfg, vpc, tg, https)
     t.add_resource(
         RecordSetType(

@@ -56,7 +56,7 @@ def build(cfg: Config) -> Template:
                                 (DATABASE_USER_EXECUTION_ROLE_ARN, "Execution role of the database-user task"))]
     one_off = param(t, ONE_OFF_TASK_FUNCTION_ARN, "String", "The function behind the release's one-off tasks (database user, migrations)")
     traffic = None
-    if cfg.service.deployment.resolved(cfg.production)[0] != "ROLLING":
+    if cfg.service.deployment.progressive(cfg.production):
         traffic = param(t, TRAFFIC_ROLE_ARN, "String", "Role ECS moves a progressive release's traffic with, passed with the service")
 
     queue = t.add_resource(

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import functools
+import importlib.util
+import json
 import os
 import tempfile
+from importlib import resources
 from pathlib import Path
 
 import boto3
@@ -51,6 +55,22 @@ def rendered(compiled):
     return {name: stack.doc for name, stack in compiled.stacks.items()}
 
 
+@functools.cache
+def resource_schema(type_name: str) -> dict:
+    """cfn-lint's bundled CloudFormation registry schema of `type_name` (an independent source of
+    AWS's limits and handler permissions)."""
+    providers = json.loads(resources.files("cfnlint.data.schemas.providers").joinpath("ap-southeast-2.json").read_text())
+    return json.loads(resources.files("cfnlint.data.schemas.resources").joinpath(providers[type_name] + ".json").read_text())
+
+
+def load_function(name: str, module_name: str | None = None):
+    """lambda/<name>/index.py imported as Lambda runs it: a module of its own, by file."""
+    spec = importlib.util.spec_from_file_location(module_name or f"{name}_index", PROJECT_ROOT / "lambda" / name / "index.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 def resources_of(template: dict, type_: str) -> dict:
     """The resources of one CloudFormation type in a rendered template, by logical id."""
     return {k: v for k, v in template.get("Resources", {}).items() if v["Type"] == type_}
@@ -70,7 +90,7 @@ def intrinsics(node, name: str) -> list:
     return found
 
 
-__all__ = ["PROJECT_ROOT", "intrinsics", "resources_of", "stubbed", "yaml"]
+__all__ = ["PROJECT_ROOT", "intrinsics", "load_function", "resource_schema", "resources_of", "stubbed", "yaml"]
 
 
 # The slow lane: modules that deploy on the local AWS, run the local Fargate, lint whole builds in

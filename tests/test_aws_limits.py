@@ -8,10 +8,7 @@ satisfies the schema. A finding cfn-lint still reports is traced back to its key
 
 from __future__ import annotations
 
-import json
 import re
-from functools import cache
-from importlib.resources import files
 
 import annotated_types
 import pytest
@@ -20,6 +17,7 @@ from enrollcfn.compiler import checked
 from enrollcfn.config import Config, parse
 from enrollcfn.config.model import Config as Root
 from enrollcfn.errors import ConfigError, ConfigErrors, LintError
+from tests.conftest import resource_schema
 
 # config key -> (resource type, property path; [] steps into a list's items)
 MAPPED = {
@@ -49,15 +47,9 @@ MAPPED = {
 WORDS = ("type", "minimum", "maximum", "minLength", "maxLength", "pattern", "enum")
 
 
-@cache
-def _schema(resource_type: str) -> dict:
-    digest = json.loads(files("cfnlint.data.schemas.providers").joinpath("ap-southeast-2.json").read_text())[resource_type]
-    return json.loads(files("cfnlint.data.schemas.resources").joinpath(f"{digest}.json").read_text())
-
-
 def constraint(resource_type: str, path: str) -> dict:
     """The schema's constraints on one property (its $refs followed)."""
-    schema = _schema(resource_type)
+    schema = resource_schema(resource_type)
     node = schema
     for part in path.split("."):
         node = _deref(schema, node)
@@ -135,7 +127,7 @@ def test_a_value_outside_the_schema_is_refused_at_its_key(key, value):
 
 
 @pytest.mark.parametrize("key", [k for k in MAPPED])
-def test_the_default_and_the_configs_bounds_lie_inside_the_schema(key):
+def test_the_default_and_the_configs_bounds_lie_inside_theresource_schema(key):
     c = constraint(*MAPPED[key])
     value = Config()
     for part in key.split("."):

@@ -5,7 +5,6 @@ HTTP server that records what the function PUTs."""
 from __future__ import annotations
 
 import http.server
-import importlib.util
 import json
 import threading
 import urllib.request
@@ -14,17 +13,10 @@ import boto3
 import pytest
 from moto.server import ThreadedMotoServer
 
-from tests.conftest import PROJECT_ROOT
+from tests.conftest import load_function
 
-def _load(name: str):
-    spec = importlib.util.spec_from_file_location(f"{name}_index", PROJECT_ROOT / "lambda" / name / "index.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-lam = _load("default_security_group")
-retention = _load("log_retention")
+lam = load_function("default_security_group")
+retention = load_function("log_retention")
 
 
 @pytest.fixture(scope="module")

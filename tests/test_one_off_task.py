@@ -4,17 +4,13 @@ and how the service stack orders them before the service."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import re
-from importlib.resources import files
 
 import pytest
 
-from tests.conftest import PROJECT_ROOT
-from tests.conftest import resources_of, stubbed
+from tests.conftest import load_function, resource_schema, resources_of, stubbed
 
-SOURCE = PROJECT_ROOT / "lambda" / "one_off_task" / "index.py"
 CLUSTER = "student-enrollment-production"
 TASK = f"arn:aws:ecs:ap-southeast-2:123456789012:task/{CLUSTER}/0123456789abcdef0123456789abcdef"
 TASKDEF = "arn:aws:ecs:ap-southeast-2:123456789012:task-definition/student-enrollment-production:7"
@@ -25,14 +21,7 @@ PROPS = {
 }
 
 
-def _load():
-    spec = importlib.util.spec_from_file_location("one_off_task_index", SOURCE)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-one_off = _load()
+one_off = load_function("one_off_task")
 
 
 @pytest.fixture
@@ -135,8 +124,7 @@ def test_the_function_and_its_resources_fit_lambdas_and_cloudformations_limits(r
     """Lambda: "the maximum allowed value is 900 seconds" (cfn-lint's bundled schema of
     AWS::Lambda::Function Timeout); CloudFormation: a custom resource's ServiceTimeout is 1-3600
     seconds and must outlast the function so its answer arrives."""
-    providers = json.loads(files("cfnlint.data.schemas.providers").joinpath("ap-southeast-2.json").read_text())
-    schema = json.loads(files("cfnlint.data.schemas.resources").joinpath(providers["AWS::Lambda::Function"] + ".json").read_text())
+    schema = resource_schema("AWS::Lambda::Function")
     lambda_max = int(re.search(r"maximum allowed value is ([\d,]+) seconds", schema["properties"]["Timeout"]["description"]).group(1).replace(",", ""))
     service = rendered["service"]
     timeout = service["Resources"]["OneOffTaskFunction"]["Properties"]["Timeout"]

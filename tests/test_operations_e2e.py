@@ -171,14 +171,10 @@ def test_rollback_to_a_revision_runs_that_revisions_image(aws, capsys):
 def _released_by_push(cfg, tag: str, label: str, monkeypatch) -> str:
     """Push `tag` and deliver its ECR event to the redeploy function, run here against the local
     AWS as Lambda would run it; the pushed digest."""
-    import importlib.util
-
-    from tests.conftest import PROJECT_ROOT
+    from tests.conftest import load_function
 
     digest = push(cfg, tag, label)
-    spec = importlib.util.spec_from_file_location("redeploy_e2e", PROJECT_ROOT / "lambda" / "redeploy" / "index.py")
-    function = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(function)
+    function = load_function("redeploy", "redeploy_e2e")
     root = boto3.client("cloudformation").describe_stacks(StackName=STACK)["Stacks"][0]["StackId"]
     variables = boto3.client("lambda").list_functions()["Functions"]
     [env] = [f["Environment"]["Variables"] for f in variables if "ROOT_STACK" in f.get("Environment", {}).get("Variables", {})]

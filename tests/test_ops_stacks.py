@@ -15,7 +15,7 @@ from enrollcfn.config import Config, load, parse
 from enrollcfn.errors import ConfigErrors
 from enrollcfn.errors import CompileError
 from enrollcfn.templates import monitoring, redeploy
-from tests.conftest import resources_of
+from tests.conftest import resource_schema, resources_of
 
 
 def one(template: dict, type_: str) -> dict:
@@ -88,10 +88,7 @@ def test_source_over_the_inline_limit_is_a_compile_error():
 def _schema_handlers(type_name: str, operations: tuple[str, ...]) -> set[str]:
     """The permissions CloudFormation's handlers of `type_name` need for `operations` (the
     registry schemas cfn-lint bundles)."""
-    from importlib.resources import files
-
-    providers = json.loads(files("cfnlint.data.schemas.providers").joinpath("ap-southeast-2.json").read_text())
-    schema = json.loads(files("cfnlint.data.schemas.resources").joinpath(providers[type_name] + ".json").read_text())
+    schema = resource_schema(type_name)
     return {p for op in operations for p in schema["handlers"][op]["permissions"]}
 
 

@@ -4,15 +4,12 @@ update of the root stack with its own template and the pushed digest."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
 
 import pytest
 
-from tests.conftest import PROJECT_ROOT
-from tests.conftest import stubbed
+from tests.conftest import load_function, stubbed
 
-SOURCE = PROJECT_ROOT / "lambda" / "redeploy" / "index.py"
 STACK_ID = "arn:aws:cloudformation:ap-southeast-2:123456789012:stack/se-prod/6c1f9a30-0000-11ef-8a2b-0a1b2c3d4e5f"
 ENV = {"ROOT_STACK": STACK_ID, "REPOSITORY_NAME": "student-enrollment-production", "TAG_PREFIX": "release-",
        "DIGEST_PARAMETER": "ImageDigest", "TAG_PARAMETER": "ImageTag"}
@@ -20,14 +17,7 @@ OLD = "sha256:" + "0" * 64
 NEW = "sha256:" + "a" * 64
 
 
-def _load():
-    spec = importlib.util.spec_from_file_location("redeploy_index", SOURCE)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-redeploy = _load()
+redeploy = load_function("redeploy")
 
 
 def push(**detail) -> dict:

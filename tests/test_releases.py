@@ -5,7 +5,6 @@ migrations every release path runs before the service changes."""
 from __future__ import annotations
 
 import json
-from importlib.resources import files
 
 import botocore.session
 import pytest
@@ -13,14 +12,10 @@ import pytest
 from enrollcfn.compiler import compile
 from enrollcfn.config import Config, load
 from enrollcfn.errors import ConfigErrors
+from tests.conftest import resource_schema
 
 
-def _schema(type_name: str) -> dict:
-    providers = json.loads(files("cfnlint.data.schemas.providers").joinpath("ap-southeast-2.json").read_text())
-    return json.loads(files("cfnlint.data.schemas.resources").joinpath(providers[type_name] + ".json").read_text())
-
-
-ECS_SERVICE = _schema("AWS::ECS::Service")
+ECS_SERVICE = resource_schema("AWS::ECS::Service")
 ECS_MODEL = botocore.session.get_session().get_service_model("ecs")
 
 

@@ -196,6 +196,11 @@ class Deployment(Section):
         bake = self.bake_minutes if self.bake_minutes is not None else (None if strategy == "ROLLING" else 10)
         return strategy, bake
 
+    def progressive(self, production: bool) -> bool:
+        """Whether a release moves traffic between two target groups (all but ROLLING): the load
+        balancer then has the alternate group and rules, the service the role that moves them."""
+        return self.resolved(production)[0] != "ROLLING"
+
 
 class Scaling(Section):
     """Target-tracking autoscaling of the service's desired count."""
