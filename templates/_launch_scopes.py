@@ -34,7 +34,7 @@ from dataclasses import dataclass
 from fnmatch import fnmatchcase
 
 from enrollcfn.config import Config
-from enrollcfn.deploy import OWNER_TAG
+from enrollcfn.changesets import OWNER_TAG
 from enrollcfn.templates.cluster import app_log_group_name
 
 _ARN = "arn:${AWS::Partition}"

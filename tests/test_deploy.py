@@ -10,10 +10,10 @@ import boto3
 import pytest
 from botocore.stub import ANY, Stubber
 
-from enrollcfn import deploy as cs
+from enrollcfn import changesets as cs
 from enrollcfn import progress
 from enrollcfn.changes import render
-from enrollcfn.deploy import DeployError, Target
+from enrollcfn.changesets import DeployError, Target
 from enrollcfn.pipeline import Clients, Console, Options, Run, apply
 from tests.conftest import stubbed
 

@@ -8,7 +8,7 @@ import pytest
 from botocore.stub import Stubber
 
 from enrollcfn.config import Config
-from enrollcfn.deploy import DeployError
+from enrollcfn.changesets import DeployError
 from enrollcfn.images import digest_of, digest_to_deploy, running_digest
 
 CFG = Config()

@@ -115,7 +115,7 @@ def test_exec_runs_aws_ecs_execute_command_on_the_first_running_task(clients, ca
     exec_stubs(stubs, enabled=True)
     calls = []
     monkeypatch.setattr("shutil.which", lambda tool: f"/usr/bin/{tool}")
-    monkeypatch.setattr("enrollcfn.commands_ops.subprocess.call", lambda argv: calls.append(argv) or 0)
+    monkeypatch.setattr("enrollcfn.commands.day2.subprocess.call", lambda argv: calls.append(argv) or 0)
     assert main(["exec", "--stack", STACK, "--", "php", "artisan", "tinker"], client_factory=made.__getitem__) == 0
     assert calls == [["aws", "ecs", "execute-command", "--region", REGION, "--cluster", "student-enrollment-production", "--task",
                       "0123456789abcdef0123456789abcdef", "--container", "student-enrollment-production", "--interactive",

@@ -15,7 +15,7 @@ from botocore.stub import Stubber
 
 from enrollcfn import price_table, pricelist
 from enrollcfn.cli import main
-from enrollcfn.commands import _pricing_client
+from enrollcfn.commands.common import clients
 
 REGION = "eu-west-1"
 PREFIX = "EU-"  # eu-west-1's usage-type prefix (EU-NatGateway-Hours in AWS's price list)
@@ -152,8 +152,8 @@ def test_the_price_list_is_asked_in_us_east_1_whatever_the_region():
     from botocore.regions import EndpointResolver
 
     assert "us-east-1" in EndpointResolver(create_loader().load_data("endpoints")).get_available_endpoints("api.pricing")
-    args = argparse.Namespace(profile=None, region="ap-southeast-2")
-    client = _pricing_client(args)
+    args = argparse.Namespace(profile=None, region="ap-southeast-2", client_factory=None)
+    client = clients(args, region="us-east-1")("pricing")
     assert client.meta.region_name == "us-east-1" and client.meta.endpoint_url == "https://api.pricing.us-east-1.amazonaws.com"
 
 

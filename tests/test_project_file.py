@@ -143,7 +143,7 @@ def test_run_takes_the_environment_before_dashes_and_the_command_after(repo, cap
         seen.update(stack=args.stack, config=args.config, command=args.command)
         raise SystemExit(0)
 
-    monkeypatch.setattr("enrollcfn.commands_ops._located", located)
+    monkeypatch.setattr("enrollcfn.commands.day2.located", located)
     with pytest.raises(SystemExit):
         main(["run", "staging", "--", "php", "artisan", "migrate", "--force"], client_factory=never)
     assert seen == {"stack": "se-stg", "config": repo / "config" / "staging.yaml", "command": ["--", "php", "artisan", "migrate", "--force"]}

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from botocore.exceptions import BotoCoreError, ClientError
 
 from enrollcfn.config import Config
-from enrollcfn.deploy import DeployError
+from enrollcfn.changesets import DeployError
 
 # Manifest media types (OCI Image Spec; Docker Image Manifest V2 Schema 2).
 DOCKER_MANIFEST = "application/vnd.docker.distribution.manifest.v2+json"

@@ -16,7 +16,7 @@ from __future__ import annotations
 from botocore.exceptions import ClientError
 
 from enrollcfn.config import Config
-from enrollcfn.deploy import DeployError
+from enrollcfn.changesets import DeployError
 
 _MISSING = ("ImageNotFoundException", "RepositoryNotFoundException")
 

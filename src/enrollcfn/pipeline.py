@@ -19,12 +19,12 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
-from enrollcfn import deploy as cs
+from enrollcfn import changesets as cs
 from enrollcfn import progress
 from enrollcfn.changes import StackPlan, render
 from enrollcfn.compiler import Build, Stack
 from enrollcfn.config import Config
-from enrollcfn.deploy import Clock, DeployError, Sleep, Target
+from enrollcfn.changesets import Clock, DeployError, Sleep, Target
 from enrollcfn.errors import Interrupted, Problems
 from enrollcfn.images import digest_to_deploy
 from enrollcfn.package import package_templates
@@ -51,6 +51,11 @@ class Clients:
     iam: object = None
     rds: object = None  # destroy: the final DB snapshot
     fetch: Fetch = https_get  # the image config blob at ECR's download URL (preflight)
+
+    @classmethod
+    def of(cls, client) -> "Clients":
+        """The clients a pipeline uses, from the command line's `client(service)` factory."""
+        return cls(*(client(s) for s in ("cloudformation", "s3", "ecr", "route53", "ecs", "iam", "rds")))
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ from botocore.exceptions import ClientError
 from enrollcfn import imageconfig
 from enrollcfn.config import Config
 from enrollcfn.config.delivery import GITHUB_ISSUER
-from enrollcfn.deploy import DeployError
+from enrollcfn.changesets import DeployError
 
 
 # zone name -> the name servers public DNS gives for its NS record (lower case, no final dot);

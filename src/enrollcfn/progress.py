@@ -14,7 +14,7 @@ from datetime import datetime, timezone
 
 from botocore.exceptions import ClientError
 
-from enrollcfn.deploy import DONE_OK, EVENT_POLL, Clock, DeployError, Report, Sleep
+from enrollcfn.changesets import DONE_OK, EVENT_POLL, Clock, DeployError, Report, Sleep
 from enrollcfn.stacks import calm, describe
 
 @dataclass

@@ -22,7 +22,7 @@ from enrollcfn.compiler import Build
 from enrollcfn.config import Config
 from enrollcfn.config.names import prefix
 from enrollcfn.config.regions import known_regions
-from enrollcfn.deploy import capabilities, create_only_properties
+from enrollcfn.changesets import capabilities, create_only_properties
 from enrollcfn.errors import EnrollcfnError, Problems
 from enrollcfn.pipeline import environment_tags
 

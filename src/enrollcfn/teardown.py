@@ -17,10 +17,10 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
-from enrollcfn import deploy as cs
+from enrollcfn import changesets as cs
 from enrollcfn.changes import DB_INSTANCE, KEEPING, deletion_policy
 from enrollcfn.compiler import Build
-from enrollcfn.deploy import DeployError
+from enrollcfn.changesets import DeployError
 from enrollcfn.errors import EnrollcfnError, Problems
 from enrollcfn.pipeline import Run, follow
 from enrollcfn.stacks import bootstrap_stack_name, catalog_stack_name, delivery_stack_name, describe, stack_resources
@@ -76,6 +76,9 @@ class Teardown:
 
     deleted: list[str]
     kept: list[Kept]
+
+    def to_dict(self) -> dict:
+        return {"deleted": self.deleted, "kept": [{"what": k.what, "commands": list(k.commands)} for k in self.kept]}
 
 
 def destroy(r: Run, build: Build, deploy_command: str, disable_termination_protection: bool,

@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from enrollcfn import cost
-from enrollcfn.deploy import deployed_template
+from enrollcfn.changesets import deployed_template
 from enrollcfn.stacks import nested_stacks
 
 MARK = "(computed from templates)"

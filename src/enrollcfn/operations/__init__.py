@@ -1,7 +1,7 @@
 """Day-2 operations on a deployed stack: status, logs, one-off tasks, rollback, drift, exec.
 
 One module per command. Functions take the AWS clients they need and return data; they never
-print (commands.py does). `locate` finds what every command needs first: the root stack, its
+print (enrollcfn.commands does). `locate` finds what every command needs first: the root stack, its
 nested stacks and their outputs, or one line saying the stack does not exist.
 """
 

@@ -1,15 +1,25 @@
-"""The ci-workflow command: read the parsed arguments, read the delivery stack's roles, print or
-write the workflow enrollcfn.workflow renders. commands.py holds the stack commands.
-"""
+"""`ci-workflow`: the application repository's GitHub Actions workflow, from the config and the
+roles the deployed NAME-delivery stack outputs (rendered by enrollcfn.workflow)."""
 
 from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 from enrollcfn import __version__
-from enrollcfn.commands import _clients, load_config
+from enrollcfn.commands.common import clients, command, load_config, stack_args
 from enrollcfn.errors import EnrollcfnError
+
+
+def register(sub) -> None:
+    p = command(sub, "ci-workflow", cmd_ci_workflow, "write the application repository's GitHub Actions workflow (OIDC, no keys)")
+    stack_args(p)
+    p.add_argument("--out", type=Path, default=None, metavar="FILE", help="write it here, e.g. .github/workflows/deploy.yml (default: print it)")
+    p.add_argument("--repo-config", default="enrollcfn.yaml", metavar="PATH",
+                   help="where the config file lives in the application repository (release: deploy; default enrollcfn.yaml)")
+    p.add_argument("--install", default=None, metavar="SPEC",
+                   help="what the workflow pip-installs to get enrollcfn (release: deploy; default enrollcfn==<this version>)")
 
 
 def cmd_ci_workflow(args: argparse.Namespace) -> int:
@@ -39,7 +49,7 @@ def cmd_ci_workflow(args: argparse.Namespace) -> int:
     if not cfg.delivery.enabled:
         raise EnrollcfnError("delivery.enabled", "is false: set delivery.enabled: true and delivery.repository, deploy, then run ci-workflow")
     name = delivery_stack_name(args.stack)
-    stack = describe(_clients(args, cfg)("cloudformation"), name)
+    stack = describe(clients(args, cfg)("cloudformation"), name)
     if stack is None:
         raise EnrollcfnError(name, f"stack does not exist; `enrollcfn deploy --stack {args.stack}` creates it")
     values = output_map(stack)

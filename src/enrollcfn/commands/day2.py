@@ -1,40 +1,54 @@
-"""The day-2 commands (status, logs, run, exec, rollback, drift): read the parsed arguments, call
-one module of enrollcfn.operations, print what it returns. commands.py holds the others.
-"""
+"""Day 2 on a deployed environment: status, logs, run, exec, rollback, drift. Each reads the
+parsed arguments, calls one module of enrollcfn.operations, and prints what it returns."""
 
 from __future__ import annotations
 
 import argparse
 import json
 import subprocess
-import sys
 
-from enrollcfn.commands import _clients, _pipeline, load_config
+from enrollcfn.commands.common import before_change, command, emit, located, out, say, stack_args, timeout_arg, yes_arg
+from enrollcfn.commands.stack import pipeline_command
 from enrollcfn.errors import EnrollcfnError, Interrupted, UsageError
 from enrollcfn.exits import EXIT_DEGRADED, EXIT_INTERRUPTED, EXIT_PENDING
 
 
+def register(sub) -> None:
+    p = command(sub, "status", cmd_status, "is it healthy? stacks, service, tasks, targets, alarms, database (exit 3 degraded)")
+    stack_args(p, json_=True)
 
-def _located(args: argparse.Namespace):
-    """(config, client factory, Deployed) for a command on an existing stack."""
-    from enrollcfn.guard import missing
-    from enrollcfn.operations import NoSuchStack, locate
+    p = command(sub, "logs", cmd_logs, "the service's (or the redeploy function's) CloudWatch logs")
+    stack_args(p, json_=True)
+    p.add_argument("--since", default="1h", metavar="AGE", help="how far back: 30s, 15m, 1h, 2d (default 1h)")
+    p.add_argument("--follow", action="store_true", help="keep printing new events until Ctrl-C")
+    p.add_argument("--filter", default=None, metavar="TEXT", help="only events containing TEXT (a literal, not a pattern)")
+    p.add_argument("--task", default=None, metavar="ID", help="only the events of one task (its id, as `status` shows)")
+    p.add_argument("--function", choices=["redeploy"], default=None, help="read the redeploy function's logs instead")
 
-    cfg = load_config(args.config)
-    client = _clients(args, cfg)
-    try:
-        return cfg, client, locate(client("cloudformation"), args.stack)
-    except NoSuchStack:
-        raise missing(args, args.stack, cfg.region) from None
+    p = command(sub, "run", cmd_run, "a one-off task from the service's task definition; exits with its exit code")
+    stack_args(p, json_=True)
+    p.add_argument("--detach", action="store_true", help="print the task id and return without waiting")
+    p.add_argument("command", nargs="*", metavar="-- COMMAND", help="the command and its arguments, after --")
+
+    p = command(sub, "exec", cmd_exec, "a shell or a command in a running task (ECS Exec)")
+    stack_args(p, json_=True)
+    p.add_argument("--task", default=None, metavar="ID", help="the task to enter (default: the first running one)")
+    p.add_argument("command", nargs="*", metavar="-- COMMAND", help="what to run (default /bin/sh)")
+
+    p = command(sub, "rollback", cmd_rollback, "back to the previous (or a named) image through a previewed change set")
+    stack_args(p, from_build=True, json_=True)
+    p.add_argument("--to", default=None, metavar="REVISION|DIGEST", help="a task definition revision number or an image digest (sha256:...)")
+    yes_arg(p)
+    p.add_argument("--allow-data-loss", action="store_true", help="as for deploy")
+    timeout_arg(p, "give up after this long; the update is cancelled and rolled back (default 60)")
+
+    p = command(sub, "drift", cmd_drift, "drift detection on every stack, per resource and property (exit 2 drifted)")
+    stack_args(p, json_=True)
 
 
 def _command_after_dashes(words: list[str]) -> list[str]:
     """The command after the `--` separator (argparse keeps it in REMAINDER); later `--` stay."""
     return words[1:] if words[:1] == ["--"] else list(words)
-
-
-def _emit(args: argparse.Namespace, data, text: str) -> None:
-    print(json.dumps(data, indent=2, sort_keys=True, default=str) if args.json else text, flush=True)
 
 
 def cmd_status(args: argparse.Namespace) -> int:
@@ -46,9 +60,9 @@ and the last stopped tasks with their stop reasons.
 Exit 0 healthy, 3 degraded (each problem is listed), 1 error (for example no such stack)."""
     from enrollcfn.operations.status import StatusClients, render, status
 
-    _, client, dep = _located(args)
+    _, client, dep = located(args)
     report = status(StatusClients(*(client(s) for s in ("cloudformation", "ecs", "elbv2", "cloudwatch", "rds"))), dep)
-    _emit(args, report, render(report))
+    emit(args, report, render(report))
     return EXIT_DEGRADED if report["problems"] else 0
 
 
@@ -59,18 +73,18 @@ contain TEXT, --task one task's events, --function redeploy reads the redeploy f
 group instead, and --follow keeps polling for new events until Ctrl-C."""
     from enrollcfn.operations import logs
 
-    cfg, client, dep = _located(args)
+    cfg, client, dep = located(args)
     group = logs.log_group(client("cloudformation"), dep, args.function or "service")
     prefix = logs.task_stream(args.task, cfg.registry.repository_name)  # the container is named after the repository
     start, cw = logs.since_ms(args.since), client("logs")
     if args.follow:
         try:
-            for event in logs.follow(cw, group, start, text=args.filter, stream=prefix):
-                print(json.dumps(event) if args.json else logs.line(event), flush=True)
+            for event in logs.follow(cw, group, start, sleep=args.sleep, text=args.filter, stream=prefix):
+                print(json.dumps(event, default=str) if args.json else logs.line(event), flush=True)
         except KeyboardInterrupt:
             return EXIT_INTERRUPTED  # following ends with Ctrl-C, as every interrupted command does (130)
     found = logs.events(cw, group, start, text=args.filter, stream=prefix)
-    _emit(args, found, "\n".join(logs.line(e) for e in found) or f"no events in {group} since {args.since}")
+    emit(args, found, "\n".join(logs.line(e) for e in found) or f"no events in {group} since {args.since}")
     return 0
 
 
@@ -85,13 +99,12 @@ with its security group, and exit with the container's exit code (its logs strea
     command = _command_after_dashes(args.command)
     if not command:
         raise UsageError("run", "name the command after --, for example: enrollcfn run --stack NAME -- php artisan migrate --force")
-    _, client, dep = _located(args)
+    _, client, dep = located(args)
     ecs, cw = client("ecs"), client("logs")
     started = run.start(ecs, dep, command)
-    out = sys.stderr if args.json else sys.stdout
-    print(f"started task {started.task_id} ({' '.join(command)})", file=out, flush=True)
+    say(args, f"started task {started.task_id} ({' '.join(command)})")
     if args.detach:
-        _emit(args, {"task_id": started.task_id, "task_arn": started.task_arn}, started.task_id)
+        emit(args, {"task_id": started.task_id, "task_arn": started.task_arn}, started.task_id)
         return 0
     group = logs.log_group(client("cloudformation"), dep, "service")
     prefix, shown = logs.task_stream(started.task_id, started.container), set()
@@ -100,7 +113,7 @@ with its security group, and exit with the container's exit code (its logs strea
         for e in logs.events(cw, group, 0, stream=prefix):
             if e.get("eventId") not in shown:
                 shown.add(e.get("eventId"))
-                print(logs.line(e), file=out, flush=True)
+                print(logs.line(e), file=out(args), flush=True)
 
     try:
         task = run.wait(ecs, started, stream, sleep=args.sleep)
@@ -108,7 +121,7 @@ with its security group, and exit with the container's exit code (its logs strea
         raise Interrupted(started.task_id, "stopped waiting; the task carries on. Stop it with "
                              f"`aws ecs stop-task --cluster {started.cluster} --task {started.task_id}`") from None
     code = run.exit_code(task, started.container)
-    _emit(args, {"task_id": started.task_id, "exit_code": code}, f"task {started.task_id} exited {code}")
+    emit(args, {"task_id": started.task_id, "exit_code": code}, f"task {started.task_id} exited {code}")
     return code
 
 
@@ -122,11 +135,11 @@ service.exec_enabled: true in the config (on in config/dev.yaml, off by default 
     missing = ecs_exec.missing_tools()
     if missing:
         raise EnrollcfnError("exec", f"{' and '.join(missing)} not found on PATH: {ecs_exec.INSTALL}")
-    cfg, client, dep = _located(args)
+    cfg, client, dep = located(args)
     command = _command_after_dashes(args.command)
     line = ecs_exec.argv(client("ecs"), dep, cfg.region, args.task, command, args.profile)
     if args.json:
-        _emit(args, {"argv": line}, "")
+        emit(args, {"argv": line}, "")
         return 0
     return subprocess.call(line)
 
@@ -141,13 +154,11 @@ The service runs images by digest (the root Parameter ImageDigest), so any image
 repository can be returned to, tagged or not."""
     from enrollcfn.operations import rollback
 
-    cfg, client, dep = _located(args)
-    from enrollcfn.commands import _before_change
-
-    _before_change(args, cfg, client, require="root")
+    cfg, client, dep = located(args)
+    before_change(args, cfg, client, require="root")
     choice = rollback.choose(client("ecs"), client("ecr"), dep, args.to)
-    print(f"rolling back to {choice.digest[:19]}, {choice.source}", file=sys.stderr if args.json else sys.stdout, flush=True)
-    return _pipeline(args, execute=True, image_digest=choice.digest)
+    say(args, f"rolling back to {choice.digest[:19]}, {choice.source}")
+    return pipeline_command(args, execute=True, image_digest=choice.digest)
 
 
 def cmd_drift(args: argparse.Namespace) -> int:
@@ -155,7 +166,7 @@ def cmd_drift(args: argparse.Namespace) -> int:
 property (expected -> actual). Exit 0 nothing drifted, 2 drifted, 1 error."""
     from enrollcfn.operations import drift
 
-    _, client, dep = _located(args)
-    results = drift.detect(client("cloudformation"), dep)
-    _emit(args, results, drift.render(results))
+    _, client, dep = located(args)
+    results = drift.detect(client("cloudformation"), dep, sleep=args.sleep)
+    emit(args, results, drift.render(results))
     return EXIT_PENDING if drift.drifted(results) else 0
