@@ -175,7 +175,7 @@ def clients(args: argparse.Namespace, cfg=None, region: str | None = None, env=N
     region = cfg.region if cfg is not None else region or (env.region if env else None)
     session = boto3.Session(profile_name=args.profile or (env.profile if env else None), region_name=region)
     if debugging(args):
-        session.events.register("before-call", _log_call)
+        session.events.register("before-parameter-build", _log_call)
     settings = BotoConfig(connect_timeout=CONNECT_TIMEOUT, read_timeout=60, retries={"mode": "standard", "max_attempts": MAX_ATTEMPTS})
     return lambda service: session.client(service, config=settings)
 
