@@ -58,6 +58,7 @@ SHARED_TEMP = ("/tmp", "/var/tmp")  # a single file may be written here, a build
 # of these (the second for prices: what `enrollcfn prices` wrote before its header said so).
 MARKS = {
     "ci-workflow": (b"# Written by `enrollcfn ci-workflow",),
+    "init": (b"# Written by `enrollcfn init`",),
     "prices": (b"# Written by `enrollcfn prices", b"# Prices for `enrollcfn cost` in "),
 }
 _NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,99}")  # a file name a build writes: no '/', no '..'

@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import getpass
 import sys
+from pathlib import Path
 
 from enrollcfn.commands.common import before_change, clients, command, emit, json_arg, load_config, located, profile_arg, stack_args, verbs
 from enrollcfn.errors import EnrollcfnError
@@ -15,6 +16,20 @@ APP_KEY = "APP_KEY"
 
 
 def register(sub) -> None:
+    p = command(sub, "init", cmd_init, "write enrollcfn.yaml and an environment's config from a few answers")
+    p.add_argument("env_new", nargs="?", default="production", metavar="ENV", help="the environment's name (default production)")
+    p.add_argument("--zone", default=None, metavar="DOMAIN", help="the public hosted zone the API's name goes in, e.g. example.com (asked when at a terminal)")
+    p.add_argument("--domain", default=None, metavar="NAME", help="the API's name in the zone (default server.ZONE for production, ENV-server.ZONE otherwise)")
+    p.add_argument("--email", default=None, metavar="ADDRESS", help="who hears the alarms (asked when at a terminal; empty: nobody)")
+    p.add_argument("--region", default=None, metavar="REGION", help="the region (default: AWS_REGION, the profile's, else ap-southeast-2)")
+    p.add_argument("--account", default=None, metavar="ID", help="the 12-digit account (default: the credentials', from STS)")
+    p.add_argument("--hosted-zone-id", default=None, metavar="ID", help="the zone's id (default: looked up by name in Route 53)")
+    p.add_argument("--stack", default=None, metavar="NAME", help="the root stack's name (default se-ENV)")
+    p.add_argument("--config", type=Path, default=None, metavar="FILE", help="where the config goes (default config/ENV.yaml beside enrollcfn.yaml)")
+    profile_arg(p)
+    p.add_argument("--force", action="store_true", help="replace a config `enrollcfn init` wrote before")
+    json_arg(p, "print what was written as JSON")
+
     p = command(sub, "ls", cmd_ls, "the environments of enrollcfn.yaml: stack state and image digest, one line each")
     p.add_argument("--profile", default=None, help="AWS profile for every environment (default: each environment's, else boto3's)")
     json_arg(p, "print the environments as JSON")
@@ -32,6 +47,99 @@ def register(sub) -> None:
     p.add_argument("secret_name", metavar="NAME", help="the key, one of the config's service.secrets, e.g. MAIL_PASSWORD")
     p.add_argument("--force", action="store_true", help="allow setting APP_KEY (every user is logged out)")
     p.add_argument("--restart", action="store_true", help="start new tasks afterwards (ECS force-new-deployment) so they read the new value")
+
+
+def cmd_init(args: argparse.Namespace) -> int:
+    """Write the project file (enrollcfn.yaml, in the working directory unless one is found above
+it) and the environment's config (config/ENV.yaml) from a few answers: the public hosted zone,
+the API's name in it, who hears the alarms. The zone's id is looked up in Route 53 and the
+account read from the credentials (STS) unless given; the config holds only what differs from
+the defaults and is validated as deploy reads it before anything is written. An environment whose
+name reads as production keeps deletion protection and a final snapshot; any other gets
+production: false, so `enrollcfn destroy` removes it all. Nothing in AWS is changed.
+
+  enrollcfn init production --zone example.com --email ops@example.com
+  enrollcfn init staging --zone example.com"""
+    import tempfile
+
+    from enrollcfn import project as pf, scaffold
+    from enrollcfn.config.regions import known_regions
+    from enrollcfn.output import check_file, write_file
+
+    env_name = args.env_new
+    found = pf.find()
+    base = found.base if found else Path.cwd()
+    project_path = found.path if found else base / pf.FILE_NAME
+    if found and env_name in found.environments:
+        raise EnrollcfnError(env_name, f"is already an environment of {found.path}; choose another name, or edit that file")
+    zone = args.zone or _ask("the public hosted zone the API's name goes in (e.g. example.com)", "--zone")
+    email = args.email if args.email is not None else _ask("who hears the alarms (an e-mail address; empty: nobody)", "--email", optional=True)
+    region = args.region or _region_default()
+    if region not in known_regions():
+        raise EnrollcfnError("--region", f"{region[:40]!r} is not a region the stacks can use (known: {', '.join(known_regions())})")
+    config_path = args.config or base / "config" / f"{env_name}.yaml"
+    shown = scaffold.relative(config_path, base)
+    answers = scaffold.Answers(env_name, args.stack or scaffold.default_stack(env_name), args.account or "000000000000", region, zone,
+                               args.hosted_zone_id or "Z0000000000000000000", args.domain, email or None, args.profile)
+    _validated(answers, shown, tempfile)  # every value checked offline, before any AWS call
+    if config_path.exists() and not args.force:
+        raise EnrollcfnError(str(config_path), "exists; `enrollcfn init` does not replace a config (--force replaces one it wrote)")
+    check_file(config_path, "--config", "init")
+    client = clients(args, region=region)
+    account = args.account or client("sts").get_caller_identity()["Account"]
+    zone_id = args.hosted_zone_id or scaffold.hosted_zone_id(client("route53"), zone)
+    answers = scaffold.Answers(env_name, answers.stack, account, region, zone, zone_id, args.domain, email or None, args.profile)
+    _validated(answers, shown, tempfile)
+    config_path.parent.mkdir(parents=True, exist_ok=True)
+    write_file(config_path, scaffold.config_text(answers), "--config", "init")
+    lines = [f"wrote {config_path}: environment {env_name}, zone {zone} ({zone_id}), region {region}"]
+    if found is None:
+        write_file(project_path, scaffold.project_text(answers, shown), str(project_path), "init")
+        lines.append(f"wrote {project_path}: {env_name} is stack {answers.stack} in account {account}")
+    elif project_path.read_bytes().startswith(scaffold.HEADER.encode()):
+        write_file(project_path, project_path.read_text(encoding="utf-8") + scaffold.project_entry(answers, shown), str(project_path), "init")
+        pf.load(project_path)  # what was appended reads back
+        lines.append(f"added {env_name} to {project_path}: stack {answers.stack} in account {account}")
+    else:
+        lines.append(f"{project_path} was not written by init and is left as it is; add under its environments:\n"
+                     + scaffold.project_entry(answers, shown).rstrip())
+    lines.append(f"next: `enrollcfn bootstrap {env_name}` (the bucket, the repository and the boundary), push the image, "
+                 f"then `enrollcfn deploy {env_name}`")
+    emit(args, {"project": str(project_path), "config": str(config_path), "environment": env_name, "stack": answers.stack,
+                "account": account, "region": region, "hosted_zone_id": zone_id}, lines)
+    return 0
+
+
+def _validated(answers, shown: str, tempfile) -> None:
+    """The config and the project entry `answers` make, read back by the readers deploy uses."""
+    from enrollcfn import project as pf, scaffold
+
+    with tempfile.TemporaryDirectory(prefix="enrollcfn-init-") as tmp:
+        config = Path(tmp) / "config.yaml"
+        config.write_text(scaffold.config_text(answers), encoding="utf-8")
+        load_config(config)
+        project = Path(tmp) / pf.FILE_NAME
+        project.write_text(scaffold.project_text(answers, "config.yaml"), encoding="utf-8")
+        pf.load(project)
+
+
+def _ask(question: str, flag: str, optional: bool = False) -> str:
+    from enrollcfn.errors import UsageError
+
+    if not sys.stdin.isatty():
+        if optional:
+            return ""
+        raise UsageError(flag, f"{question}: pass {flag} (no terminal to ask at)")
+    try:
+        return input(f"{question}: ").strip()
+    except EOFError:
+        return ""
+
+
+def _region_default() -> str:
+    import os
+
+    return os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "ap-southeast-2"
 
 
 def cmd_ls(args: argparse.Namespace) -> int:
