@@ -21,7 +21,7 @@ from cfn_flip import load_yaml
 from enrollcfn.cli import main
 from enrollcfn.config import Config
 from enrollcfn.config.names import role_name
-from enrollcfn.workflow import render
+from enrollcfn.workflow import install_steps, render
 
 ISSUER = "token.actions.githubusercontent.com"  # GitHub's OIDC issuer (docs.github.com, OpenID Connect reference)
 REPO = "acme/enrollment-api"
@@ -279,8 +279,11 @@ ROLES = {"DeliveryRoleArn": "arn:aws:iam::111122223333:role/student-enrollment-p
          "PlanRoleArn": "arn:aws:iam::111122223333:role/student-enrollment-production-plan"}
 
 
+GIT_INSTALL = "git+https://github.com/acme/enrollcfn@" + "0123456789abcdef" * 2 + "01234567"  # a full commit
+
+
 def _workflow(delivery: dict) -> str:
-    return render(Config(delivery=delivery), "se-prod", ROLES, "enrollcfn==0.1.0", "enrollcfn.yaml")
+    return render(Config(delivery=delivery), "se-prod", ROLES, install_steps(GIT_INSTALL), "enrollcfn.yaml")
 
 
 def _steps(doc: dict, job: str, uses: str) -> list[dict]:
@@ -349,7 +352,7 @@ def test_deploy_creates_the_delivery_stack_runs_the_root_as_the_execution_role_a
         out = tmp_path / "app" / ".github" / "workflows" / "deploy.yml"
         with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
             main(["deploy", "--stack", "se-ci", "--config", str(config), "--yes"])  # stops at the preflight: no image yet
-            assert main(["ci-workflow", "--stack", "se-ci", "--config", str(config), "--out", str(out)]) == 0
+            assert main(["ci-workflow", "--stack", "se-ci", "--config", str(config), "--out", str(out), "--install", GIT_INSTALL]) == 0
         iam = boto3.client("iam")
         delivery_arn = iam.get_role(RoleName="student-enrollment-citest-delivery")["Role"]["Arn"]
         plan_arn = iam.get_role(RoleName="student-enrollment-citest-plan")["Role"]["Arn"]

@@ -104,7 +104,7 @@ def test_both_ci_release_modes_run_the_migrations_before_the_service(release):
         delivery["execution_role_name"] = "enrollcfn-deployer"
     cfg = Config(delivery=delivery)
     roles = {"DeliveryRoleArn": "arn:aws:iam::123456789012:role/d", "PlanRoleArn": "arn:aws:iam::123456789012:role/p"}
-    text = render(cfg, "se-prod", roles, "enrollcfn==0.1.0", "enrollcfn.yaml")
+    text = render(cfg, "se-prod", roles, "git+https://github.com/acme/enrollcfn@" + "ab" * 20, "enrollcfn.yaml")
     if release == "deploy":
         assert "enrollcfn deploy --stack se-prod" in text
     else:
