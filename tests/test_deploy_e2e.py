@@ -71,6 +71,7 @@ def created(aws, config_file):
 def test_deploy_without_the_image_stops_after_bootstrap_with_push_commands(created):
     assert created["first"] == 1
     assert "error: service.image_tag:" in created["first_err"] and "docker push" in created["first_err"]
+    assert "the bootstrap is in place; push the image then deploy again" in created["first_err"]
     assert created["stacks_after_first"] == {f"{STACK}-bootstrap"}
 
 

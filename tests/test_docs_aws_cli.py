@@ -37,7 +37,7 @@ from cfnlint.decode import cfn_yaml
 
 from enrollcfn.cli import main
 from enrollcfn.config import Config
-from enrollcfn.deploy import capabilities as code_capabilities
+from enrollcfn.changesets import capabilities as code_capabilities
 from enrollcfn.local import server as localaws
 from tests.conftest import resource_schema
 

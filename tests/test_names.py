@@ -44,6 +44,8 @@ AWS_NAMES = {
     ("templates/monitoring.py", "ServiceName"): "ECS/ContainerInsights metric dimension",
     ("src/enrollcfn/local/server.py", "LoadBalancerFullName"): "AWS::ElasticLoadBalancingV2::LoadBalancer GetAtt attribute",
     ("src/enrollcfn/local/server.py", "TargetGroupFullName"): "AWS::ElasticLoadBalancingV2::TargetGroup GetAtt attribute",
+    ("src/enrollcfn/adopt.py", "RepositoryName"): "AWS::ECR::Repository primaryIdentifier property (ResourcesToImport key)",
+    ("src/enrollcfn/local/server.py", "RepositoryName"): "AWS::ECR::Repository primaryIdentifier property (ResourcesToImport key)",
 }
 
 

@@ -264,7 +264,7 @@ def test_deploy_refuses_before_the_root_stack_is_touched(monkeypatch, ecr, cfn, 
     import enrollcfn.pipeline as pipeline
 
     cfg = hardened()
-    monkeypatch.setattr(pipeline, "standalone", lambda *a, **k: {"StackId": "boot", "Outputs": [
+    monkeypatch.setattr(pipeline, "bootstrap_stack", lambda *a, **k: {"StackId": "boot", "Outputs": [
         {"OutputKey": "ArtifactBucketName", "OutputValue": "artifacts"},
         {"OutputKey": "RepositoryUri", "OutputValue": f"123456789012.dkr.ecr.ap-southeast-2.amazonaws.com/{REPO}"}]})
 

@@ -148,15 +148,19 @@ def unchanged(cfn, stack: dict, target: Target, doc: Mapping, tags: dict[str, st
 # --- change sets -----------------------------------------------------------------------------
 
 
-def create_change_set(cfn, target: Target, kind: str, tags: dict[str, str]) -> str:
-    """Create a CREATE or UPDATE change set with nested stacks included; returns its ARN."""
+def create_change_set(cfn, target: Target, kind: str, tags: dict[str, str], imports: list[dict] | None = None) -> str:
+    """Create a CREATE or UPDATE change set with nested stacks included, or an IMPORT one of
+    `imports` (CreateChangeSet ResourcesToImport: ResourceType, LogicalResourceId,
+    ResourceIdentifier); returns its ARN."""
     name = f"enrollcfn-{datetime.now(timezone.utc):%Y%m%d%H%M%S}-{uuid.uuid4().hex[:8]}"
+    # resource import supports one level of nesting only (User Guide, resource-import.html)
+    extra = {"ResourcesToImport": imports} if kind == "IMPORT" else {"IncludeNestedStacks": True}
     response = cfn.create_change_set(
         StackName=target.name,
         ChangeSetName=name,
         ChangeSetType=kind,
         ClientToken=name,
-        IncludeNestedStacks=True,
+        **extra,
         Capabilities=list(target.capabilities),
         Parameters=target.parameter_list(),
         Tags=[{"Key": k, "Value": v} for k, v in sorted(tags.items())],

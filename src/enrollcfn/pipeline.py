@@ -1,10 +1,13 @@
 """The plan, deploy and recover pipelines (destroy: `teardown`) over one `Build` and a set of AWS clients.
 
-deploy: bootstrap stack (if changed) -> delivery stack (if built and changed) -> upload the
-product's templates under content-hash keys -> read-only preflight (image in ECR and its config:
-architecture, user, volumes; hosted zone; warnings such as alarms that notify no one) -> one
+deploy: read-only checks that need no image (hosted zone; warnings such as alarms that notify no
+one), before any stack is created -> bootstrap stack (if changed; a new one first adopts what an
+earlier `destroy` kept, adopt.py) -> delivery stack (if built and changed) -> upload the
+product's templates under content-hash keys -> read-only preflight of the image (in ECR, and its
+config: architecture, user, volumes) -> one
 change set on the root with nested stacks -> preview -> data-loss guard -> confirmation -> execute -> follow events -> stack policies and
 termination protection. `plan` stops after the preview and deletes what it created.
+`bootstrap` runs the first two steps only and says how to push the first image.
 
 This module orchestrates; the leaves it calls (deploy: change sets and stack state, progress:
 following an operation, package: uploads, stacks: reading deployed stacks, changes: rendering)
@@ -19,6 +22,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
+from enrollcfn import adopt
 from enrollcfn import changesets as cs
 from enrollcfn import progress
 from enrollcfn.changes import StackPlan, render
@@ -29,7 +33,7 @@ from enrollcfn.errors import Interrupted, Problems
 from enrollcfn.images import digest_to_deploy
 from enrollcfn.package import package_templates
 from enrollcfn.imageconfig import Fetch, https_get
-from enrollcfn.preflight import image, preflight, provider_taken, push_hint, warnings
+from enrollcfn.preflight import image, preflight, provider_taken, push_commands, push_hint, warnings
 from enrollcfn.stacks import bootstrap_stack_name, delivery_stack_name, describe, nested_stacks, output, output_map
 from enrollcfn.templates import DELIVERY, ROOT
 from enrollcfn.templates.bootstrap import ARTIFACT_BUCKET_NAME, REPOSITORY_URI
@@ -123,8 +127,9 @@ class Result:
 def run(r: Run, cfg: Config, build: Build) -> Result:
     """Plan or deploy the bootstrap stack and then the root stack with its nested stacks."""
     result = Result()
+    early_checks(r, cfg)
     boot_name = bootstrap_stack_name(r.opts.stack)
-    boot_stack = standalone(r, boot_name, build["bootstrap"], {}, stack_tags(cfg, boot_name), result)
+    boot_stack = bootstrap_stack(r, cfg, build, result)
     if boot_stack is None:
         r.console.report(f"{r.opts.stack}: planned after {boot_name} exists (its bucket holds the templates)")
         result.pending = True
@@ -186,12 +191,23 @@ def _image_tag(r: Run, digest: str, default: str) -> str:
     return held[IMAGE_TAG] if held.get(IMAGE_DIGEST) == digest and held.get(IMAGE_TAG) else default
 
 
-def _preflight(r: Run, cfg: Config, repository_uri: str) -> tuple[str | None, list]:
-    """The read-only checks before the root's change set: the digest to deploy (None when there
-    is none yet) and what to warn about. Raises Problems when a deploy would fail; a plan reports
-    them as warnings instead."""
+def early_checks(r: Run, cfg: Config) -> None:
+    """The read-only checks that need no image, before any stack is created or changed: the hosted
+    zone (preflight) and what to warn about. Raises Problems when a deploy would fail; a plan
+    reports them as warnings instead."""
     unchecked: list = []  # what preflight could not check (the zone's delegation without a resolver)
     problems = preflight(r.clients.route53, cfg, notes=unchecked)
+    if problems and r.opts.execute:
+        raise Problems("preflight", problems)
+    for problem in [*problems, *unchecked, *warnings(cfg)]:
+        r.console.report(f"warning: {problem.key}: {problem.message}")
+
+
+def _preflight(r: Run, cfg: Config, repository_uri: str) -> tuple[str | None, list]:
+    """The read-only checks of the image before the root's change set: the digest to deploy (None
+    when there is none yet) and what to warn about. Raises Problems when a deploy would fail; a
+    plan reports them as warnings instead."""
+    problems: list = []
     # run the image by digest (ECR.2), never by a tag that could move: --image-tag's, else the one
     # the service runs, else service.image_tag's; a missing one gets the commands that push it
     digest = r.opts.image_digest
@@ -199,14 +215,69 @@ def _preflight(r: Run, cfg: Config, repository_uri: str) -> tuple[str | None, li
         try:
             digest = digest_to_deploy(r.clients.ecr, r.clients.ecs, cfg, r.opts.image_tag)
         except DeployError as missing:
-            problems.append(DeployError(missing.key, push_hint(cfg, repository_uri, r.opts.image_tag or cfg.service.image_tag)))
+            hint = push_hint(cfg, repository_uri, r.opts.image_tag or cfg.service.image_tag)
+            problems.append(DeployError(missing.key, f"the bootstrap is in place; push the image then deploy again. {hint}"))
     risks = []
     if digest and r.clients.ecr is not None:  # what the image itself says: architecture, user, volumes
         errors, risks = image(r.clients.ecr, cfg, digest, r.clients.fetch)
         problems += errors
     if problems and r.opts.execute:
         raise Problems("preflight", problems)
-    return digest, [*problems, *unchecked, *risks, *warnings(cfg)]
+    return digest, [*problems, *risks]
+
+
+def bootstrap(r: Run, cfg: Config, build: Build) -> Result:
+    """`enrollcfn bootstrap`: the checks that need no image, then only NAME-bootstrap (created,
+    adopting what an earlier destroy kept, or updated), then the repository's URI and the commands
+    that push a release to it. The delivery and root stacks are left to `deploy`."""
+    result = Result()
+    early_checks(r, cfg)
+    name = bootstrap_stack_name(r.opts.stack)
+    stack = bootstrap_stack(r, cfg, build, result)
+    if stack is None:  # a plan of its creation
+        result.pending = True
+        return result
+    result.outputs = output_map(stack)
+    uri = result.outputs.get(REPOSITORY_URI, "")
+    tag = r.opts.image_tag or "release-1"
+    r.console.report(f"{name}: ready; ECR repository {uri}")
+    r.console.report("push a release under a tag of its own (tags are immutable: each is pushed once), then deploy it:")
+    for command in push_commands(cfg, uri, tag):
+        r.console.report(f"  {command}")
+    return result
+
+
+def bootstrap_stack(r: Run, cfg: Config, build: Build, result: Result) -> dict | None:
+    """Plan or deploy NAME-bootstrap; a new one first adopts the resources an earlier stack of it
+    kept (adopt.py). Its description afterwards, None while only planned."""
+    name = bootstrap_stack_name(r.opts.stack)
+    tags = stack_tags(cfg, name)
+    _adopt(r, cfg, build["bootstrap"], name, tags, result)
+    return standalone(r, name, build["bootstrap"], {}, tags, result)
+
+
+def _adopt(r: Run, cfg: Config, compiled: Stack, name: str, tags: dict[str, str], result: Result) -> None:
+    """Before NAME-bootstrap is created: when resources of its fixed names exist (what `destroy`
+    kept), create the stack by importing exactly those (an IMPORT change set), so the create that
+    follows is an update adding the rest. Refuses, before anything is created, a resource of
+    another live stack or another environment."""
+    existing = describe(r.cfn, name, r.sleep)
+    if existing is not None and existing["StackStatus"] != "REVIEW_IN_PROGRESS":
+        return
+    kept = adopt.find(r.cfn, r.clients.ecr, r.clients.s3, compiled.doc, name, environment_tags(cfg))
+    for k in kept:
+        r.console.report(k.line(name))
+    if not kept or not r.opts.execute:
+        return
+    body = json.dumps(adopt.import_template(compiled.doc, kept), sort_keys=True)
+    change_set = cs.create_change_set(r.cfn, Target(name, template_body=body, capabilities=()), "IMPORT", tags, [k.request() for k in kept])
+    plan = _review(r, name, change_set, fresh=True)
+    if plan is None:
+        raise DeployError(name, "the import change set holds no changes; nothing was adopted")
+    r.console.preview(plan, f"{name}: import", r.opts.as_json)
+    _guard(r, plan, change_set, name, fresh=True)
+    follow(r, name, lambda: cs.execute(r.cfn, change_set), cancel_on_timeout=False)
+    result.changed.append(name)
 
 
 def _delivery(r: Run, cfg: Config, build: Build, bucket: str, result: Result) -> str | None:

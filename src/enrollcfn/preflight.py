@@ -117,15 +117,20 @@ def _host(name: str) -> str:
 def push_hint(cfg: Config, uri: str, missing: str, release: str = "release-1") -> str:
     """What to run when image tag `missing` is not in ECR: push a release under a tag of its own
     (the repository is immutable: each tag is pushed once) and deploy that tag."""
-    registry = uri.split("/", 1)[0] or "ACCOUNT.dkr.ecr.REGION.amazonaws.com"
-    repo, uri = cfg.registry.repository_name, uri or "ACCOUNT.dkr.ecr.REGION.amazonaws.com/" + cfg.registry.repository_name
     tag = missing if missing != cfg.service.image_tag else release
-    return (f"image {repo}:{missing} is not in ECR, so the service would never start. Push a release under a tag of its own "
-            f"(tags are immutable: each is pushed once), then deploy it:\n"
-            f"  aws ecr get-login-password --region {cfg.region} | docker login --username AWS --password-stdin {registry}\n"
-            f"  docker build -t {uri}:{tag} .\n"
-            f"  docker push {uri}:{tag}\n"
-            f"  enrollcfn deploy ... --image-tag {tag}")
+    return (f"image {cfg.registry.repository_name}:{missing} is not in ECR, so the service would never start. Push a release under a tag "
+            f"of its own (tags are immutable: each is pushed once), then deploy it:\n" + "\n".join(f"  {c}" for c in push_commands(cfg, uri, tag)))
+
+
+def push_commands(cfg: Config, uri: str, tag: str) -> list[str]:
+    """The commands that push the image in the working directory to repository `uri` under `tag`
+    and deploy it (placeholders for the account and region while `uri` is not known)."""
+    registry = uri.split("/", 1)[0] or "ACCOUNT.dkr.ecr.REGION.amazonaws.com"
+    uri = uri or "ACCOUNT.dkr.ecr.REGION.amazonaws.com/" + cfg.registry.repository_name
+    return [f"aws ecr get-login-password --region {cfg.region} | docker login --username AWS --password-stdin {registry}",
+            f"docker build -t {uri}:{tag} .",
+            f"docker push {uri}:{tag}",
+            f"enrollcfn deploy ... --image-tag {tag}"]
 
 
 def provider_taken(iam, issuer: str = GITHUB_ISSUER) -> list[DeployError]:

@@ -22,7 +22,7 @@ import moto
 import yaml
 from moto.cloudformation import models as cfn_models
 from moto.cloudformation import parsing, responses as cfn_responses, utils as cfn_utils
-from moto.cloudformation.exceptions import UnformattedGetAttTemplateException
+from moto.cloudformation.exceptions import UnformattedGetAttTemplateException, ValidationError
 from moto.cloudformation.models import ChangeSet, CloudFormationBackend, Stack
 from moto.core.common_models import CloudFormationModel
 from moto.core.exceptions import ServiceException
@@ -30,6 +30,7 @@ from moto.core.responses import ActionResult
 from moto.ecr.responses import ECRResponse
 from moto.ecs.models import Cluster as EcsCluster, EC2ContainerServiceBackend, Service as EcsService, TaskDefinition as EcsTaskDefinition
 from moto.elbv2.models import FakeLoadBalancer, FakeTargetGroup
+from moto.iam.models import ManagedPolicy as IamManagedPolicy
 from moto.kms.models import Key as KmsKey
 from moto.rds import utils as rds_utils
 from moto.rds.models import DBInstance
@@ -66,12 +67,15 @@ _original_execute = CloudFormationBackend.execute_change_set
 
 
 def _execute_change_set(self, change_set_name, stack_name=None):
-    _original_execute(self, change_set_name, stack_name)
     cs = self.change_sets.get(change_set_name) or next(
         (c for c in reversed(list(self.change_sets.values()))
          if c.change_set_name == change_set_name and stack_name in (None, c.stack_name, c.stack_id)),
         None,
     )
+    if cs is not None and cs.change_set_type == "IMPORT":
+        _execute_import(self, cs)  # 14.
+    else:
+        _original_execute(self, change_set_name, stack_name)
     if cs is not None:
         stack = self.stacks[cs.stack_id]
         stack._parse_template()
@@ -345,6 +349,144 @@ class _BlobHandler(BaseHTTPRequestHandler):
         pass
 
 
+# 14. ChangeSetType IMPORT: moto ignores ResourcesToImport and runs the change set as a create,
+# so an existing resource fails with AlreadyExists. Modelled here for a NEW stack (the only use
+# this project has: the bootstrap stack adopting what `destroy` kept), with the validations the
+# CloudFormation User Guide lists ("Import AWS resources into a CloudFormation stack",
+# https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/resource-import.html): the
+# resource exists, belongs to no other stack, and each resource to import has a DeletionPolicy;
+# the identifier is the type's primaryIdentifier property (cfn-lint's registry schemas) and names
+# the template's value; an import adds only the resources it imports ("the only changes allowed
+# in an import operation are the addition of new resources being imported", `cdk import`,
+# https://docs.aws.amazon.com/cdk/v2/guide/ref-cli-cmd-import.html) and no Outputs (CloudFormation
+# answers "As part of the import operation, you cannot modify or add [Outputs]",
+# https://github.com/awslabs/aws-security-assessment-solution/issues/6). Executing it puts the
+# existing model objects in the stack's resource map, creating nothing, and ends IMPORT_COMPLETE.
+def _find_repository(account_id, region, name):
+    from moto.ecr.models import ecr_backends
+
+    return ecr_backends[account_id][region].repositories.get(name)
+
+
+def _find_bucket(account_id, region, name):
+    from moto.s3.models import s3_backends
+
+    return s3_backends[account_id]["aws"].buckets.get(name)
+
+
+IMPORTABLE = {"AWS::ECR::Repository": ("RepositoryName", _find_repository), "AWS::S3::Bucket": ("BucketName", _find_bucket)}
+_original_create_change_set = cfn_responses.CloudFormationResponse.create_change_set
+
+
+def _owned_by_live_stack(backend, physical_id):
+    return next((s.name for s in backend.stacks.values() if s.status != "REVIEW_IN_PROGRESS"
+                 and any(getattr(r, "physical_resource_id", None) == physical_id for r in _parsed(s))), None)
+
+
+def _parsed(stack):
+    """The resources a stack holds, without moto's lazy map creating the ones it does not."""
+    rm = stack.resource_map
+    return [r for k, r in rm._parsed_resources.items() if k in rm._resource_json_map and hasattr(r, "physical_resource_id")]
+
+
+def _create_import_change_set(self):
+    if self._get_param("ChangeSetType", "CREATE") != "IMPORT":
+        return _original_create_change_set(self)
+    backend, name = self.cloudformation_backend, self._get_param("StackName")
+    body = self._get_param("TemplateBody") or self._get_stack_from_s3_url(self._get_param("TemplateURL"))
+    template = Stack.parse_template(body)
+    existing = next((s for s in backend.stacks.values() if s.name == name), None)
+    if existing is not None and existing.status != "REVIEW_IN_PROGRESS":
+        raise ValidationError(message=f"local AWS: IMPORT into the existing stack {name} is not modelled (only a new stack)")
+    if template.get("Outputs"):
+        raise ValidationError(message="As part of the import operation, you cannot modify or add [Outputs]")
+    imports = {i["LogicalResourceId"]: i for i in self._get_param("ResourcesToImport", [])}
+    resources = template.get("Resources", {})
+    if set(resources) - set(imports):
+        raise ValidationError(message=f"As part of the import operation, you cannot create resources: {sorted(set(resources) - set(imports))}")
+    found = {}
+    for logical, i in imports.items():
+        res = resources.get(logical)
+        if res is None or res.get("Type") != i["ResourceType"]:
+            raise ValidationError(message=f"Resource {logical} of type {i['ResourceType']} is not in the template")
+        if "DeletionPolicy" not in res:
+            raise ValidationError(message=f"The following resource(s) must have a DeletionPolicy attribute specified: [{logical}]")
+        if i["ResourceType"] not in IMPORTABLE:
+            raise ValidationError(message=f"local AWS: import of {i['ResourceType']} is not modelled")
+        prop, find = IMPORTABLE[i["ResourceType"]]
+        ident = i.get("ResourceIdentifier") or {}
+        if set(ident) != {prop}:
+            raise ValidationError(message=f"Invalid ResourceIdentifier for {logical}: expected the keys [{prop}], got {sorted(ident)}")
+        value = ident[prop]
+        declared = res.get("Properties", {}).get(prop)
+        if isinstance(declared, str) and declared != value:
+            raise ValidationError(message=f"{logical}: the identifier {prop}={value} does not match the template's {declared}")
+        model = find(backend.account_id, backend.region_name, value)
+        if model is None:
+            raise ValidationError(message=f"Resource of type '{i['ResourceType']}' with identifier '{value}' was not found.")
+        owner = _owned_by_live_stack(backend, model.physical_resource_id)
+        if owner is not None:
+            raise ValidationError(message=f"Resource of type '{i['ResourceType']}' with identifier '{value}' already exists in stack {owner}.")
+        found[logical] = model
+    tags = {item["Key"]: item["Value"] for item in self._get_param("Tags", [])}
+    parameters = {p["ParameterKey"]: p["ParameterValue"] for p in self._get_param("Parameters", [])}
+    change_set_id, stack_id = backend.create_change_set(
+        stack_name=name, change_set_name=self._get_param("ChangeSetName"), template=body, parameters=parameters,
+        description=self._get_param("Description"), notification_arns=self._get_param("NotificationARNs", []),
+        tags=tags, role_arn=self._get_param("RoleARN"), change_set_type="IMPORT")
+    cs = backend.change_sets[change_set_id]
+    cs.imported = found
+    cs.changes = [cfn_models.Change(action="Import", logical_resource_id=k, resource_type=resources[k]["Type"]) for k in found]
+    return ActionResult({"Id": change_set_id, "StackId": stack_id})
+
+
+def _execute_import(backend, cs) -> None:
+    stack = backend.stacks[cs.stack_id]
+    stack._add_stack_event("IMPORT_IN_PROGRESS", resource_status_reason="User Initiated")
+    rm = stack.resource_map
+    rm._template, rm._resource_json_map, rm.input_parameters = cs.template_dict, cs.template_dict["Resources"], dict(cs.parameters)
+    rm.load_mapping()
+    rm.load_parameters()
+    rm.load_conditions()
+    for logical, model in cs.imported.items():
+        model.cf_resource_type = cs.template_dict["Resources"][logical]["Type"]
+        model.logical_resource_id = logical
+        rm._parsed_resources[logical] = model
+    stack._add_stack_event("IMPORT_COMPLETE")
+    cs.execution_status = "EXECUTE_COMPLETE"
+    stack.status = "IMPORT_COMPLETE"
+    stack.template = cs.template
+
+
+# 15. DescribeStackResources by PhysicalResourceId (which stack holds a resource): moto reads
+# only StackName. The API returns the resources of the stack the resource belongs to, for running
+# and deleted stacks (deleted ones for 90 days), and a ValidationError given both names
+# (DescribeStackResources, botocore's service model).
+_original_describe_stack_resources = cfn_responses.CloudFormationResponse.describe_stack_resources
+
+
+def _describe_stack_resources(self):
+    physical = self._get_param("PhysicalResourceId")
+    if physical is None:
+        return _original_describe_stack_resources(self)
+    if self._get_param("StackName"):
+        raise ValidationError(message="Specify either StackName or PhysicalResourceId, not both")
+    backend = self.cloudformation_backend
+    for stack in [*backend.stacks.values(), *backend.deleted_stacks.values()]:
+        held = _parsed(stack)
+        if any(r.physical_resource_id == physical for r in held):
+            return ActionResult({"StackResources": [cfn_responses.StackResourceDTO(stack, r) for r in held]})
+    raise ValidationError(message=f"Stack for {physical} does not exist")
+
+
+# 16. Deleting a stack leaves its AWS::IAM::ManagedPolicy behind: moto's model has no delete, so
+# an environment deployed again after `destroy` fails on the boundary's fixed name ("A policy
+# called ... already exists"). CloudFormation deletes a resource without a DeletionPolicy with its
+# stack (DeletionPolicy attribute: Delete is the default); IAM's DeletePolicy removes it.
+def _managed_policy_delete(self, account_id, region_name):
+    self.backend.delete_policy(self.arn)
+
+
 def apply_patches() -> None:
     """Patch moto's classes in this process (idempotent)."""
     if moto.__version__ != MOTO_VERSION:
@@ -362,6 +504,9 @@ def apply_patches() -> None:
     cfn_responses.CloudFormationResponse.update_termination_protection = _update_termination_protection
     KmsKey.create_from_cloudformation_json = classmethod(_key_create)
     ChangeSet.diff = _change_set_diff
+    cfn_responses.CloudFormationResponse.create_change_set = _create_import_change_set
+    cfn_responses.CloudFormationResponse.describe_stack_resources = _describe_stack_resources
+    IamManagedPolicy.delete = _managed_policy_delete
     EcsService.create_from_cloudformation_json = classmethod(_service_create)
     EcsService.delete_from_cloudformation_json = _ecs_delete(_service_delete)
     EcsCluster.delete_from_cloudformation_json = _ecs_delete(lambda backend, name: backend.delete_cluster(name))
