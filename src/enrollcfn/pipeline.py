@@ -75,6 +75,7 @@ class Options:
     as_json: bool = False
     image_tag: str | None = None  # deploy this tag's digest (default: the running one, else service.image_tag's)
     image_digest: str | None = None  # deploy exactly this digest (rollback)
+    deploy_command: str = "enrollcfn deploy ..."  # how this environment is deployed, for the messages that say so
 
 
 @dataclass
@@ -215,7 +216,7 @@ def _preflight(r: Run, cfg: Config, repository_uri: str) -> tuple[str | None, li
         try:
             digest = digest_to_deploy(r.clients.ecr, r.clients.ecs, cfg, r.opts.image_tag)
         except DeployError as missing:
-            hint = push_hint(cfg, repository_uri, r.opts.image_tag or cfg.service.image_tag)
+            hint = push_hint(cfg, repository_uri, r.opts.image_tag or cfg.service.image_tag, deploy=r.opts.deploy_command)
             problems.append(DeployError(missing.key, f"the bootstrap is in place; push the image then deploy again. {hint}"))
     risks = []
     if digest and r.clients.ecr is not None:  # what the image itself says: architecture, user, volumes
@@ -242,7 +243,7 @@ def bootstrap(r: Run, cfg: Config, build: Build) -> Result:
     tag = r.opts.image_tag or "release-1"
     r.console.report(f"{name}: ready; ECR repository {uri}")
     r.console.report("push a release under a tag of its own (tags are immutable: each is pushed once), then deploy it:")
-    for command in push_commands(cfg, uri, tag):
+    for command in push_commands(cfg, uri, tag, r.opts.deploy_command):
         r.console.report(f"  {command}")
     return result
 

@@ -114,15 +114,15 @@ def _host(name: str) -> str:
     return name.lower().rstrip(".")
 
 
-def push_hint(cfg: Config, uri: str, missing: str, release: str = "release-1") -> str:
+def push_hint(cfg: Config, uri: str, missing: str, release: str = "release-1", deploy: str = "enrollcfn deploy ...") -> str:
     """What to run when image tag `missing` is not in ECR: push a release under a tag of its own
     (the repository is immutable: each tag is pushed once) and deploy that tag."""
     tag = missing if missing != cfg.service.image_tag else release
     return (f"image {cfg.registry.repository_name}:{missing} is not in ECR, so the service would never start. Push a release under a tag "
-            f"of its own (tags are immutable: each is pushed once), then deploy it:\n" + "\n".join(f"  {c}" for c in push_commands(cfg, uri, tag)))
+            f"of its own (tags are immutable: each is pushed once), then deploy it:\n" + "\n".join(f"  {c}" for c in push_commands(cfg, uri, tag, deploy)))
 
 
-def push_commands(cfg: Config, uri: str, tag: str) -> list[str]:
+def push_commands(cfg: Config, uri: str, tag: str, deploy: str = "enrollcfn deploy ...") -> list[str]:
     """The commands that push the image in the working directory to repository `uri` under `tag`
     and deploy it (placeholders for the account and region while `uri` is not known)."""
     registry = uri.split("/", 1)[0] or "ACCOUNT.dkr.ecr.REGION.amazonaws.com"
@@ -130,7 +130,7 @@ def push_commands(cfg: Config, uri: str, tag: str) -> list[str]:
     return [f"aws ecr get-login-password --region {cfg.region} | docker login --username AWS --password-stdin {registry}",
             f"docker build -t {uri}:{tag} .",
             f"docker push {uri}:{tag}",
-            f"enrollcfn deploy ... --image-tag {tag}"]
+            f"{deploy} --image-tag {tag}"]
 
 
 def provider_taken(iam, issuer: str = GITHUB_ISSUER) -> list[DeployError]:

@@ -11,6 +11,12 @@ from enrollcfn.exits import EXIT_OK, EXIT_PENDING
 
 
 def register(sub) -> None:
+    p = command(sub, "bootstrap", cmd_bootstrap, "create what must exist before the first image: artifact bucket, ECR repository, boundary")
+    stack_args(p, from_build=True, json_=True)
+    p.add_argument("--image-tag", default=None, metavar="TAG", help="the release tag the printed push commands use (default release-1)")
+    yes_arg(p)
+    timeout_arg(p, "give up after this long (default 60)")
+
     p = command(sub, "plan", cmd_plan, "preview the changes a deploy would make (exit 2 when changes are pending)")
     stack_args(p, from_build=True, json_=True)
     image_arg(p)
@@ -41,6 +47,35 @@ def register(sub) -> None:
 def image_arg(p: argparse.ArgumentParser) -> None:
     p.add_argument("--image-tag", default=None, metavar="TAG",
                    help="run this tag's image (by its digest); default: the digest the service runs now, else service.image_tag's")
+
+
+def cmd_bootstrap(args: argparse.Namespace) -> int:
+    """Create (or update) only NAME-bootstrap: the artifact bucket, the ECR repository and the
+permissions boundary, which must exist before the first image can be pushed. Then print the
+repository's URI and the commands that push a release to it under a tag of its own.
+
+Before anything is created: the config is compiled and linted, the hosted zone is checked (it
+exists, is public, and the registrar delegates to it), and the account and environment are
+checked as for deploy. A repository an earlier `destroy` kept (with its images) is adopted into
+the new stack by a CloudFormation import; one tagged for another environment is refused.
+`deploy` runs this step too; on its own it makes the first deploy one that just works:
+
+  enrollcfn bootstrap production
+  (push the image under release-1)
+  enrollcfn deploy production --image-tag release-1"""
+    from enrollcfn import pipeline
+    from enrollcfn.templates import CATALOG
+
+    cfg, build = build_for(args, skip_lint=(CATALOG,))
+    client = clients(args, cfg)
+    before_change(args, cfg, client)
+    opts = pipeline.Options(stack=args.stack, yes=args.yes, timeout_minutes=args.timeout, as_json=args.json,
+                            image_tag=args.image_tag, deploy_command=deploy_command(args))
+    talk = console(args)
+    result = pipeline.bootstrap(pipeline.Run(pipeline.Clients.of(client), opts, talk, sleep=args.sleep), cfg, build)
+    if args.json:
+        print(result.to_json(talk))
+    return EXIT_OK
 
 
 def cmd_plan(args: argparse.Namespace) -> int:
@@ -91,7 +126,7 @@ def pipeline_command(args: argparse.Namespace, execute: bool, image_digest: str 
         stack=args.stack, execute=execute, yes=getattr(args, "yes", False),
         allow_data_loss=getattr(args, "allow_data_loss", False), recreate_failed=getattr(args, "recreate_failed", False),
         timeout_minutes=getattr(args, "timeout", 60.0), as_json=args.json,
-        image_tag=getattr(args, "image_tag", None), image_digest=image_digest,
+        image_tag=getattr(args, "image_tag", None), image_digest=image_digest, deploy_command=deploy_command(args),
     )
     talk = console(args)
     run = pipeline.Run(aws, opts, talk, sleep=args.sleep)
