@@ -394,12 +394,13 @@ def test_a_second_environment_is_told_to_name_the_accounts_provider_before_its_s
             mp.setenv(key, value)
         existing = boto3.client("iam").create_open_id_connect_provider(
             Url=f"https://{ISSUER}", ClientIDList=["sts.amazonaws.com"], ThumbprintList=["a" * 40])["OpenIDConnectProviderArn"]
+        zone = boto3.client("route53").create_hosted_zone(Name="martincaringal.co.nz", CallerReference="second")["HostedZone"]["Id"].rsplit("/", 1)[-1]
         config = tmp_path / "c.yaml"
         config.write_text(_config_text({"enabled": True, "repository": REPO}, "environment: second\nproduction: false\n"
-                                                                              "network: {mode: public}\n"))
+                                                                              f"network: {{mode: public}}\ndns: {{hosted_zone_id: {zone}}}\n"))
         code = main(["deploy", "--stack", "se-second", "--config", str(config), "--yes"])
         err = capsys.readouterr().err.strip().splitlines()
         stacks = {s["StackName"] for s in boto3.client("cloudformation").list_stacks()["StackSummaries"]}
     assert code == 1 and err == [f"error: delivery.provider_arn: this account already has the OIDC provider for {ISSUER}; "
                                  f"an account holds one per URL, so name it: delivery.provider_arn: {existing}"]
-    assert "se-second-delivery" not in stacks
+    assert not stacks  # refused before the bootstrap stack too

@@ -128,7 +128,7 @@ class Result:
 def run(r: Run, cfg: Config, build: Build) -> Result:
     """Plan or deploy the bootstrap stack and then the root stack with its nested stacks."""
     result = Result()
-    early_checks(r, cfg)
+    early_checks(r, cfg, build)
     boot_name = bootstrap_stack_name(r.opts.stack)
     boot_stack = bootstrap_stack(r, cfg, build, result)
     if boot_stack is None:
@@ -192,12 +192,16 @@ def _image_tag(r: Run, digest: str, default: str) -> str:
     return held[IMAGE_TAG] if held.get(IMAGE_DIGEST) == digest and held.get(IMAGE_TAG) else default
 
 
-def early_checks(r: Run, cfg: Config) -> None:
+def early_checks(r: Run, cfg: Config, build: Build) -> None:
     """The read-only checks that need no image, before any stack is created or changed: the hosted
-    zone (preflight) and what to warn about. Raises Problems when a deploy would fail; a plan
-    reports them as warnings instead."""
+    zone (preflight), the account's OIDC provider when a delivery stack would create one, and what
+    to warn about. Raises Problems (every one at once) when a deploy would fail; a plan reports
+    them as warnings instead."""
     unchecked: list = []  # what preflight could not check (the zone's delegation without a resolver)
     problems = preflight(r.clients.route53, cfg, notes=unchecked)
+    if DELIVERY in build.stacks and not cfg.delivery.provider_arn and r.clients.iam is not None \
+            and describe(r.cfn, delivery_stack_name(r.opts.stack), r.sleep) is None:
+        problems += provider_taken(r.clients.iam)  # IAM holds one provider per URL: the new stack would fail on it
     if problems and r.opts.execute:
         raise Problems("preflight", problems)
     for problem in [*problems, *unchecked, *warnings(cfg)]:
@@ -232,7 +236,7 @@ def bootstrap(r: Run, cfg: Config, build: Build) -> Result:
     adopting what an earlier destroy kept, or updated), then the repository's URI and the commands
     that push a release to it. The delivery and root stacks are left to `deploy`."""
     result = Result()
-    early_checks(r, cfg)
+    early_checks(r, cfg, build)
     name = bootstrap_stack_name(r.opts.stack)
     stack = bootstrap_stack(r, cfg, build, result)
     if stack is None:  # a plan of its creation
@@ -287,9 +291,6 @@ def _delivery(r: Run, cfg: Config, build: Build, bucket: str, result: Result) ->
     if DELIVERY not in build.stacks:
         return None
     name = delivery_stack_name(r.opts.stack)
-    if not cfg.delivery.provider_arn and r.clients.iam is not None and describe(r.cfn, name, r.sleep) is None:
-        if problems := provider_taken(r.clients.iam):  # checked before the stack would fail on it
-            raise Problems("preflight", problems)
     params = {ROOT_STACK_NAME: r.opts.stack, ARTIFACT_BUCKET_NAME: bucket} if cfg.delivery.release == "deploy" else {}
     stack = standalone(r, name, build[DELIVERY], params, stack_tags(cfg, name), result)
     if stack is None or cfg.delivery.release != "deploy":

@@ -7,7 +7,6 @@ import argparse
 import sys
 from pathlib import Path
 
-from enrollcfn import __version__
 from enrollcfn.commands.common import clients, command, load_config, stack_args
 from enrollcfn.errors import EnrollcfnError
 
@@ -19,7 +18,10 @@ def register(sub) -> None:
     p.add_argument("--repo-config", default="enrollcfn.yaml", metavar="PATH",
                    help="where the config file lives in the application repository (release: deploy; default enrollcfn.yaml)")
     p.add_argument("--install", default=None, metavar="SPEC",
-                   help="what the workflow pip-installs to get enrollcfn (release: deploy; default enrollcfn==<this version>)")
+                   help="how the workflow installs enrollcfn (required with delivery.release: deploy): "
+                   "git+https://HOST/OWNER/REPO@<40-hex commit>, or an enrollcfn wheel (an https URL, or a path in the "
+                   "application repository) with --sha256")
+    p.add_argument("--sha256", default=None, metavar="HEX", help="the wheel's sha256 (pip refuses any other bytes)")
 
 
 def cmd_ci_workflow(args: argparse.Namespace) -> int:
@@ -38,7 +40,7 @@ def cmd_ci_workflow(args: argparse.Namespace) -> int:
 4. print it, or write it to --out FILE (commit it in the application repository as
    delivery.workflow, default .github/workflows/deploy.yml: the roles trust only jobs of that file)"""
     from enrollcfn.stacks import delivery_stack_name, describe, output, output_map
-    from enrollcfn.workflow import render
+    from enrollcfn.workflow import install_steps, render
     from enrollcfn.templates.delivery import DELIVERY_ROLE_ARN, PLAN_ROLE_ARN
 
     from enrollcfn.output import check_file, write_file
@@ -48,6 +50,7 @@ def cmd_ci_workflow(args: argparse.Namespace) -> int:
         check_file(args.out, "--out", "ci-workflow", given=(args.config,))  # before any AWS call
     if not cfg.delivery.enabled:
         raise EnrollcfnError("delivery.enabled", "is false: set delivery.enabled: true and delivery.repository, deploy, then run ci-workflow")
+    install = install_steps(args.install, args.sha256) if cfg.delivery.release == "deploy" else None  # before any AWS call
     name = delivery_stack_name(args.stack)
     stack = describe(clients(args, cfg)("cloudformation"), name)
     if stack is None:
@@ -55,7 +58,7 @@ def cmd_ci_workflow(args: argparse.Namespace) -> int:
     values = output_map(stack)
     wanted = [DELIVERY_ROLE_ARN] + ([PLAN_ROLE_ARN] if cfg.delivery.release == "deploy" and cfg.delivery.plans else [])
     roles = {key: output(name, values, key) for key in wanted}
-    text = render(cfg, args.stack, roles, args.install or f"enrollcfn=={__version__}", args.repo_config)
+    text = render(cfg, args.stack, roles, install, args.repo_config)
     if args.out is None:
         sys.stdout.write(text)
         return 0
