@@ -29,51 +29,50 @@ from enrollcfn.exits import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_USAGE
 GROUPS = (build, stack, day2, envs, publish, ci, stackset)
 
 EPILOG = """\
-examples:
+a first deploy (enrollcfn.yaml names each environment: its config, stack, account and region):
+  enrollcfn init production --zone example.com --email ops@example.com
+  enrollcfn bootstrap production               bucket, ECR repository, boundary; prints the push commands
+  enrollcfn deploy production --image-tag release-1
+  enrollcfn show production                    API URL, outputs, image and config file
+  enrollcfn ls                                 each environment's stack state and image
+
+trying it without an account:
+  eval "$(enrollcfn local up)"                 a local AWS on 127.0.0.1 (and the variables that point at it)
+  enrollcfn local down
+
+offline:
   enrollcfn build                              compile config defaults into build/ and lint them
   enrollcfn build --config config/dev.yaml --out /tmp/dev
-  enrollcfn lint build                         cfn-lint every template in build/
-  enrollcfn cost --json                        monthly estimate of the default config, as JSON
+  enrollcfn cost --config config/dev.yaml --json
   enrollcfn prices --region us-east-2 --out us-east-2.yaml   current prices from the AWS Price List API
-  enrollcfn build --config us-east-2.cfg.yaml --prices us-east-2.yaml
-  enrollcfn plan --stack se-prod               preview every change (exit 2 when changes are pending)
-  enrollcfn deploy --stack se-prod             bootstrap, upload, change set, preview, confirm, execute
-  enrollcfn deploy --stack se-prod --build build --yes --timeout 45
-  enrollcfn recover --stack se-prod --skip-resource Service
-  enrollcfn destroy --stack se-prod
-  enrollcfn publish --stack se-prod --portfolio Platform --product enrollment-api \\
-      --principal arn:aws:iam::123456789012:role/Developers
-  enrollcfn publish --stack se-prod --portfolio Platform --product enrollment-api \\
-      --share-ou ou-ab12-cdef3456 --principal-pattern arn:aws:iam:::role/Developers
 
-environments by name (enrollcfn.yaml; every stack command takes ENV instead of --stack/--config):
-  enrollcfn ls                                 each environment's stack state and image
-  enrollcfn deploy production                  the stack and config enrollcfn.yaml pairs, in its account only
-  enrollcfn show production                    API URL, outputs, image and config file
-  enrollcfn secrets ls production              which application secret keys are set (never their values)
+changes (every one says environment, account, region and stack first):
+  enrollcfn plan production                    preview every change (exit 2 when changes are pending)
+  enrollcfn deploy production --yes --timeout 45
+  enrollcfn recover production --skip-resource Service
+  enrollcfn destroy staging
   enrollcfn secrets set production MAIL_PASSWORD < value.txt
+  enrollcfn publish production --portfolio Platform --product enrollment-api \\
+      --principal arn:aws:iam::123456789012:role/Developers
 
 day 2:
-  enrollcfn status --stack se-prod             is it healthy? (exit 3 when degraded)
-  enrollcfn logs --stack se-prod --since 15m --follow
-  enrollcfn run --stack se-prod -- php artisan migrate --force
-  enrollcfn exec --stack se-dev                a shell in a running task (ECS Exec)
-  enrollcfn rollback --stack se-prod           back to the previous image, through a change set
-  enrollcfn drift --stack se-prod              what changed outside CloudFormation (exit 2 when drifted)
+  enrollcfn status production                  is it healthy? (exit 3 when degraded)
+  enrollcfn logs production --since 15m --follow
+  enrollcfn run production -- php artisan migrate --force
+  enrollcfn exec staging                       a shell in a running task (ECS Exec)
+  enrollcfn rollback production                back to the previous image, through a change set
+  enrollcfn drift production                   what changed outside CloudFormation (exit 2 when drifted)
 
-many accounts:
-  enrollcfn stackset plan --ous ou-ab12-cdef3456 --regions ap-southeast-2 us-east-1
+many accounts and delivery:
   enrollcfn stackset deploy --ous ou-ab12-cdef3456 --regions ap-southeast-2 us-east-1
-  enrollcfn stackset status                    every instance's state (exit 3 when one is not healthy)
-  enrollcfn stackset destroy --yes
+  enrollcfn ci-workflow production --install git+https://github.com/OWNER/enrollcfn@<commit> --out .github/workflows/deploy.yml
 
-delivery:
-  enrollcfn ci-workflow --stack se-prod --out .github/workflows/deploy.yml   GitHub Actions through OIDC
-
+Without enrollcfn.yaml every environment command takes --stack NAME --config FILE instead of ENV.
 exit codes: 0 done, 1 error, 2 plan: changes pending / drift: drifted, 3 status: degraded,
 64 usage error, 130 interrupted; run: the container's exit code.
-The region is the config's `region`; credentials follow boto3 (--profile, AWS_* variables);
-AWS_ENDPOINT_URL points every client at a local emulator.
+The region is the config's `region`; credentials follow boto3 (--profile, the environment's
+profile, AWS_* variables); AWS_ENDPOINT_URL points every client at a local emulator.
+--debug on any command prints the full trace of an error; NO_COLOR turns colour off.
 """
 
 
