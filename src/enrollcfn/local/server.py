@@ -8,7 +8,9 @@ server: the patches act on moto's classes in this process.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import io
 import json
 import logging
 import threading
@@ -20,6 +22,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import moto
 import yaml
+from moto import settings as moto_settings
 from moto.cloudformation import models as cfn_models
 from moto.cloudformation import parsing, responses as cfn_responses, utils as cfn_utils
 from moto.cloudformation.exceptions import UnformattedGetAttTemplateException
@@ -432,8 +435,26 @@ def upload_blob(ecr, repository: str, blob: bytes) -> str:
 #   custom resources are stood in for by the patches above, not run.
 # - "Tried to parse AWS::... but it's not supported by moto" (UserWarning): resource types moto
 #   does not model (autoscaling, alarms, bucket policies), known gaps listed in the README.
+# - "WARNING - Unable to parse Docker API response. Defaulting to 'host.docker.internal'" and
+#   "<class 'json.decoder.JSONDecodeError'>::Expecting value: ..." (print, to stdout): before
+#   invoking a function moto asks, once per process, for the address a Lambda container would
+#   call back on (moto.settings.moto_server_host); inside a container (/proc/self/cgroup names
+#   docker) it asks docker's socket with curl, and there is no docker to answer.
 # - werkzeug's request lines (INFO) and moto's own INFO/WARNING logging.
 _QUIET_MESSAGES = ("error running docker",)
+_original_server_host = moto_settings.moto_server_host
+
+
+def _quiet_server_host() -> str:
+    """moto's answer, its prints turned into one DEBUG record of logger moto.settings. Swapping
+    sys.stdout is safe enough here: moto caches the answer, so this runs once, while the caller
+    (one request's thread) waits."""
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed):
+        host = _original_server_host()
+    if printed.getvalue().strip():
+        logging.getLogger("moto.settings").debug("%s", printed.getvalue().strip())
+    return host
 
 
 class _Quiet(logging.Filter):
@@ -449,6 +470,7 @@ def quiet() -> None:
     if not any(isinstance(f, _Quiet) for f in lambdas.filters):
         lambdas.addFilter(_Quiet())
     warnings.filterwarnings("ignore", message="Tried to parse .* not supported by moto", category=UserWarning)
+    moto_settings.moto_server_host = _quiet_server_host
 
 
 @contextmanager
