@@ -58,6 +58,7 @@ RELEASE_TAG = "release-1"  # the tag deploy's push hint names (enrollcfn.preflig
 READY = "enrollcfn local AWS ready"  # the line the server process logs once it serves everything
 START_TIMEOUT = 60.0  # seconds; importing moto and the patches takes about 1-2 s
 STOP_TIMEOUT = 5.0  # seconds between SIGTERM and SIGKILL
+PORT_TAKEN = 3  # the server's exit code when its port is taken before it binds it
 _ENV_KEYS = ("AWS_ENDPOINT_URL", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN",
              "AWS_DEFAULT_REGION", "AWS_REGION", "ENROLLCFN_LOCAL_HOSTED_ZONE_ID", "ENROLLCFN_LOCAL_CONFIG")
 
@@ -243,30 +244,51 @@ def push(state_dir: Path | None = None, repository: str | None = None, tag: str 
 def serve(port: int) -> int:
     """The detached server's body: a patched moto server on 127.0.0.1:`port` until SIGTERM/SIGINT.
     Its output is the log file `up` opened; moto's notes are left in it (quiet_moto=False)."""
-    from enrollcfn.local import server
-
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
-    if _port_taken(port):  # moto's server thread would die and its start() wait forever
+    # Before importing moto (2 s): moto's server thread would die on a taken port and its start()
+    # wait forever.
+    if _port_taken(port):
         print(f"127.0.0.1:{port} is in use", flush=True)
-        return 1
+        return PORT_TAKEN
+    from enrollcfn.local import server
     # moto's notes (enrollcfn.local.server.quiet) stay in the log; werkzeug's line per request
     # would bury them.
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
     with server.server(port, quiet_moto=False) as endpoint:
         print(f"{READY} at {endpoint} (pid {os.getpid()})", flush=True)
         stop.wait()
-        print("stopping", flush=True)
+        print("stopped", flush=True)
+        # moto's state lives in this process and ends with it: server()'s reset and its threads'
+        # shutdown (about a second of werkzeug's polling) would change nothing anyone can see.
+        os._exit(0)
     return 0
 
 
 def _start(state_dir: Path, port: int | None, report) -> Session:
     from enrollcfn.local import free_port
 
-    if port is not None and _port_taken(port):
-        raise EnrollcfnError("--port", f"127.0.0.1:{port} is in use; choose another port, or leave --port out for a free one")
-    port = port or free_port()
+    if port is not None:
+        if _port_taken(port):
+            raise EnrollcfnError("--port", f"127.0.0.1:{port} is in use; choose another port, or leave --port out for a free one")
+        return _spawn(state_dir, port, report)
+    # A free port may be taken by another process before the server binds it (other local
+    # servers, test runs): the server then exits at once saying so, and another port is tried.
+    for attempt in range(3):
+        try:
+            return _spawn(state_dir, free_port(), report)
+        except _PortTaken:
+            if attempt == 2:
+                raise EnrollcfnError("--port", "three free ports were taken before the local AWS could bind them; try again") from None
+    raise AssertionError("unreachable")
+
+
+class _PortTaken(Exception):
+    pass
+
+
+def _spawn(state_dir: Path, port: int, report) -> Session:
     log_path = state_dir / LOG_FILE
     with _open_private(log_path, truncate=True) as log:
         child = subprocess.Popen(
@@ -285,6 +307,8 @@ def _start(state_dir: Path, port: int | None, report) -> Session:
         elapsed = time.monotonic() - started
         if code is not None:
             last = (_read_text(log_path).strip().splitlines() or ["(no output)"])[-1]
+            if code == PORT_TAKEN:
+                raise _PortTaken(last)
             raise EnrollcfnError(str(log_path), f"the local AWS exited (code {code}) before it answered: {last}")
         if elapsed > START_TIMEOUT:
             child.kill()
