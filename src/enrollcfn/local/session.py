@@ -169,7 +169,8 @@ def down(state_dir: Path | None = None, report=_stderr) -> bool:
         report("no local AWS running")
         return False
     pid = recorded["pid"]
-    if not _is_ours(pid):
+    # Without /proc (macOS) the process cannot be named: the server must also answer on its port.
+    if not _is_ours(pid) or (not Path("/proc/self").exists() and not _answers(recorded["endpoint"])):
         # A dead server, or its pid now belongs to another process: nothing of ours to stop.
         _remove_state(state_dir)
         report(f"no local AWS running (removed the stale state of pid {pid})")
