@@ -89,7 +89,7 @@ def test_debug_logs_each_aws_call_by_operation_without_its_data(capsys):
 
 
 # Commands whose output is a file's text (a price file, a workflow) rather than a report.
-NOT_REPORTS = {"prices", "ci-workflow"}
+NOT_REPORTS = {"prices", "ci-workflow", "local up", "local down"}  # and the shell lines of local up/down
 
 
 def _commands():

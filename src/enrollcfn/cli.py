@@ -20,13 +20,13 @@ import traceback
 from pathlib import Path
 
 from enrollcfn import __version__
-from enrollcfn.commands import build, ci, day2, envs, publish, stack, stackset
+from enrollcfn.commands import build, ci, day2, envs, local, publish, stack, stackset
 from enrollcfn.commands.common import Parser, debugging
 from enrollcfn.commands.target import resolve, split_dashes
 from enrollcfn.errors import EnrollcfnError, Interrupted, LintError, Problems, UsageError, one_line
 from enrollcfn.exits import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_USAGE
 
-GROUPS = (build, stack, day2, envs, publish, ci, stackset)
+GROUPS = (envs, stack, day2, build, publish, ci, stackset, local)
 
 EPILOG = """\
 a first deploy (enrollcfn.yaml names each environment: its config, stack, account and region):

@@ -11,6 +11,9 @@ value with its property-level lines and cost difference, and a `rollback` after 
 second image. Then config/dev.yaml is deployed next to it in the same account and region, both
 report healthy, dev is destroyed and the first is still healthy. Then it stops the server.
 
+The local AWS is the one `enrollcfn local up` starts (enrollcfn.local.session): a separate
+process that applies the moto patches itself, so this process calls it over HTTP only.
+
 Where this machine has the local Fargate's tools (root, bubblewrap, mmdebstrap, MariaDB), the
 deployed task definitions are then run by it from the stand-in of the seed image against MariaDB
 with TLS required: the database-user task, the migrations, and the service's task until the
@@ -31,7 +34,7 @@ from pathlib import Path
 import boto3
 from cfn_flip import load_yaml
 
-from enrollcfn.local import database, fargate, standin
+from enrollcfn.local import database, fargate, session, standin
 from enrollcfn.local import server as localaws
 from enrollcfn.templates.cluster import CLUSTER_NAME
 from enrollcfn.templates.service import SERVICE_NAME
@@ -42,18 +45,21 @@ DEV_STACK = "se-demo-dev"
 
 def main() -> int:
     with contextlib.ExitStack() as stack:
-        endpoint = stack.enter_context(localaws.server())
         tmp = stack.enter_context(tempfile.TemporaryDirectory(prefix="enrollcfn-demo-"))
-        os.environ.update(localaws.CREDENTIALS, AWS_ENDPOINT_URL=endpoint, AWS_DEFAULT_REGION=localaws.REGION)
+        # The local AWS as `enrollcfn local up` starts it (a detached, patched moto server whose
+        # notes go to its log), in a state directory of the demo's own, never the user's running
+        # one; stopped when the demo ends. It creates the hosted zone the config names (a real
+        # account already has it) and writes the config with the zone's id.
+        local = stack.enter_context(session.running(Path(tmp) / "local", push_standin=False, report=print))
+        os.environ.update(local.environment())
         from enrollcfn.cli import main as enrollcfn
         from enrollcfn.config import Config
 
         cfg = Config()
-        route53 = boto3.client("route53", region_name=localaws.REGION)
-        zone = route53.create_hosted_zone(Name=cfg.dns.zone_name, CallerReference="demo")["HostedZone"]["Id"]
         config = Path(tmp) / "demo.yaml"
-        config.write_text(f"dns:\n  hosted_zone_id: {zone.rsplit('/', 1)[-1]}\n")
-        step(f"local AWS at {endpoint}; hosted zone {cfg.dns.zone_name} created; config {config}")
+        config.write_text(f"dns:\n  hosted_zone_id: {local.hosted_zone_id}\n")
+        step(f"local AWS at {local.endpoint} (its log: {local.state_dir / session.LOG_FILE}); "
+             f"hosted zone {cfg.dns.zone_name} created; config {config}")
         missing = [*fargate.missing(), *database.missing(), *standin.missing_tools()]
         db = None
         if not missing:

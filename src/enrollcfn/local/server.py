@@ -8,7 +8,9 @@ server: the patches act on moto's classes in this process.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import io
 import json
 import logging
 import threading
@@ -20,6 +22,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import moto
 import yaml
+from moto import settings as moto_settings
 from moto.cloudformation import models as cfn_models
 from moto.cloudformation import parsing, responses as cfn_responses, utils as cfn_utils
 from moto.cloudformation.exceptions import UnformattedGetAttTemplateException, ValidationError
@@ -27,6 +30,7 @@ from moto.cloudformation.models import ChangeSet, CloudFormationBackend, Stack
 from moto.core.common_models import CloudFormationModel
 from moto.core.exceptions import ServiceException
 from moto.core.responses import ActionResult
+from moto.ecr.models import ECRBackend
 from moto.ecr.responses import ECRResponse
 from moto.ecs.models import Cluster as EcsCluster, EC2ContainerServiceBackend, Service as EcsService, TaskDefinition as EcsTaskDefinition
 from moto.elbv2.models import FakeLoadBalancer, FakeTargetGroup
@@ -487,6 +491,22 @@ def _managed_policy_delete(self, account_id, region_name):
     self.backend.delete_policy(self.arn)
 
 
+# 17. ECR CompleteLayerUpload keeps only a layer's size; the bytes are kept here too, so a blob
+# pushed through the ECR API (InitiateLayerUpload, UploadLayerPart, CompleteLayerUpload, as
+# `push_image` does) is served by GetDownloadUrlForLayer above. Through the API, not by writing
+# _BLOBS directly, because the server may run in another process (enrollcfn.local.session).
+_original_complete_upload = ECRBackend.complete_layer_upload
+
+
+def _complete_layer_upload(self, repository_name, upload_id, layer_digests, registry_id=None):
+    repository = self._get_repository(repository_name, registry_id)
+    upload = repository.uploads.get(upload_id)
+    parts = bytes(upload.layer_parts) if upload is not None else b""
+    result = _original_complete_upload(self, repository_name, upload_id, layer_digests, registry_id=registry_id)
+    _BLOBS[result["layerDigest"]] = parts
+    return result
+
+
 def apply_patches() -> None:
     """Patch moto's classes in this process (idempotent)."""
     if moto.__version__ != MOTO_VERSION:
@@ -513,6 +533,7 @@ def apply_patches() -> None:
     EcsTaskDefinition.delete_from_cloudformation_json = _ecs_delete(lambda backend, arn: backend.deregister_task_definition(arn))
     EC2ContainerServiceBackend.run_task = _run_task
     ECRResponse.get_download_url_for_layer = _get_download_url_for_layer
+    ECRBackend.complete_layer_upload = _complete_layer_upload
     EC2ContainerServiceBackend._calculate_task_resource_requirements = staticmethod(_requirements)
     for cached in (parsing.get_model_list, parsing.get_model_map, parsing.get_name_type_map):
         cached.cache_clear()
@@ -534,36 +555,91 @@ def push_image(ecr, repository: str, tag: str, label: str, config: dict | None =
     layer = {"mediaType": "application/vnd.docker.image.rootfs.diff.tar.gzip", "size": 0,
              "digest": "sha256:" + hashlib.sha256(label.encode()).hexdigest()}
     blob = json.dumps(config or STAND_IN_CONFIG).encode()
-    digest = "sha256:" + hashlib.sha256(blob).hexdigest()
-    _BLOBS[digest] = blob
+    digest = upload_blob(ecr, repository, blob)
     manifest = {"schemaVersion": 2, "mediaType": "application/vnd.docker.distribution.manifest.v2+json", "layers": [layer],
                 "config": {"mediaType": "application/vnd.docker.container.image.v1+json", "size": len(blob), "digest": digest}}
     image = ecr.put_image(repositoryName=repository, imageTag=tag, imageManifest=json.dumps(manifest))["image"]
     return image["imageId"]["imageDigest"]
 
 
-@contextmanager
-def server():
-    """A patched moto server on 127.0.0.1; yields its endpoint URL.
+def upload_blob(ecr, repository: str, blob: bytes) -> str:
+    """Upload `blob` to `repository` through ECR's layer upload API (one part); its digest."""
+    upload = ecr.initiate_layer_upload(repositoryName=repository)["uploadId"]
+    ecr.upload_layer_part(repositoryName=repository, uploadId=upload, partFirstByte=0,
+                          partLastByte=max(len(blob) - 1, 0), layerPartBlob=blob)
+    digest = "sha256:" + hashlib.sha256(blob).hexdigest()
+    done = ecr.complete_layer_upload(repositoryName=repository, uploadId=upload, layerDigests=[digest])
+    if done["layerDigest"] != digest:  # the server hashes what it received: a part was lost or changed
+        raise RuntimeError(f"ECR received {done['layerDigest']} for a blob of {digest}")
+    return digest
 
-    moto's notes about resource types it does not model (autoscaling, alarms, bucket policies) are
-    silenced: they are known gaps, listed in the README, not findings. moto keeps its state per
+
+# moto's notes that reach a terminal while it runs, none of them a finding of this project:
+# - "error running docker: ..." (logger moto.awslambda.models, ERROR): moto invokes a Lambda
+#   function (the templates' custom resources) in docker, and there is no docker here; the
+#   custom resources are stood in for by the patches above, not run.
+# - "Tried to parse AWS::... but it's not supported by moto" (UserWarning): resource types moto
+#   does not model (autoscaling, alarms, bucket policies), known gaps listed in the README.
+# - "WARNING - Unable to parse Docker API response. Defaulting to 'host.docker.internal'" and
+#   "<class 'json.decoder.JSONDecodeError'>::Expecting value: ..." (print, to stdout): before
+#   invoking a function moto asks, once per process, for the address a Lambda container would
+#   call back on (moto.settings.moto_server_host); inside a container (/proc/self/cgroup names
+#   docker) it asks docker's socket with curl, and there is no docker to answer.
+# - werkzeug's request lines (INFO) and moto's own INFO/WARNING logging.
+_QUIET_MESSAGES = ("error running docker",)
+_original_server_host = moto_settings.moto_server_host
+
+
+def _quiet_server_host() -> str:
+    """moto's answer, its prints turned into one DEBUG record of logger moto.settings. Swapping
+    sys.stdout is safe enough here: moto caches the answer, so this runs once, while the caller
+    (one request's thread) waits."""
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed):
+        host = _original_server_host()
+    if printed.getvalue().strip():
+        logging.getLogger("moto.settings").debug("%s", printed.getvalue().strip())
+    return host
+
+
+class _Quiet(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not str(record.msg).startswith(_QUIET_MESSAGES)
+
+
+def quiet() -> None:
+    """Keep moto's notes (above) out of this process's output (idempotent)."""
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)
+    logging.getLogger("moto").setLevel(logging.ERROR)
+    lambdas = logging.getLogger("moto.awslambda.models")
+    if not any(isinstance(f, _Quiet) for f in lambdas.filters):
+        lambdas.addFilter(_Quiet())
+    warnings.filterwarnings("ignore", message="Tried to parse .* not supported by moto", category=UserWarning)
+    moto_settings.moto_server_host = _quiet_server_host
+
+
+@contextmanager
+def server(port: int | None = None, *, quiet_moto: bool = True):
+    """A patched moto server on 127.0.0.1:`port` (default: a free one); yields its endpoint URL.
+
+    moto's notes (see `quiet`) are kept out of this process's output unless `quiet_moto` is false
+    (the detached server of enrollcfn.local.session, whose output is a log file). moto keeps its state per
     process, not per server, so the state is reset on start and on stop: each server is a fresh
     account.
     """
     apply_patches()
-    logging.getLogger("werkzeug").setLevel(logging.ERROR)
-    logging.getLogger("moto").setLevel(logging.ERROR)
-    warnings.filterwarnings("ignore", message="Tried to parse .* not supported by moto", category=UserWarning)
-    port = free_port()
+    if quiet_moto:
+        quiet()
+    # The blob server first: once the moto server answers, all of it must work.
+    blobs = ThreadingHTTPServer(("127.0.0.1", 0), _BlobHandler)
+    threading.Thread(target=blobs.serve_forever, daemon=True).start()
+    _BLOB_SERVER[:] = [f"http://127.0.0.1:{blobs.server_address[1]}"]
+    port = port or free_port()
     srv = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     srv.start()
     endpoint = f"http://127.0.0.1:{port}"
     reset = urllib.request.Request(f"{endpoint}/moto-api/reset", method="POST")
     urllib.request.urlopen(reset, timeout=30).close()
-    blobs = ThreadingHTTPServer(("127.0.0.1", 0), _BlobHandler)
-    threading.Thread(target=blobs.serve_forever, daemon=True).start()
-    _BLOB_SERVER[:] = [f"http://127.0.0.1:{blobs.server_address[1]}"]
     try:
         yield endpoint
     finally:
