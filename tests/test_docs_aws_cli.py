@@ -31,6 +31,7 @@ from pathlib import Path
 
 import boto3
 import botocore.session
+from botocore.exceptions import ClientError
 import pytest
 from botocore import xform_name
 from cfnlint.decode import cfn_yaml
@@ -141,7 +142,7 @@ def test_the_docs_give_aws_commands_and_the_extraction_finds_them():
     """The extraction is not vacuous: the commands this file was written against are found."""
     texts = [c.text for c in COMMANDS]
     assert len(COMMANDS) >= 12, texts
-    assert any(t.startswith("aws route53 list-hosted-zones-by-name") for t in texts)
+    assert any(t.startswith("aws ecr get-login-password --region") for t in texts)
     assert any(t.startswith("aws cloudformation deploy") and "--parameter-overrides" in t for t in texts)  # a joined continuation
     assert any("| docker login" in t for t in texts)
 
@@ -203,7 +204,7 @@ def substitute(text: str, aws: dict, account: str) -> str:
         return next(o["OutputValue"] for o in stack["Outputs"] if o["OutputKey"] == "ArtifactBucketName")
 
     values = {
-        "<registry from step 3>": lambda: aws["registry"],
+        "<registry>": lambda: aws["registry"],
         "HUB_ACCOUNT_ID": lambda: aws["accounts"]["hub"],
         "HUB_ARTIFACT_BUCKET": hub_bucket,
         "port-...": lambda: "port-abcdefghijklm",
@@ -225,7 +226,11 @@ def test_every_doc_aws_command_runs_against_the_local_aws(aws):
     failures, ran, skipped = [], 0, 0
     for command in COMMANDS:
         account = account_of(command)
-        text = substitute(command.text, aws, account)
+        try:
+            text = substitute(command.text, aws, account)
+        except ClientError as exc:  # a value an earlier command should have made
+            failures.append(f"{command} [{account}]: a placeholder's value cannot be read: {exc}")
+            break
         argvs = argv_of(text)
         for argv in argvs:
             left = LEFTOVER.findall(" ".join(argv))
@@ -250,7 +255,7 @@ def test_every_doc_aws_command_runs_against_the_local_aws(aws):
             ran += 1
         assert time.monotonic() - started < 120, f"{command}: slow"
     assert not failures, "\n".join(failures)
-    assert ran >= 7 and skipped == sum(1 for c in COMMANDS if not_served(c.text)), (ran, skipped)
+    assert ran >= 6 and skipped == sum(1 for c in COMMANDS if not_served(c.text)), (ran, skipped)
     for pattern, reason in NOT_SERVED:  # each exception still names a command of the docs
         assert any(re.search(pattern, c.text) for c in COMMANDS), f"NOT_SERVED {pattern!r} matches no doc command: drop it"
 

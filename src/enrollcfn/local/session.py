@@ -342,7 +342,7 @@ def _with_zone(session: Session, zone_name: str, report) -> Session:
     _atomic_write(state_dir / CONFIG_FILE, "# Written by `enrollcfn local up`: the default config with the local AWS's hosted zone\n"
                   f"dns:\n  zone_name: {json.dumps(zone_name)}\n  hosted_zone_id: {zone_id}\n")
     _write_state(state_dir, {**_read_state(state_dir), "zone_name": zone_name, "hosted_zone_id": zone_id})
-    report(f"hosted zone {zone_name}: set dns.hosted_zone_id: {zone_id} in your config (or use --config {state_dir / CONFIG_FILE})")
+    report(f"hosted zone {zone_name} is {zone_id} (`enrollcfn init` finds it by name; or --config {state_dir / CONFIG_FILE})")
     return Session(session.pid, session.port, session.endpoint, state_dir, zone_name, zone_id, session.reused)
 
 
