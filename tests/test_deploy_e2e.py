@@ -57,21 +57,23 @@ def run(capsys, *argv) -> tuple[int, str, str]:
 def created(aws, config_file):
     """The first deploys: without an image (stops at the preflight), then after pushing one."""
     cfg = aws["cfg"]
-    first_err, second_out = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stderr(first_err), contextlib.redirect_stdout(io.StringIO()):
-        first = main(["deploy", "--stack", STACK, "--config", config_file(), "--yes"])
+    first_err, first_out, second_out, config = io.StringIO(), io.StringIO(), io.StringIO(), config_file()
+    with contextlib.redirect_stderr(first_err), contextlib.redirect_stdout(first_out):
+        first = main(["deploy", "--stack", STACK, "--config", config, "--yes"])
         root_after_first = boto3.client("cloudformation").list_stacks()["StackSummaries"]
         localaws.push_image(boto3.client("ecr"), cfg.registry.repository_name, cfg.service.image_tag, "first")
     with contextlib.redirect_stderr(io.StringIO()), contextlib.redirect_stdout(second_out):
         second = main(["deploy", "--stack", STACK, "--config", config_file(), "--yes"])
-    return {"first": first, "first_err": first_err.getvalue(), "second": second, "second_out": second_out.getvalue(),
+    return {"first": first, "first_err": first_err.getvalue(), "first_out": first_out.getvalue(), "config": config, "second": second, "second_out": second_out.getvalue(),
             "stacks_after_first": {s["StackName"] for s in root_after_first}}
 
 
 def test_deploy_without_the_image_stops_after_bootstrap_with_push_commands(created):
     assert created["first"] == 1
-    assert "error: service.image_tag:" in created["first_err"] and "docker push" in created["first_err"]
-    assert "the bootstrap is in place; push the image then deploy again" in created["first_err"]
+    err = created["first_err"].splitlines()
+    assert err[-1] == ("error: service.image_tag: image student-enrollment-production:latest is not in ECR, so the service would never start; "
+                       "the bootstrap is in place: push the image (the commands above), then deploy again")
+    assert f"  enrollcfn deploy --stack {STACK} --config {created['config']} --image-tag release-1" in created["first_out"].splitlines()
     assert created["stacks_after_first"] == {f"{STACK}-bootstrap"}
 
 

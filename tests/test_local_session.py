@@ -81,7 +81,7 @@ def shared(tmp_path_factory):
     imports moto in a new process: about 2.5 s)."""
     state_dir = tmp_path_factory.mktemp("shared") / "local"
     lines = []
-    running = session.up(state_dir, push_standin=False, report=lines.append)
+    running = session.up(state_dir, report=lines.append)
     yield running, lines
     session.down(state_dir, report=lambda _text: None)
 
@@ -103,15 +103,11 @@ def test_up_exports_an_endpoint_with_the_hosted_zone_a_second_up_reuses_it_and_d
     zones = _client(env, "route53").list_hosted_zones_by_name(DNSName=ZONE)["HostedZones"]
     assert [(z["Name"], z["Id"].rsplit("/", 1)[-1]) for z in zones] == [(ZONE + ".", first.hosted_zone_id)]
     # the id reaches the user: printed, in a file, exported, and in a config that validates
-    assert any(first.hosted_zone_id in line and "dns.hosted_zone_id" in line for line in lines)
+    assert f"hosted zone {ZONE} is {first.hosted_zone_id} (`enrollcfn init` finds it by name; or --config {state / 'config.yaml'})" in lines
     assert (state / "hosted-zone-id").read_text().strip() == env["ENROLLCFN_LOCAL_HOSTED_ZONE_ID"] == first.hosted_zone_id
     from enrollcfn.config.loading import load
 
     assert load(state / "config.yaml").dns.hosted_zone_id == first.hosted_zone_id
-    # the repository does not exist before the bootstrap stack: no push, one line saying what to do
-    assert [line for line in lines if line.startswith("no image pushed")] == [
-        f"no image pushed: {REPOSITORY} does not exist until the first `enrollcfn deploy` creates the bootstrap stack; "
-        f"then run `enrollcfn local push` and deploy with --image-tag release-1"]
 
     lines.clear()
     second = session.up(state, report=lines.append)
@@ -185,19 +181,19 @@ def test_push_after_bootstrap_serves_the_stand_in_config_and_keeps_an_immutable_
     s, _ = shared
     state, lines = s.state_dir, []
     with pytest.raises(EnrollcfnError, match="not on the local AWS yet: the bootstrap stack creates it"):
-        session.push(state, report=lines.append)
+        session.push(state, REPOSITORY, "release-1", report=lines.append)
     ecr = _client(_exported(s.exports()), "ecr")
     ecr.create_repository(repositoryName=REPOSITORY, imageTagMutability="IMMUTABLE")
-    digest = session.push(state, report=lines.append)
+    digest = session.push(state, REPOSITORY, "release-1", report=lines.append)
     assert lines[-1] == f"pushed the stand-in seed image as {REPOSITORY}:release-1 ({digest}); deploy it with --image-tag release-1"
     # deploy's preflight reads the image config from the other process's blob server, by the real fetcher
     from enrollcfn import imageconfig
 
     found = imageconfig.read(ecr, REPOSITORY, {"imageDigest": digest}, "X86_64")
     assert found.architecture == "amd64"
-    # a second up pushes too now that the repository exists; the tag is left as it is
+    # a second push of the tag leaves it as it is
     lines.clear()
-    session.up(state, report=lines.append)
+    session.push(state, REPOSITORY, "release-1", report=lines.append)
     assert lines[-1] == f"{REPOSITORY}:release-1 is already pushed ({digest}); tags are immutable, left as it is"
 
 
@@ -220,7 +216,7 @@ def test_bad_input_is_one_line(state, tmp_path):
     with pytest.raises(EnrollcfnError, match="cannot create"):
         session.up(a_file / "local")
     with pytest.raises(EnrollcfnError, match="no local AWS running"):
-        session.push(state)
+        session.push(state, REPOSITORY, "release-1")
 
 
 def test_the_command_line_form_evals_in_a_shell_and_replaces_a_stale_state(tmp_path):
@@ -282,7 +278,7 @@ def test_a_free_port_taken_before_the_server_binds_it_is_replaced(state, monkeyp
     real = local.free_port
     monkeypatch.setattr(local, "free_port", lambda: next(offered, None) or real())
     try:
-        running = session.up(state, push_standin=False, report=lambda _text: None)
+        running = session.up(state, report=lambda _text: None)
     finally:
         held.close()
     assert next(offered, None) is None  # the held port was offered first

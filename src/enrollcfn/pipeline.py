@@ -33,7 +33,7 @@ from enrollcfn.errors import Interrupted, Problems
 from enrollcfn.images import digest_to_deploy
 from enrollcfn.package import package_templates
 from enrollcfn.imageconfig import Fetch, https_get
-from enrollcfn.preflight import image, preflight, provider_taken, push_commands, push_hint, warnings
+from enrollcfn.preflight import RELEASE_TAG, image, preflight, provider_taken, push_commands, warnings
 from enrollcfn.stacks import bootstrap_stack_name, delivery_stack_name, describe, nested_stacks, output, output_map
 from enrollcfn.templates import DELIVERY, ROOT
 from enrollcfn.templates.bootstrap import ARTIFACT_BUCKET_NAME, REPOSITORY_URI
@@ -220,8 +220,10 @@ def _preflight(r: Run, cfg: Config, repository_uri: str) -> tuple[str | None, li
         try:
             digest = digest_to_deploy(r.clients.ecr, r.clients.ecs, cfg, r.opts.image_tag)
         except DeployError as missing:
-            hint = push_hint(cfg, repository_uri, r.opts.image_tag or cfg.service.image_tag, deploy=r.opts.deploy_command)
-            problems.append(DeployError(missing.key, f"the bootstrap is in place; push the image then deploy again. {hint}"))
+            tag = r.opts.image_tag or cfg.service.image_tag
+            _push_instructions(r, cfg, repository_uri, tag if tag != cfg.service.image_tag else RELEASE_TAG)
+            problems.append(DeployError(missing.key, f"image {cfg.registry.repository_name}:{tag} is not in ECR, so the service would "
+                                        "never start; the bootstrap is in place: push the image (the commands above), then deploy again"))
     risks = []
     if digest and r.clients.ecr is not None:  # what the image itself says: architecture, user, volumes
         errors, risks = image(r.clients.ecr, cfg, digest, r.clients.fetch)
@@ -244,12 +246,16 @@ def bootstrap(r: Run, cfg: Config, build: Build) -> Result:
         return result
     result.outputs = output_map(stack)
     uri = result.outputs.get(REPOSITORY_URI, "")
-    tag = r.opts.image_tag or "release-1"
     r.console.report(f"{name}: ready; ECR repository {uri}")
+    _push_instructions(r, cfg, uri, r.opts.image_tag or RELEASE_TAG)
+    return result
+
+
+def _push_instructions(r: Run, cfg: Config, uri: str, tag: str) -> None:
+    """The commands that push the image under release tag `tag` and deploy it, one per line."""
     r.console.report("push a release under a tag of its own (tags are immutable: each is pushed once), then deploy it:")
     for command in push_commands(cfg, uri, tag, r.opts.deploy_command):
         r.console.report(f"  {command}")
-    return result
 
 
 def bootstrap_stack(r: Run, cfg: Config, build: Build, result: Result) -> dict | None:

@@ -46,7 +46,7 @@ def public_name_servers(zone: str) -> set[str] | None:
 def preflight(route53, cfg: Config, resolver: Resolver = public_name_servers, notes: list[DeployError] | None = None) -> list[DeployError]:
     """Every blocking problem of the hosted zone: not the config's, private, or not the one the
     registrar delegates to. What could not be checked is appended to `notes` (printed as a
-    warning, never blocking). The image is the pipeline's (`push_hint` when it is missing)."""
+    warning, never blocking). The image is the pipeline's (`push_commands` when it is missing)."""
     if route53 is None:
         return []
     return _zone(route53, cfg, resolver, notes if notes is not None else [])
@@ -114,12 +114,7 @@ def _host(name: str) -> str:
     return name.lower().rstrip(".")
 
 
-def push_hint(cfg: Config, uri: str, missing: str, release: str = "release-1", deploy: str = "enrollcfn deploy ...") -> str:
-    """What to run when image tag `missing` is not in ECR: push a release under a tag of its own
-    (the repository is immutable: each tag is pushed once) and deploy that tag."""
-    tag = missing if missing != cfg.service.image_tag else release
-    return (f"image {cfg.registry.repository_name}:{missing} is not in ECR, so the service would never start. Push a release under a tag "
-            f"of its own (tags are immutable: each is pushed once), then deploy it:\n" + "\n".join(f"  {c}" for c in push_commands(cfg, uri, tag, deploy)))
+RELEASE_TAG = "release-1"  # the first release's tag in the push commands printed (bootstrap, local push)
 
 
 def push_commands(cfg: Config, uri: str, tag: str, deploy: str = "enrollcfn deploy ...") -> list[str]:

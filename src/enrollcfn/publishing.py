@@ -9,6 +9,8 @@ through the same previewed, guarded change set as deploy; then packaging and the
 
 from __future__ import annotations
 
+import time
+
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -56,7 +58,8 @@ class Published:
         return {**report, **self.outcome.to_dict()}
 
 
-def publish(client: Callable[[str], object], cfg: Config, build: Build, req: Request, console: Console) -> Published:
+def publish(client: Callable[[str], object], cfg: Config, build: Build, req: Request, console: Console,
+            sleep: Callable[[float], None] = time.sleep) -> Published:
     """Publish `build`'s product for root stack `req.stack`; `client(service)` makes AWS clients."""
     sharing.check_readers(cfg.catalog.organization_id, req.shares)
     cfn = client("cloudformation")
@@ -70,7 +73,7 @@ def publish(client: Callable[[str], object], cfg: Config, build: Build, req: Req
         sharing.check_access(sc)
     # Only now, with names and principals checked, anything is created: first the launch role.
     name = catalog_stack_name(req.stack)
-    r = Run(Clients(cfn), Options(stack=req.stack, yes=req.yes, as_json=req.as_json), console)
+    r = Run(Clients(cfn), Options(stack=req.stack, yes=req.yes, as_json=req.as_json), console, sleep=sleep)
     standalone(r, name, build[CATALOG], {ARTIFACT_BUCKET_NAME: bucket}, stack_tags(cfg, name))
     # The constraint names the role by LocalRoleName, the name its template gave it (config.names),
     # so the role of that name is found in each account that launches.

@@ -26,7 +26,7 @@ def register(sub) -> None:
     p = command(v, "push", cmd_push, "push the seed image's stand-in to an environment's repository under a release tag")
     p.add_argument("push_env", nargs="?", default=None, metavar="ENV", help="an environment of enrollcfn.yaml (or --config)")
     config_arg(p)
-    p.add_argument("--tag", default="release-1", metavar="TAG", help="the release tag (default release-1; tags are immutable)")
+    p.add_argument("--tag", default=None, metavar="TAG", help="the release tag (default release-1, as bootstrap's push commands; tags are immutable)")
     p.add_argument("--state", type=Path, default=None, metavar="DIR", help=STATE_HELP)
     json_arg(p)
 
@@ -50,7 +50,7 @@ its own). Progress goes to stderr, so `eval "$(enrollcfn local up)"` sets them i
 Everything the server prints goes to server.log in the state directory."""
     from enrollcfn.local import session
 
-    found = session.up(args.state, port=args.port, hosted_zone=args.zone, push_standin=False, report=_report)
+    found = session.up(args.state, port=args.port, hosted_zone=args.zone, report=_report)
     sys.stdout.write(found.exports())
     _report(f"next: enrollcfn init ENV --zone {found.zone_name}, then enrollcfn bootstrap ENV and enrollcfn local push ENV")
     return 0
@@ -62,11 +62,12 @@ AWS under --tag (the bootstrap creates the repository: `enrollcfn bootstrap ENV`
 manifest and the image's config are pushed (what deploy's preflight reads); the local Fargate
 (make demo) builds the file system to run it."""
     from enrollcfn.local import session
+    from enrollcfn.preflight import RELEASE_TAG
 
-    cfg = load_config(_config_of(args))
-    digest = session.push(args.state, cfg.registry.repository_name, args.tag, report=_report)
-    emit(args, {"repository": cfg.registry.repository_name, "tag": args.tag, "digest": digest},
-         f"next: enrollcfn deploy {args.push_env or '--config ' + str(args.config)} --image-tag {args.tag}")
+    cfg, tag = load_config(_config_of(args)), args.tag or RELEASE_TAG
+    digest = session.push(args.state, cfg.registry.repository_name, tag, report=_report)
+    emit(args, {"repository": cfg.registry.repository_name, "tag": tag, "digest": digest},
+         f"next: enrollcfn deploy {args.push_env or '--config ' + str(args.config)} --image-tag {tag}")
     return 0
 
 

@@ -57,7 +57,7 @@ share). Bad values stop the command before any AWS call."""
     client = clients(args, cfg)
     before_change(args, cfg, client)
     req = Request(args.stack, args.portfolio, args.product, tuple(args.principal), args.keep, args.yes, args.json, shares)
-    done = publish(client, cfg, build, req, console(args))
+    done = publish(client, cfg, build, req, console(args), sleep=args.sleep)
     lines = [f"  {status:8s} {e['kind']} {e['name']} ({e['id']})"
              for status in ("created", "updated", "removed", "reused") for e in getattr(done.outcome, status)]
     lines.append(f"published {args.product} {done.outcome.version} in portfolio {args.portfolio}" if done.changed else

@@ -46,7 +46,7 @@ def _open(args: argparse.Namespace, need_regions: bool = True):
     cfg = load_config(args.config)
     targets = stacksets.parse(cfg, args.accounts, args.ous, args.regions, need_regions)
     build = build_for(args, cfg=cfg)[1] if need_regions else compiler.compile(cfg)  # a deploy or plan lints what it sends
-    return stacksets.StackSets(clients(args, cfg)("cloudformation"), cfg, build, lambda line: say(args, line)), targets
+    return stacksets.StackSets(clients(args, cfg)("cloudformation"), cfg, build, lambda line: say(args, line), args.sleep), targets
 
 
 def _show(args: argparse.Namespace, plan, result: str | None = None) -> None:

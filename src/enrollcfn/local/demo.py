@@ -50,7 +50,7 @@ def main() -> int:
         # notes go to its log), in a state directory of the demo's own, never the user's running
         # one; stopped when the demo ends. It creates the hosted zone the config names (a real
         # account already has it) and writes the config with the zone's id.
-        local = stack.enter_context(session.running(Path(tmp) / "local", push_standin=False, report=print))
+        local = stack.enter_context(session.running(Path(tmp) / "local", report=print))
         os.environ.update(local.environment())
         from enrollcfn.cli import main as enrollcfn
         from enrollcfn.config import Config
@@ -181,7 +181,7 @@ def serve(cfg, db, tmp: Path, missing: list[str]) -> int:
     # the deployed load balancer stack's target group, as CloudFormation holds it
     balancer = cfn.describe_stack_resource(StackName=STACK, LogicalResourceId="LoadBalancerStack")["StackResourceDetail"]["PhysicalResourceId"]
     held = load_yaml(cfn.get_template(StackName=balancer)["TemplateBody"])
-    [group] = [r["Properties"] for r in held["Resources"].values() if r["Type"] == "AWS::ElasticLoadBalancingV2::TargetGroup"]
+    group = held["Resources"]["TargetGroup"]["Properties"]  # the one the service registers in (a progressive release adds a second)
     check = fargate.HealthCheck.of(group)
     print(f"the deployed target group: {check.path} must answer {check.matcher}, {check.healthy} times in a row (intervals scaled to 1/20)")
     with fargate.Task(taskdefs["service"], image, tmp, secrets=read) as task:

@@ -51,7 +51,6 @@ STATE_FILE = "local.json"
 LOG_FILE = "server.log"
 ZONE_ID_FILE = "hosted-zone-id"
 CONFIG_FILE = "config.yaml"
-RELEASE_TAG = "release-1"  # the tag deploy's push hint names (enrollcfn.preflight.push_hint)
 READY = "enrollcfn local AWS ready"  # the line the server process logs once it serves everything
 START_TIMEOUT = 60.0  # seconds; importing moto and the patches takes about 1-2 s
 STOP_TIMEOUT = 5.0  # seconds between SIGTERM and SIGKILL
@@ -117,12 +116,12 @@ def unsets() -> str:
 # --- up / down / status ----------------------------------------------------------------------
 
 def up(state_dir: Path | None = None, *, port: int | None = None, hosted_zone: str | None = None,
-       push_standin: bool = True, report=_stderr) -> Session:
+       report=_stderr) -> Session:
     """A local AWS: the one recorded in `state_dir` if it still runs, else a new detached server.
 
     Creates the public hosted zone `hosted_zone` (default: the default config's dns.zone_name) if
-    it is not there, and writes its id beside the state. With `push_standin`, pushes the stand-in
-    image as RELEASE_TAG when the default config's repository exists (see the module's note).
+    it is not there, and writes its id beside the state. The image is pushed later (`push`), once
+    the bootstrap stack made the repository (see the module's note).
     """
     from enrollcfn.config import Config
 
@@ -141,8 +140,6 @@ def up(state_dir: Path | None = None, *, port: int | None = None, hosted_zone: s
     else:
         session = _start(state_dir, port, report)
     session = _with_zone(session, zone_name, report)
-    if push_standin:
-        _push_if_possible(session, cfg.registry.repository_name, report)
     return session
 
 
@@ -198,7 +195,7 @@ def status(state_dir: Path | None = None, report=_stderr) -> Session | None:
     return current
 
 
-def push(state_dir: Path | None = None, repository: str | None = None, tag: str = RELEASE_TAG, report=_stderr) -> str:
+def push(state_dir: Path | None, repository: str, tag: str, report=_stderr) -> str:
     """Push the stand-in of the seed image (enrollcfn.local.standin) to `repository` (default: the
     default config's) under `tag` on the running local AWS; its digest.
 
@@ -344,20 +341,6 @@ def _with_zone(session: Session, zone_name: str, report) -> Session:
     _write_state(state_dir, {**_read_state(state_dir), "zone_name": zone_name, "hosted_zone_id": zone_id})
     report(f"hosted zone {zone_name} is {zone_id} (`enrollcfn init` finds it by name; or --config {state_dir / CONFIG_FILE})")
     return Session(session.pid, session.port, session.endpoint, state_dir, zone_name, zone_id, session.reused)
-
-
-def _push_if_possible(session: Session, repository: str, report) -> None:
-    from botocore.exceptions import ClientError
-
-    try:
-        session.client("ecr").describe_repositories(repositoryNames=[repository])
-    except ClientError as exc:
-        if exc.response["Error"]["Code"] != "RepositoryNotFoundException":
-            raise
-        report(f"no image pushed: {repository} does not exist until the first `enrollcfn deploy` creates the bootstrap stack; "
-               f"then run `enrollcfn local push` and deploy with --image-tag {RELEASE_TAG}")
-        return
-    push(session.state_dir, repository, RELEASE_TAG, report)
 
 
 def _running(state_dir: Path, report) -> Session | None:
