@@ -48,8 +48,13 @@ public hosted zone the default config names, and print `export` lines for AWS_EN
 credentials, the region, and ENROLLCFN_LOCAL_HOSTED_ZONE_ID (the zone's id: the local AWS picks
 its own). Progress goes to stderr, so `eval "$(enrollcfn local up)"` sets them in this shell.
 Everything the server prints goes to server.log in the state directory."""
+    import importlib.util
+
     from enrollcfn.local import session
 
+    if importlib.util.find_spec("moto") is None:
+        raise EnrollcfnError("local", "the local AWS needs moto, which an install without the `local` extra lacks: "
+                             "pip install 'enrollcfn[local]' (from a wheel: pipx install \"$(ls dist/enrollcfn-*.whl)[local]\")")
     found = session.up(args.state, port=args.port, hosted_zone=args.zone, report=_report)
     sys.stdout.write(found.exports())
     _report(f"next: enrollcfn init ENV --zone {found.zone_name}, then enrollcfn bootstrap ENV and enrollcfn local push ENV")
