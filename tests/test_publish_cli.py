@@ -4,7 +4,6 @@ stacks' outputs)."""
 
 from __future__ import annotations
 
-import functools
 import json
 
 import boto3
@@ -14,7 +13,6 @@ from moto import mock_aws
 from enrollcfn import publishing
 from enrollcfn.cli import main
 from enrollcfn.local import server as localaws
-from enrollcfn.pipeline import Run
 from tests.fake_servicecatalog import FakeServiceCatalog
 
 REGION = "ap-southeast-2"  # the default config's region
@@ -151,18 +149,11 @@ def shared_config(tmp_path) -> list[str]:
     return ["--config", str(path)]
 
 
-@pytest.fixture
-def sleeps(monkeypatch) -> list[float]:
-    """The waits between share-status polls, recorded instead of slept."""
-    waited: list[float] = []
-    monkeypatch.setattr(publishing, "Run", functools.partial(Run, sleep=waited.append))
-    return waited
-
-
-def test_share_with_an_account_and_an_ou_twice_then_unshare(aws, capsys, sleeps, shared_config):
+def test_share_with_an_account_and_an_ou_twice_then_unshare(aws, capsys, shared_config):
     sc, clients, _ = aws
+    sleeps: list[float] = []  # the waits between share-status polls, recorded instead of slept
 
-    code = main([*ARGS, *shared_config, *SHARE, "--json"], client_factory=clients)
+    code = main([*ARGS, *shared_config, *SHARE, "--json"], client_factory=clients, sleep=sleeps.append)
     out, err = capsys.readouterr()
     first = json.loads(out)
     assert code == 0 and {(e["kind"], e["name"]) for e in first["created"]} >= {
