@@ -10,7 +10,6 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from enrollcfn import publishing
 from enrollcfn.cli import main
 from enrollcfn.local import server as localaws
 from tests.fake_servicecatalog import FakeServiceCatalog
