@@ -100,7 +100,8 @@ SLOW_MODULES = {
     "test_deploy_e2e", "test_operations_e2e", "test_environments_e2e", "test_teardown_e2e", "test_project_envs_e2e", "test_seed_app",
     "test_standin", "test_delivery", "test_lint", "test_regions", "test_bad_configs", "test_stacksets", "test_publish_cli",
     "test_artifact_writers", "test_fuzz", "test_dev_network", "test_config", "test_compiler", "test_physical_names", "test_inputs",
-    "test_outputs", "test_control_tower", "test_adopt_e2e",
+    "test_outputs", "test_control_tower", "test_adopt_e2e", "test_local_session",
+    "test_custom_resource_lambdas",
 }
 
 
