@@ -293,11 +293,12 @@ def set_policies(cfn, stack_ids: list[str], policy: dict) -> None:
         cfn.set_stack_policy(StackName=stack_id, StackPolicyBody=body)
 
 
-def protect(cfn, stack_id: str) -> list[str]:
-    """Stack policies on the root and every nested stack, termination protection on the root."""
+def protect(cfn, stack_id: str, terminate_protected: bool = True) -> list[str]:
+    """Stack policies on the root and every nested stack; termination protection on the root on
+    (or off) as `terminate_protected` says."""
     stacks = [stack_id, *nested_stack_ids(cfn, stack_id)]
     set_policies(cfn, stacks, STACK_POLICY)
-    cfn.update_termination_protection(StackName=stack_id, EnableTerminationProtection=True)
+    cfn.update_termination_protection(StackName=stack_id, EnableTerminationProtection=terminate_protected)
     return stacks
 
 

@@ -164,7 +164,7 @@ def run(r: Run, cfg: Config, build: Build) -> Result:
         result.changed.append(r.opts.stack)
         if not r.opts.execute:
             _computed(r, cfg, build, result)
-    _protect(r, result)
+    _protect(r, cfg, result)
     result.pending = not r.opts.execute and bool(result.changed)
     return result
 
@@ -304,15 +304,18 @@ def _delivery(r: Run, cfg: Config, build: Build, bucket: str, result: Result) ->
     return output(name, output_map(stack), CLOUDFORMATION_ROLE_ARN)
 
 
-def _protect(r: Run, result: Result) -> None:
-    """After a deploy: stack policies and termination protection (again only when needed)."""
+def _protect(r: Run, cfg: Config, result: Result) -> None:
+    """After a deploy: stack policies, and termination protection in production (again only when
+    needed). Protection follows `production` as deletion protection does: a production stack is
+    deleted only after --disable-termination-protection; any other by `destroy` alone (which still
+    asks for its name)."""
     stack = describe(r.cfn, r.opts.stack, r.sleep)
     if not r.opts.execute or stack is None:
         return
-    if r.opts.stack in result.changed or not stack.get("EnableTerminationProtection"):
-        protected = cs.protect(r.cfn, stack["StackId"])
+    if r.opts.stack in result.changed or bool(stack.get("EnableTerminationProtection")) != cfg.production:
+        protected = cs.protect(r.cfn, stack["StackId"], cfg.production)
         r.console.report(f"{r.opts.stack}: stack policy on {len(protected)} stacks (no replacing or deleting the "
-                         "database), termination protection on")
+                         f"database), termination protection {'on' if cfg.production else 'off (production: false)'}")
     result.outputs = output_map(stack)
 
 

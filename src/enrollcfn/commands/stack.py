@@ -104,7 +104,8 @@ def cmd_deploy(args: argparse.Namespace) -> int:
 5. one change set on the root with nested stacks; preview; refuse data loss unless
    --allow-data-loss; ask (or --yes); execute and follow every nested stack's events and the
    ECS rollout; --timeout cancels an update
-6. stack policies forbid replacing or deleting the database; termination protection on
+6. stack policies forbid replacing or deleting the database; termination protection on in
+   production (production: true)
 
 Ctrl-C at the question deletes the change set; Ctrl-C while it runs stops following only
 (CloudFormation carries on) and prints how to follow or cancel. A failed first creation
