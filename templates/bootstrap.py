@@ -132,7 +132,7 @@ def boundary_document(cfg: Config) -> dict:
         # Nothing in that name or in a tag only AWS sets tells this product's database from another
         # of the account: its identifier is generated from a stack name this boundary, deployed
         # before the product, cannot know. Refusing `rds!db-*` would stop the release's database-user
-        # task (its execution role reads the master's password), so it is kept and stated in the README; no
+        # task (its execution role reads the master's password), so it is kept and stated in docs/security.md; no
         # principal but RDS can create a secret of that name (secret names allow only letters,
         # digits and /_+=.@-), and every other secret of the account stays out of reach.
         ("Secrets", ["secretsmanager:GetSecretValue"], [*(regional("secretsmanager", name) for name in PRODUCT_SECRET_ARN_NAMES),
@@ -290,7 +290,7 @@ def _organization_reads(cfg: Config, bucket: Bucket) -> list[dict]:
     role = f"arn:${{AWS::Partition}}:iam::*:role/{launch_role(cfg.project, cfg.environment)}"
     # Principal "*" narrowed by a fixed aws:PrincipalOrgID: S3's documented list of what makes a
     # policy non-public (Block Public Access) does not name this key, though such policies are
-    # accepted in practice; not measured here (README, Sharing the catalog).
+    # accepted in practice; not measured here (docs/catalog.md, sharing).
     return [{
         "Sid": "OrganizationLaunchRolesRead",
         "Effect": "Allow",

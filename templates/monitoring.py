@@ -174,7 +174,7 @@ def _budget(cfg: Config, amount, topic: Topic) -> Budget:
     ]
     # This environment's spend, not the account's: without a filter every environment's budget
     # alarms on the total. "user:" marks a user-defined cost allocation tag, and Budgets sees it
-    # only once it is activated in Billing (README, "Cost"), which CloudFormation cannot do.
+    # only once it is activated in Billing (docs/costs.md), which CloudFormation cannot do.
     # CostFilters, though the Budgets API model marks it deprecated (2025-04-18) for
     # FilterExpression, which must come with Metrics instead of CostTypes: TagKeyValue's
     # `user:<key>$<value>` form is documented, FilterExpression's tag key only as "the key".

@@ -98,3 +98,16 @@ def test_the_config_holds_only_what_differs_from_the_defaults(aws, here):
     assert main(["init", "staging", "--zone", "example.org"]) == 0
     doc = yaml.safe_load((here / "config" / "staging.yaml").read_text())
     assert set(doc) == {"environment", "region", "production", "dns", "monitoring"}
+
+
+def test_cost_and_build_take_the_environment_init_wrote(aws, here, capsys):
+    assert main(["init", "staging", "--zone", "example.org"]) == 0
+    capsys.readouterr()
+    assert main(["cost", "staging", "--json"]) == 0
+    by_name = capsys.readouterr().out
+    assert main(["cost", "--config", str(here / "config" / "staging.yaml"), "--json"]) == 0
+    assert by_name == capsys.readouterr().out
+    assert main(["build", "staging", "--out", str(here / "out"), "--json"]) == 0
+    capsys.readouterr()
+    assert main(["cost", "prod"]) == 1
+    assert capsys.readouterr().err.startswith("error: prod: no such environment in ")

@@ -111,7 +111,8 @@ def test_another_account_is_refused_before_anything_is_created(project, capsys):
 def test_ls_lists_each_environment_with_its_state_and_image(project, capsys):
     code, out, err = cli(capsys, "ls")
     assert code == 0, err
-    production, staging = out.splitlines()
+    heading, production, staging = out.splitlines()
+    assert heading.split() == ["ENVIRONMENT", "STACK", "ACCOUNT", "REGION", "STATE", "IMAGE"]
     assert production.split()[:3] == ["production", STACK, ACCOUNT] and production.split()[-1] == project["digest"]
     assert production.split()[4] in ("CREATE_COMPLETE", "UPDATE_COMPLETE")
     assert staging.split() == ["staging", "se-stg", ACCOUNT, localaws.REGION, "not", "deployed", "-"]

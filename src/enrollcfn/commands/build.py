@@ -15,6 +15,7 @@ from enrollcfn.errors import EnrollcfnError
 
 def register(sub) -> None:
     p = command(sub, "build", cmd_build, "compile + lint (+ quota checks) into a directory")
+    _env_arg(p)
     config_arg(p)
     p.add_argument("--out", type=Path, default=None, metavar="DIR",
                    help="output directory (default: build/): new, empty, or a previous build's")
@@ -29,6 +30,7 @@ def register(sub) -> None:
     json_arg(p, "print the findings as JSON (exit 1 when there are any)")
 
     p = command(sub, "cost", cmd_cost, "offline monthly estimate, line by line")
+    _env_arg(p)
     config_arg(p)
     p.add_argument("--usage", type=Path, default=None, metavar="FILE", help="YAML overrides of the usage assumptions (data transfer, log volume, ...)")
     prices_arg(p)
@@ -38,6 +40,13 @@ def register(sub) -> None:
     p.add_argument("--region", required=True, metavar="REGION", help="the region to price (the API itself is called in us-east-1)")
     p.add_argument("--out", type=Path, default=None, metavar="FILE", help="write the price file here (default: print it)")
     profile_arg(p)
+
+
+def _env_arg(p: argparse.ArgumentParser) -> None:
+    """An optional ENV: its config from enrollcfn.yaml (else --config, else the defaults)."""
+    p.add_argument("env_name", nargs="?", default=None, metavar="ENV", help="an environment of enrollcfn.yaml: its config "
+                   "(default: --config, else the defaults)")
+    p.set_defaults(env_optional=True, stack=None, profile=None)
 
 
 def _cache_arg(p: argparse.ArgumentParser) -> None:

@@ -26,13 +26,15 @@ def resolve(args: argparse.Namespace) -> None:
     name = args.env_name
     found = pf.find()
     args.project, args.environment = found, None
+    if name is None and not args.stack and getattr(args, "env_optional", False):  # build, cost: --config or the defaults
+        return
     if name is None and not args.stack:
         names = f"the environment ({', '.join(found.environments)})" if found else "an environment of enrollcfn.yaml"
         raise UsageError("usage", f"name {names} or the stack with --stack NAME")
     if name is not None:
         if found is None:
             raise EnrollcfnError(name, f"no project file names environments here (looked for {pf.searched()}); "
-                                 "write one (README: Environments by name) or use --stack NAME --config FILE")
+                                 "`enrollcfn init` writes one, or use --stack NAME --config FILE")
         env = found.get(name)
         if args.stack and args.stack != env.stack:
             raise EnrollcfnError("--stack", f"{args.stack} is not environment {name}'s stack {env.stack} ({found.path}); "

@@ -10,7 +10,7 @@ the bundled AWS facts.
 
 Values marked "seed" equal the Terraform deployment this project rebuilds
 (`reference/seed-inventory.md`). Where the seed was insecure or fragile, the default is the better
-practice and the comment says "fix" and why; the README lists every such difference.
+practice and the comment says "fix" and why; docs/stacks.md lists every such difference.
 """
 
 from enrollcfn.config.loading import load, parse

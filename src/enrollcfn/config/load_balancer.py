@@ -49,7 +49,7 @@ class HealthCheck(Section):
     """Target-group health check."""
 
     # HealthCheckPath: 1-1024 characters, starting with '/'.
-    path: Annotated[Text, check(r"/[\x21-\x7e]{0,1023}", "must start with '/' (at most 1024 printable characters)")] = "/"  # seed; the session-free /api/hello-world is cheaper (README, "The health check path")
+    path: Annotated[Text, check(r"/[\x21-\x7e]{0,1023}", "must start with '/' (at most 1024 printable characters)")] = "/"  # seed; the session-free /api/hello-world is cheaper (docs/configuration.md, "The health check path")
     interval_seconds: Annotated[Int, int_range(5, 300)] = 15  # seed; HealthCheckIntervalSeconds 5-300
     timeout_seconds: Annotated[Int, int_range(2, 120)] = 5  # seed; HealthCheckTimeoutSeconds 2-120
     healthy_threshold: Annotated[Int, int_range(2, 10)] = 2  # seed; HealthyThresholdCount 2-10

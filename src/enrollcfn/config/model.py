@@ -44,7 +44,7 @@ def production_named(environment: str) -> bool:
 # ELB: with Fargate Spot a task gets a two-minute warning, so draining must end within 120 s.
 SPOT_DRAIN_SECONDS = 120
 
-# `compliance`: default holds the Security Hub controls README.md lists; control-tower also every
+# `compliance`: default holds the Security Hub controls docs/security.md lists; control-tower also every
 # AWS Control Tower proactive control (the cfn-guard rules tests/guard.py runs), where the stacks
 # add what has no setting (customer keys, functions in the VPC, a server-access-log bucket) and
 # the config must hold the rest (CONTROL_TOWER_SETTINGS).
@@ -61,7 +61,7 @@ def control_tower_problems(cfg: Config) -> list[tuple[str, str]]:
         ("network.mode", cfg.network.mode == "private", "private (CT.ECS.PR.9: no public IPs on tasks; CT.LAMBDA.PR.3: functions in the private subnets)", cfg.network.mode),
         ("cluster.container_insights", cfg.cluster.container_insights, "true (CT.ECS.PR.2)", cfg.cluster.container_insights),
         ("service.container_user", s.container_user is not None and not _is_root(s.container_user),
-         "a non-root user the image defines, e.g. www-data (CT.ECS.PR.3; see the hardened setting in README.md)", s.container_user),
+         "a non-root user the image defines, e.g. www-data (CT.ECS.PR.3; see the hardened setting in docs/security.md)", s.container_user),
         ("service.init.enabled", not s.init.enabled, "false (CT.ECS.PR.3: the init container runs as root; the image must declare VOLUME and hold the CA bundle)", s.init.enabled),
         ("load_balancer.deletion_protection", lb.deletion_protection is True, "true (CT.ELASTICLOADBALANCING.PR.5)", lb.deletion_protection),
         ("load_balancer.access_log_bucket", lb.access_log_bucket is not None,
@@ -105,7 +105,7 @@ class Config(Section):
     # network.mode public) until it opts out, as config/dev.yaml does.
     production: Bool = True
     # default, or control-tower: every AWS Control Tower proactive control holds (COMPLIANCE above;
-    # README "Security controls"). Checked last, against the whole file.
+    # docs/security.md "Security controls"). Checked last, against the whole file.
     compliance: Text = "default"
     network: Network = Field(default_factory=Network)
     dns: Dns = Field(default_factory=Dns)

@@ -116,7 +116,7 @@ class Init(Section):
     replaces log files by links to the container's stdout/stderr (the awslogs driver ships only
     those); and it fetches the RDS CA bundle, which the seed image lacks and without which
     Laravel does not use TLS (the parameter group requires it). Off for an image that does all
-    of that itself (the hardened setting, README "Running the seed application")."""
+    of that itself (the hardened setting, docs/security.md "Running the seed application")."""
 
     enabled: Bool = True
     # None: the task's region's RDS bundle from AWS's trust store (RDS User Guide, "Using SSL/TLS
@@ -223,7 +223,7 @@ class Service(Section):
     memory: Int = 2048  # seed
     # seed 80: the seed image's nginx listens there, as root. A non-root process cannot bind below
     # 1024 on Fargate, which adds no capability but SYS_PTRACE (ECS KernelCapabilities): the
-    # hardened setting uses 8080 (README "Running the seed application").
+    # hardened setting uses 8080 (docs/security.md "Running the seed application").
     container_port: Annotated[Int, int_range(1, 65535)] = 80
     min_tasks: Annotated[Int, int_range(1, TASKS_PER_SERVICE)] = 2  # seed
     max_tasks: Annotated[Int, int_range(1, TASKS_PER_SERVICE)] = 20  # seed

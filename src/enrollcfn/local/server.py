@@ -579,7 +579,7 @@ def upload_blob(ecr, repository: str, blob: bytes) -> str:
 #   function (the templates' custom resources) in docker, and there is no docker here; the
 #   custom resources are stood in for by the patches above, not run.
 # - "Tried to parse AWS::... but it's not supported by moto" (UserWarning): resource types moto
-#   does not model (autoscaling, alarms, bucket policies), known gaps listed in the README.
+#   does not model (autoscaling, alarms, bucket policies), known gaps listed in docs/operations.md.
 # - "WARNING - Unable to parse Docker API response. Defaulting to 'host.docker.internal'" and
 #   "<class 'json.decoder.JSONDecodeError'>::Expecting value: ..." (print, to stdout): before
 #   invoking a function moto asks, once per process, for the address a Lambda container would

@@ -37,10 +37,14 @@ def row(client, env, base: Path) -> dict:
     return out
 
 
+HEADINGS = {"environment": "ENVIRONMENT", "stack": "STACK", "account": "ACCOUNT", "region": "REGION", "state": "STATE", "image_digest": "IMAGE"}
+
+
 def render_rows(rows: list[dict]) -> list[str]:
-    widths = {k: max(len(str(r[k])) for r in rows) for k in ("environment", "stack", "region", "state")}
-    return [f"{r['environment']:<{widths['environment']}}  {r['stack']:<{widths['stack']}}  {r['account']}  "
-            f"{r['region']:<{widths['region']}}  {r['state']:<{widths['state']}}  {r['image_digest'] or '-'}".rstrip() for r in rows]
+    """A heading line, then one line per environment, in columns."""
+    table = [HEADINGS, *({**r, "image_digest": r["image_digest"] or "-"} for r in rows)]
+    widths = {k: max(len(str(r[k])) for r in table) for k in HEADINGS}
+    return ["  ".join(f"{r[k]!s:<{widths[k]}}" for k in HEADINGS).rstrip() for r in table]
 
 
 def show(stack: dict, env, config: Path | None, cfg, base: Path | None) -> dict:

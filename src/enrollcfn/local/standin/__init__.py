@@ -10,7 +10,7 @@ Two variants:
 - ``seed``: as the seed's Dockerfile builds it (root, port 80 in nginx, 9000 exposed, file
   logs, `usermod -u 1000 www-data && groupmod -g 1001 www-data`, an entrypoint that copies
   `.env`, migrates and starts php-fpm and nginx, without `set -e`).
-- ``ported``: the seed with the hardening of "The application image" (README) applied; each
+- ``ported``: the seed with the hardening of "The hardened setting and the porting checklist" (docs/security.md) applied; each
   changed file is under ``files/ported/`` and the image config changes are in ``_CONFIG`` below.
 
 An image is a directory root file system (owned by the real uids an image holds) beside its
