@@ -97,14 +97,14 @@ def test_a_release_longer_than_cloudformation_allows_is_refused_at_the_key(deplo
 def test_both_ci_release_modes_run_the_migrations_before_the_service(release):
     """The workflow either pushes a release tag (the push-triggered CloudFormation update) or runs
     `enrollcfn deploy`: both update the stack, whose Migration runs before the Service."""
-    from enrollcfn.workflow import render
+    from enrollcfn.workflow import install_steps, render
 
     delivery = {"enabled": True, "repository": "acme/enrollment-api", "branch": "main", "release": release}
     if release == "deploy":
         delivery["execution_role_name"] = "enrollcfn-deployer"
     cfg = Config(delivery=delivery)
     roles = {"DeliveryRoleArn": "arn:aws:iam::123456789012:role/d", "PlanRoleArn": "arn:aws:iam::123456789012:role/p"}
-    text = render(cfg, "se-prod", roles, "git+https://github.com/acme/enrollcfn@" + "ab" * 20, "enrollcfn.yaml")
+    text = render(cfg, "se-prod", roles, install_steps("git+https://github.com/acme/enrollcfn@" + "ab" * 20), "enrollcfn.yaml")
     if release == "deploy":
         assert "enrollcfn deploy --stack se-prod" in text
     else:

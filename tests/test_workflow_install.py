@@ -80,8 +80,8 @@ def test_what_cannot_work_is_one_line_saying_what_is_allowed(spec, sha256, key, 
 def test_render_without_an_install_says_what_to_pass_and_only_when_the_workflow_installs():
     with pytest.raises(EnrollcfnError, match="^--install: enrollcfn is not on PyPI"):
         render(Config(delivery=DEPLOYS), "se-prod", ROLES, None, "enrollcfn.yaml")
-    with pytest.raises(EnrollcfnError, match="^--install: 'enrollcfn==0.1.0'"):  # today's CLI default
-        render(Config(delivery=DEPLOYS), "se-prod", ROLES, "enrollcfn==0.1.0", "enrollcfn.yaml")
+    with pytest.raises(EnrollcfnError, match="^--install: 'enrollcfn==0.1.0'"):  # not on PyPI: refused as a spec
+        install_steps("enrollcfn==0.1.0")
     pushes = {**DEPLOYS, "release": "redeploy"}
     pushes.pop("execution_role_name")
     assert "Install enrollcfn" not in render(Config(delivery=pushes), "se-prod", ROLES, None, "enrollcfn.yaml")

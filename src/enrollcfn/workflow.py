@@ -102,15 +102,14 @@ def tag_expression(cfg: Config) -> str:
     return prefix + "${{ github.sha }}"
 
 
-def render(cfg: Config, stack: str, roles: dict[str, str], install: Sequence[dict] | str | None, config_path: str) -> str:
+def render(cfg: Config, stack: str, roles: dict[str, str], install: Sequence[dict] | None, config_path: str) -> str:
     """The workflow YAML for root stack `stack`; `roles` are the delivery stack's outputs,
-    `install` the steps install_steps() returned (a bare spec is checked by it, with no sha256),
-    `config_path` the config in the app repository. Only release: deploy installs enrollcfn; then
-    a missing or unusable `install` is an EnrollcfnError saying what to pass."""
+    `install` the steps install_steps() returned, `config_path` the config in the app repository.
+    Only release: deploy installs enrollcfn; then no `install` is an EnrollcfnError saying what to pass."""
     d = cfg.delivery
     deploys = d.release == "deploy"
-    if deploys and (install is None or isinstance(install, str)):
-        install = install_steps(install)
+    if deploys and not install:
+        install = install_steps(None)  # raises: what --install accepts
     tool = {"install": list(install or ()), "config": config_path, "stack": stack}
     jobs = {"release": _release_job(cfg, roles[DELIVERY_ROLE_ARN], tool if deploys else None)}
     if deploys and d.plans:
