@@ -30,6 +30,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from enrollcfn.compiler import LINT_CONFIG  # the lint configuration enrollcfn build applies
+
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 BIN = Path(sys.executable).parent
@@ -80,7 +82,7 @@ def scenarios(tmp: Path, region: str) -> dict[str, list]:
     """Every figure's runs, by name."""
     env = {k: v for k, v in os.environ.items() if k != "ENROLLCFN_NO_CACHE"}
     build = [str(BIN / "enrollcfn"), "build", "--out", str(tmp / "out")]
-    floor = [str(BIN / "cfn-lint"), "--regions", region, "--", *sorted(str(p.relative_to(ROOT)) for p in (ROOT / "build").glob("*.yaml"))]
+    floor = [str(BIN / "cfn-lint"), "--regions", region, "--config-file", str(LINT_CONFIG), "--", *sorted(str(p.relative_to(ROOT)) for p in (ROOT / "build").glob("*.yaml"))]
     changed_cfg = tmp / "changed.yaml"
     changed_cfg.write_text(CHANGED)
     staging = tmp / "staging.yaml"
