@@ -15,7 +15,6 @@ from pathlib import Path
 
 from enrollcfn.config.model import production_named
 from enrollcfn.errors import EnrollcfnError
-from enrollcfn.project import FILE_NAME
 
 HEADER = "# Written by `enrollcfn init`"
 
@@ -104,5 +103,3 @@ def relative(path: Path, base: Path) -> str:
     except ValueError:
         return str(path.absolute())
 
-
-PROJECT_FILE = FILE_NAME

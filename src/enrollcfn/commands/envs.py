@@ -60,9 +60,9 @@ production: false, so `enrollcfn destroy` removes it all. Nothing in AWS is chan
 
   enrollcfn init production --zone example.com --email ops@example.com
   enrollcfn init staging --zone example.com"""
-    import tempfile
+    import dataclasses
 
-    from enrollcfn import project as pf, scaffold
+    from enrollcfn import inputs, project as pf, scaffold
     from enrollcfn.config.regions import known_regions
     from enrollcfn.output import check_file, write_file
 
@@ -79,25 +79,26 @@ production: false, so `enrollcfn destroy` removes it all. Nothing in AWS is chan
         raise EnrollcfnError("--region", f"{region[:40]!r} is not a region the stacks can use (known: {', '.join(known_regions())})")
     config_path = args.config or base / "config" / f"{env_name}.yaml"
     shown = scaffold.relative(config_path, base)
+    # Every value checked offline first, with stand-ins for the two AWS is asked for.
     answers = scaffold.Answers(env_name, args.stack or scaffold.default_stack(env_name), args.account or "000000000000", region, zone,
                                args.hosted_zone_id or "Z0000000000000000000", args.domain, email or None, args.profile)
-    _validated(answers, shown, tempfile)  # every value checked offline, before any AWS call
+    _validated(answers)
     if config_path.exists() and not args.force:
         raise EnrollcfnError(str(config_path), "exists; `enrollcfn init` does not replace a config (--force replaces one it wrote)")
     check_file(config_path, "--config", "init")
     client = clients(args, region=region)
     account = args.account or client("sts").get_caller_identity()["Account"]
     zone_id = args.hosted_zone_id or scaffold.hosted_zone_id(client("route53"), zone)
-    answers = scaffold.Answers(env_name, answers.stack, account, region, zone, zone_id, args.domain, email or None, args.profile)
-    _validated(answers, shown, tempfile)
+    answers = dataclasses.replace(answers, account=account, hosted_zone_id=zone_id)
+    _validated(answers)
     config_path.parent.mkdir(parents=True, exist_ok=True)
     write_file(config_path, scaffold.config_text(answers), "--config", "init")
     lines = [f"wrote {config_path}: environment {env_name}, zone {zone} ({zone_id}), region {region}"]
     if found is None:
         write_file(project_path, scaffold.project_text(answers, shown), str(project_path), "init")
         lines.append(f"wrote {project_path}: {env_name} is stack {answers.stack} in account {account}")
-    elif project_path.read_bytes().startswith(scaffold.HEADER.encode()):
-        write_file(project_path, project_path.read_text(encoding="utf-8") + scaffold.project_entry(answers, shown), str(project_path), "init")
+    elif (text := inputs.read_text(project_path, pf.FILE_NAME, "project")).startswith(scaffold.HEADER):
+        write_file(project_path, text + scaffold.project_entry(answers, shown), str(project_path), "init")
         pf.load(project_path)  # what was appended reads back
         lines.append(f"added {env_name} to {project_path}: stack {answers.stack} in account {account}")
     else:
@@ -110,8 +111,10 @@ production: false, so `enrollcfn destroy` removes it all. Nothing in AWS is chan
     return 0
 
 
-def _validated(answers, shown: str, tempfile) -> None:
+def _validated(answers) -> None:
     """The config and the project entry `answers` make, read back by the readers deploy uses."""
+    import tempfile
+
     from enrollcfn import project as pf, scaffold
 
     with tempfile.TemporaryDirectory(prefix="enrollcfn-init-") as tmp:
