@@ -521,6 +521,16 @@ def test_files_and_arguments(command, config_kind, out_kind, extra, extra_kind, 
 # --- regressions found by fuzzing ----------------------------------------------------------------
 
 
+@pytest.mark.parametrize("word", ["", " bad", "-x" * 40, "a/b"])
+def test_a_word_that_cannot_be_an_environment_is_a_usage_error_before_anything(word, tmp_path, capsys):
+    """Found by fuzzing: `build --out DIR ''` made the empty word an environment, keyed by itself."""
+    for argv in (["build", "--out", str(tmp_path / "out"), "--", word], ["status", "--", word], ["init", "--zone", "example.org", "--", word]):
+        assert main(argv) == 64
+        (line,) = capsys.readouterr().err.splitlines()
+        assert line.startswith(f"error: usage: ENV {word[:40]!r} is not an environment name")
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_one_bad_item_is_not_also_reported_as_a_short_list():
     with pytest.raises(ConfigErrors) as err:
         parse({"service": {"app_bucket_prefixes": ["a*/"]}})

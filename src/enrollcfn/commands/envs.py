@@ -63,10 +63,12 @@ production: false, so `enrollcfn destroy` removes it all. Nothing in AWS is chan
     import dataclasses
 
     from enrollcfn import inputs, project as pf, scaffold
+    from enrollcfn.commands.target import check_name
     from enrollcfn.config.regions import known_regions
     from enrollcfn.output import check_file, write_file
 
     env_name = args.env_new
+    check_name(env_name)
     found = pf.find()
     base = found.base if found else Path.cwd()
     project_path = found.path if found else base / pf.FILE_NAME

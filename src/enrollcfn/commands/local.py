@@ -81,6 +81,9 @@ def _config_of(args: argparse.Namespace) -> Path | None:
     if args.push_env is None:
         return args.config
     from enrollcfn import project as pf
+    from enrollcfn.commands.target import check_name
+
+    check_name(args.push_env)
 
     found = pf.find()
     if found is None:

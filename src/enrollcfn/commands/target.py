@@ -24,6 +24,8 @@ def resolve(args: argparse.Namespace) -> None:
 
     _positionals(args)
     name = args.env_name
+    if name is not None:
+        check_name(name)
     found = pf.find()
     args.project, args.environment = found, None
     if name is None and not args.stack and getattr(args, "env_optional", False):  # build, cost: --config or the defaults
@@ -78,6 +80,17 @@ def _same(given, wanted) -> bool:
         return Path(given).resolve() == Path(wanted).resolve() or Path(given).samefile(wanted)
     except OSError:
         return False
+
+
+def check_name(name: str) -> None:
+    """An environment's name as the project file allows it (typed as a word: never empty, no
+    spaces, not an option); one line keyed ENV otherwise."""
+    import re
+
+    from enrollcfn.project import ENVIRONMENT_NAME
+
+    if not re.fullmatch(ENVIRONMENT_NAME, name):
+        raise UsageError("usage", f"ENV {name[:40]!r} is not an environment name: a letter or digit, then up to 62 letters, digits and _.-")
 
 
 def check_region(args: argparse.Namespace, cfg) -> None:
