@@ -75,8 +75,9 @@ def test_a_private_or_missing_zone_is_refused_and_nothing_is_written(aws, here, 
     (["--zone", "example.org", "--email", "nobody"], "monitoring.alarm_email"),
     (["--zone", "example.org", "--region", "mars-1"], "--region"),
     (["--zone", "example.org", "--domain", "api.other.org"], "dns.api_domain"),
-    (["--zone", "example.org", "--account", "12345"], "environments.staging.account"),
-    (["--zone", "example.org", "--stack", "1-bad"], "environments.staging.stack"),
+    (["--zone", "example.org", "--account", "12345"], "--account"),
+    (["--zone", "example.org", "--stack", "1-bad"], "--stack"),
+    (["--zone", "example.org", "--profile", "bad;profile"], "--profile"),
 ])
 def test_bad_answers_are_one_line_at_their_key_before_any_aws_call(here, capsys, argv, key):
     def no_client(service):

@@ -114,18 +114,27 @@ production: false, so `enrollcfn destroy` removes it all. Nothing in AWS is chan
 
 
 def _validated(answers) -> None:
-    """The config and the project entry `answers` make, read back by the readers deploy uses."""
+    """The config and the project entry `answers` make, read back by the readers deploy uses; a
+    problem of the project entry is keyed by the flag that gave the value (--account, --stack,
+    --profile, --region)."""
     import tempfile
 
-    from enrollcfn import project as pf, scaffold
+    from pydantic import ValidationError
+
+    from enrollcfn import inputs, project as pf, scaffold
+    from enrollcfn.config.problems import translate
+    from enrollcfn.errors import ConfigError, Problems
 
     with tempfile.TemporaryDirectory(prefix="enrollcfn-init-") as tmp:
         config = Path(tmp) / "config.yaml"
         config.write_text(scaffold.config_text(answers), encoding="utf-8")
         load_config(config)
-        project = Path(tmp) / pf.FILE_NAME
-        project.write_text(scaffold.project_text(answers, "config.yaml"), encoding="utf-8")
-        pf.load(project)
+    try:
+        pf.ProjectModel.model_validate(inputs.parse_yaml(scaffold.project_text(answers, "config.yaml"), "project"))
+    except ValidationError as exc:
+        prefix = f"environments.{answers.environment}."
+        raise Problems("init", [ConfigError("--" + p.key.removeprefix(prefix).replace("_", "-") if p.key.startswith(prefix) else p.key,
+                                            p.message) for p in translate(exc, pf.ProjectModel).problems]) from None
 
 
 def _ask(question: str, flag: str, optional: bool = False) -> str:
