@@ -10,7 +10,6 @@ Inputs: RootStackId (root); ServiceArn, the service's roles and its one-off task
 
 from __future__ import annotations
 
-from pathlib import Path
 
 from awacs import cloudformation, ecs, iam, logs, s3, sqs
 from awacs import awslambda

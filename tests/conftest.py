@@ -14,7 +14,6 @@ import boto3
 import pytest
 import yaml
 from botocore.stub import Stubber
-from cfn_flip import load_yaml
 
 from enrollcfn.compiler import compile
 from enrollcfn.config import Config

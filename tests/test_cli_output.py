@@ -13,7 +13,6 @@ from botocore.stub import Stubber
 from enrollcfn import style
 from enrollcfn.cli import _parser, main
 from enrollcfn.commands import common
-from enrollcfn.errors import EnrollcfnError
 
 ESC = "\033["
 

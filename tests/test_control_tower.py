@@ -17,7 +17,6 @@ import yaml
 
 from enrollcfn.cli import main
 from enrollcfn.config import Config, load, parse
-from enrollcfn.cost import estimate
 from enrollcfn.compiler import compile as compile_config
 from enrollcfn.errors import ConfigErrors
 from tests import guard

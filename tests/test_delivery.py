@@ -126,7 +126,7 @@ def test_the_trust_names_the_github_provider_and_no_other_principal(template):
 @pytest.mark.parametrize("workflow", [
     f"{REPO}/.github/workflows/other.yml@refs/heads/main",       # another workflow of the repository
     f"{REPO}/.github/workflows/deploy.yml@refs/heads/feature",   # the workflow file from another branch
-    f"acme/other-app/.github/workflows/deploy.yml@refs/heads/main",  # a reusable workflow elsewhere
+    "acme/other-app/.github/workflows/deploy.yml@refs/heads/main",  # a reusable workflow elsewhere
 ])  # fmt: skip
 def test_only_the_pinned_workflow_file_on_the_branch_may_assume_the_delivery_role(template, workflow):
     assert not _admits(template, "DeliveryRole", token(f"repo:{REPO}:ref:refs/heads/main", workflow=workflow))

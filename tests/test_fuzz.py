@@ -20,18 +20,16 @@ from __future__ import annotations
 import contextlib
 import io
 import json
-import math
 import os
 import re
 import signal
-import stat
 import zlib
 from pathlib import Path
 
 import pytest
 import yaml
 from cfn_flip import load_yaml
-from hypothesis import HealthCheck, assume, example, given, note, settings, strategies as st
+from hypothesis import HealthCheck, example, given, note, settings, strategies as st
 from hypothesis_jsonschema import from_schema
 
 from enrollcfn import inputs

@@ -9,7 +9,6 @@ import math
 import pytest
 from cfn_flip import load_yaml
 
-from enrollcfn import cost
 from enrollcfn.compiler import BUILD_DIR, compile
 from enrollcfn.config import Config, load, parse
 from enrollcfn.errors import ConfigErrors

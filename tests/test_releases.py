@@ -4,7 +4,6 @@ migrations every release path runs before the service changes."""
 
 from __future__ import annotations
 
-import json
 
 import botocore.session
 import pytest

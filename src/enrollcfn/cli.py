@@ -17,7 +17,6 @@ import os
 import sys
 import time
 import traceback
-from pathlib import Path
 
 from enrollcfn import __version__
 from enrollcfn.commands import build, ci, day2, envs, local, publish, stack, stackset

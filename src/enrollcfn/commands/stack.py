@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 import dataclasses
 
-from enrollcfn.commands.common import (before_change, build_for, clients, command, confirm_name, console, emit, json_arg,
-                                       load_config, say, stack_args, timeout_arg, yes_arg)
+from enrollcfn.commands.common import (before_change, build_for, clients, command, confirm_name, console, emit, load_config,
+                                       stack_args, timeout_arg, yes_arg)
 from enrollcfn.exits import EXIT_OK, EXIT_PENDING
 
 
