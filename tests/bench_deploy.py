@@ -30,7 +30,7 @@ def measure(runs: int = RUNS) -> list[float]:
 
     cfg = Config()
     with localaws.server() as endpoint, tempfile.TemporaryDirectory() as tmp:
-        env = {**os.environ, **localaws.CREDENTIALS, "AWS_ENDPOINT_URL": endpoint, "AWS_DEFAULT_REGION": localaws.REGION,
+        env = {**os.environ, **localaws.environment(endpoint),
                "XDG_CACHE_HOME": str(Path(tmp) / "cache")}
         env.pop("ENROLLCFN_NO_CACHE", None)
         aws = boto3.Session(region_name=localaws.REGION, aws_access_key_id="testing", aws_secret_access_key="testing",

@@ -53,7 +53,7 @@ def pipeline_run(stack: str, lines: list[str], **opts) -> Run:
 def aws(tmp_path_factory):
     """A local AWS with the dev config's public hosted zone; `write(**changes)` writes a config."""
     with localaws.server() as endpoint, pytest.MonkeyPatch.context() as mp:
-        for key, value in {**localaws.CREDENTIALS, "AWS_ENDPOINT_URL": endpoint, "AWS_DEFAULT_REGION": localaws.REGION}.items():
+        for key, value in localaws.environment(endpoint).items():
             mp.setenv(key, value)
         base = yaml.safe_load(open("config/dev.yaml", encoding="utf-8"))
         zone = boto3.client("route53").create_hosted_zone(Name=load("config/dev.yaml").dns.zone_name, CallerReference="ad")["HostedZone"]["Id"]

@@ -343,7 +343,7 @@ def test_deploy_creates_the_delivery_stack_runs_the_root_as_the_execution_role_a
     from enrollcfn.local import server as localaws
 
     with localaws.server() as endpoint, pytest.MonkeyPatch.context() as mp:
-        for key, value in {**localaws.CREDENTIALS, "AWS_ENDPOINT_URL": endpoint, "AWS_DEFAULT_REGION": localaws.REGION}.items():
+        for key, value in localaws.environment(endpoint).items():
             mp.setenv(key, value)
         zone = boto3.client("route53").create_hosted_zone(Name=Config().dns.zone_name, CallerReference="ci")["HostedZone"]["Id"]
         config = tmp_path / "c.yaml"
@@ -390,7 +390,7 @@ def test_a_second_environment_is_told_to_name_the_accounts_provider_before_its_s
     from enrollcfn.local import server as localaws
 
     with localaws.server() as endpoint, pytest.MonkeyPatch.context() as mp:
-        for key, value in {**localaws.CREDENTIALS, "AWS_ENDPOINT_URL": endpoint, "AWS_DEFAULT_REGION": localaws.REGION}.items():
+        for key, value in localaws.environment(endpoint).items():
             mp.setenv(key, value)
         existing = boto3.client("iam").create_open_id_connect_provider(
             Url=f"https://{ISSUER}", ClientIDList=["sts.amazonaws.com"], ThumbprintList=["a" * 40])["OpenIDConnectProviderArn"]

@@ -23,7 +23,7 @@ STACK = "se-e2e"
 def aws():
     """A local AWS with the hosted zone and the pushed image a real account would have."""
     with localaws.server() as endpoint, pytest.MonkeyPatch.context() as mp:
-        for key, value in {**localaws.CREDENTIALS, "AWS_ENDPOINT_URL": endpoint, "AWS_DEFAULT_REGION": localaws.REGION}.items():
+        for key, value in localaws.environment(endpoint).items():
             mp.setenv(key, value)
         cfg = Config()
         zone = boto3.client("route53").create_hosted_zone(Name=cfg.dns.zone_name, CallerReference="e2e")["HostedZone"]["Id"]

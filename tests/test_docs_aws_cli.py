@@ -153,7 +153,7 @@ def aws(tmp_path_factory):
     organization with two member accounts (the catalog's hub and a consumer) and credentials for
     each; the values the docs' placeholders stand for."""
     with localaws.server() as endpoint, pytest.MonkeyPatch.context() as mp:
-        for key, value in {**localaws.CREDENTIALS, "AWS_ENDPOINT_URL": endpoint, "AWS_DEFAULT_REGION": localaws.REGION}.items():
+        for key, value in localaws.environment(endpoint).items():
             mp.setenv(key, value)
         cfg = Config()
         zone = boto3.client("route53").create_hosted_zone(Name=cfg.dns.zone_name, CallerReference="docs")["HostedZone"]["Id"]
@@ -170,7 +170,7 @@ def aws(tmp_path_factory):
         for name in ("hub", "consumer"):
             status = org.create_account(Email=f"{name}@example.com", AccountName=name)["CreateAccountStatus"]
             accounts[name] = status["AccountId"]
-        env = {**os.environ, **localaws.CREDENTIALS, "AWS_ENDPOINT_URL": endpoint, "AWS_DEFAULT_REGION": localaws.REGION,
+        env = {**os.environ, **localaws.environment(endpoint),
                "AWS_MAX_ATTEMPTS": "1", "AWS_PAGER": "", "AWS_CONFIG_FILE": os.devnull, "AWS_SHARED_CREDENTIALS_FILE": os.devnull}
         envs = {"management": env}
         for name, account in accounts.items():

@@ -30,7 +30,7 @@ def _quiet(argv: list[str]) -> int:
 def side_by_side(tmp_path_factory):
     """Both environments deployed (bootstrap, image push, root) into one fresh local AWS."""
     with localaws.server() as endpoint, pytest.MonkeyPatch.context() as mp:
-        for key, value in {**localaws.CREDENTIALS, "AWS_ENDPOINT_URL": endpoint, "AWS_DEFAULT_REGION": localaws.REGION}.items():
+        for key, value in localaws.environment(endpoint).items():
             mp.setenv(key, value)
         zone = boto3.client("route53").create_hosted_zone(Name=Config().dns.zone_name, CallerReference="envs")["HostedZone"]["Id"]
         files = {}

@@ -19,7 +19,7 @@ ACCOUNT = "123456789012"  # moto's account for the test credentials
 @pytest.fixture(scope="module")
 def aws():
     with localaws.server() as endpoint, pytest.MonkeyPatch.context() as mp:
-        for key, value in {**localaws.CREDENTIALS, "AWS_ENDPOINT_URL": endpoint, "AWS_DEFAULT_REGION": localaws.REGION}.items():
+        for key, value in localaws.environment(endpoint).items():
             mp.setenv(key, value)
         route53 = boto3.client("route53")
         public = route53.create_hosted_zone(Name="example.org", CallerReference="init-public")["HostedZone"]["Id"].rsplit("/", 1)[-1]

@@ -19,7 +19,7 @@ STACK = "se-ops"
 def aws(tmp_path_factory):
     """A deployed stack on a fresh local AWS."""
     with localaws.server() as endpoint, pytest.MonkeyPatch.context() as mp:
-        for key, value in {**localaws.CREDENTIALS, "AWS_ENDPOINT_URL": endpoint, "AWS_DEFAULT_REGION": localaws.REGION}.items():
+        for key, value in localaws.environment(endpoint).items():
             mp.setenv(key, value)
         cfg = Config()
         zone = boto3.client("route53").create_hosted_zone(Name=cfg.dns.zone_name, CallerReference="ops")["HostedZone"]["Id"]

@@ -27,7 +27,7 @@ SECRET = "s3cr3t-mail-password-value"
 def project(tmp_path_factory):
     """A project with production (deployed) and staging (not deployed) on a fresh local AWS."""
     with localaws.server() as endpoint, pytest.MonkeyPatch.context() as mp:
-        for key, value in {**localaws.CREDENTIALS, "AWS_ENDPOINT_URL": endpoint, "AWS_DEFAULT_REGION": localaws.REGION}.items():
+        for key, value in localaws.environment(endpoint).items():
             mp.setenv(key, value)
         mp.delenv(pf.ENV_VARIABLE, raising=False)
         cfg = Config()

@@ -208,7 +208,7 @@ def test_deploy_status_and_destroy_on_the_local_aws(tmp_path):
     config.write_text("stackset:\n  permission_model: SELF_MANAGED\n")
     targets = ["--config", str(config), "--accounts", "111111111111", "222222222222", "--regions", "ap-southeast-2", "us-west-2"]
     with localaws.server() as endpoint, pytest.MonkeyPatch.context() as mp:
-        for key, value in {**localaws.CREDENTIALS, "AWS_ENDPOINT_URL": endpoint, "AWS_DEFAULT_REGION": localaws.REGION}.items():
+        for key, value in localaws.environment(endpoint).items():
             mp.setenv(key, value)
         code, out, err = _run(["stackset", "deploy", "--yes", *targets], factory=None)
         assert code == 0, out + err

@@ -47,7 +47,7 @@ def torn_down(tmp_path_factory):
     """Deploy config/dev.yaml with both database protections on, try to destroy (twice), deploy
     config/dev.yaml itself, destroy; every step's exit code and output."""
     with localaws.server() as endpoint, pytest.MonkeyPatch.context() as mp:
-        for key, value in {**localaws.CREDENTIALS, "AWS_ENDPOINT_URL": endpoint, "AWS_DEFAULT_REGION": localaws.REGION}.items():
+        for key, value in localaws.environment(endpoint).items():
             mp.setenv(key, value)
         cfg = load("config/dev.yaml")
         zone = boto3.client("route53").create_hosted_zone(Name=cfg.dns.zone_name, CallerReference="td")["HostedZone"]["Id"]

@@ -32,22 +32,27 @@ class Answers:
     profile: str | None = None
 
 
+def zones_named(route53, zone: str) -> tuple[list[str], bool]:
+    """(the ids of the public hosted zones named `zone`, without /hostedzone/; whether a private
+    one of the name exists). ListHostedZonesByName lists from `zone` on, in name order."""
+    name = zone.rstrip(".") + "."
+    found = [z for z in route53.list_hosted_zones_by_name(DNSName=name, MaxItems="10").get("HostedZones", []) if z["Name"] == name]
+    public = [z["Id"].rsplit("/", 1)[-1] for z in found if not z.get("Config", {}).get("PrivateZone")]
+    return public, len(public) < len(found)
+
+
 def hosted_zone_id(route53, zone: str) -> str:
     """The id of the public hosted zone named `zone` (without /hostedzone/); one line otherwise."""
-    name = zone.rstrip(".") + "."
-    answer = route53.list_hosted_zones_by_name(DNSName=name, MaxItems="10")
-    found = [z for z in answer.get("HostedZones", []) if z["Name"] == name]
-    public = [z for z in found if not z.get("Config", {}).get("PrivateZone")]
+    public, private_too = zones_named(route53, zone)
     if not public:
-        private = " (only a private one, which ACM cannot validate through)" if found else ""
+        private = " (only a private one, which ACM cannot validate through)" if private_too else ""
         raise EnrollcfnError("dns.zone_name", f"no public hosted zone {zone} in this account{private}; create it "
                              f"(aws route53 create-hosted-zone --name {zone} --caller-reference init-{zone}) and delegate it "
                              "at the registrar, or pass --hosted-zone-id")
     if len(public) > 1:
-        ids = ", ".join(z["Id"].rsplit("/", 1)[-1] for z in public)
-        raise EnrollcfnError("dns.zone_name", f"{len(public)} public hosted zones are named {zone} ({ids}); pass --hosted-zone-id "
-                             "with the one the registrar delegates to")
-    return public[0]["Id"].rsplit("/", 1)[-1]
+        raise EnrollcfnError("dns.zone_name", f"{len(public)} public hosted zones are named {zone} ({', '.join(public)}); pass "
+                             "--hosted-zone-id with the one the registrar delegates to")
+    return public[0]
 
 
 def config_text(a: Answers) -> str:

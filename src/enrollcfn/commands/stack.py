@@ -64,17 +64,11 @@ the new stack by a CloudFormation import; one tagged for another environment is 
   (push the image under release-1)
   enrollcfn deploy production --image-tag release-1"""
     from enrollcfn import pipeline
-    from enrollcfn.templates import CATALOG
 
-    cfg, build = build_for(args, skip_lint=(CATALOG,))
-    client = clients(args, cfg)
-    before_change(args, cfg, client)
-    opts = pipeline.Options(stack=args.stack, yes=args.yes, timeout_minutes=args.timeout, as_json=args.json,
-                            image_tag=args.image_tag, deploy_command=deploy_command(args))
-    talk = console(args)
-    result = pipeline.bootstrap(pipeline.Run(pipeline.Clients.of(client), opts, talk, sleep=args.sleep), cfg, build)
+    cfg, build, run = _prepared(args, execute=True)
+    result = pipeline.bootstrap(run, cfg, build)
     if args.json:
-        print(result.to_json(talk))
+        print(result.to_json(run.console))
     return EXIT_OK
 
 
@@ -114,23 +108,30 @@ A stack busy with another operation is waited for, never overlapped."""
     return pipeline_command(args, execute=True)
 
 
-def pipeline_command(args: argparse.Namespace, execute: bool, image_digest: str | None = None) -> int:
+def _prepared(args: argparse.Namespace, execute: bool, image_digest: str | None = None):
+    """(config, build, pipeline Run) for bootstrap, plan and deploy, once the environment, account
+    and region are said and checked (before_change); nothing is created before that."""
     from enrollcfn import pipeline
-
     from enrollcfn.templates import CATALOG
 
-    cfg, build = build_for(args, skip_lint=(CATALOG,))  # deploy never sends the catalog stack
+    cfg, build = build_for(args, skip_lint=(CATALOG,))  # a deploy never sends the catalog stack
     client = clients(args, cfg)
-    before_change(args, cfg, client)  # where it goes; refuses another account or environment before the bootstrap stack
-    aws = pipeline.Clients.of(client)
+    before_change(args, cfg, client)  # refuses another account or environment before the bootstrap stack
     opts = pipeline.Options(
         stack=args.stack, execute=execute, yes=getattr(args, "yes", False),
         allow_data_loss=getattr(args, "allow_data_loss", False), recreate_failed=getattr(args, "recreate_failed", False),
         timeout_minutes=getattr(args, "timeout", 60.0), as_json=args.json,
         image_tag=getattr(args, "image_tag", None), image_digest=image_digest, deploy_command=deploy_command(args),
     )
-    talk = console(args)
-    run = pipeline.Run(aws, opts, talk, sleep=args.sleep)
+    return cfg, build, pipeline.Run(pipeline.Clients.of(client), opts, console(args), sleep=args.sleep)
+
+
+def pipeline_command(args: argparse.Namespace, execute: bool, image_digest: str | None = None) -> int:
+    from enrollcfn import pipeline
+    from enrollcfn.templates import CATALOG
+
+    cfg, build, run = _prepared(args, execute, image_digest)
+    talk = run.console
     unprotected = pipeline.first_create(run, cfg) if execute and not getattr(args, "build", None) else None
     if unprotected is not None:
         # Deletion protection on during a first create would keep a failed create from rolling back
@@ -138,7 +139,7 @@ def pipeline_command(args: argparse.Namespace, execute: bool, image_digest: str 
         # then turn it on in an update once the stack is stable.
         talk.report(f"{args.stack}: first create with deletion protection off (database, load balancer); on once it is stable")
         pipeline.run(run, unprotected, build_for(args, skip_lint=(CATALOG,), cfg=unprotected)[1])
-        run = pipeline.Run(aws, dataclasses.replace(opts, yes=True), talk, sleep=args.sleep)  # the follow-up changes only the protection
+        run = dataclasses.replace(run, opts=dataclasses.replace(run.opts, yes=True))  # the follow-up changes only the protection
         talk.report(f"{args.stack}: turning deletion protection on (database, load balancer)")
     result = pipeline.run(run, cfg, build)
     if args.json:

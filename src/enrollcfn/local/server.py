@@ -40,11 +40,9 @@ from moto.rds import utils as rds_utils
 from moto.rds.models import DBInstance
 from moto.server import ThreadedMotoServer
 
-from enrollcfn.local import free_port, standin
+from enrollcfn.local import CREDENTIALS, REGION, environment, free_port, standin  # noqa: F401 - the tests' names for them
 
 MOTO_VERSION = "5.2.5"
-REGION = "ap-southeast-2"
-CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_SESSION_TOKEN": "testing"}
 
 
 # 1. GetAtt <NestedStack>.Outputs.<Key>: moto's Stack has no get_cfn_attribute.

@@ -63,6 +63,10 @@ def _stderr(text: str) -> None:
     print(text, file=sys.stderr, flush=True)
 
 
+def _dir(state_dir: Path | None) -> Path:
+    return Path(state_dir) if state_dir is not None else default_state_dir()
+
+
 def default_state_dir() -> Path:
     """$ENROLLCFN_LOCAL_STATE, else $XDG_STATE_HOME/enrollcfn/local (~/.local/state by default):
     one local AWS per user, wherever the tool is run from."""
@@ -86,9 +90,9 @@ class Session:
 
     def environment(self) -> dict[str, str]:
         """The variables that point AWS SDKs and enrollcfn at this local AWS (dummy credentials)."""
-        from enrollcfn.local.server import CREDENTIALS, REGION
+        from enrollcfn.local import environment
 
-        env = {"AWS_ENDPOINT_URL": self.endpoint, **CREDENTIALS, "AWS_DEFAULT_REGION": REGION, "AWS_REGION": REGION}
+        env = environment(self.endpoint)
         if self.hosted_zone_id:
             env["ENROLLCFN_LOCAL_HOSTED_ZONE_ID"] = self.hosted_zone_id
             env["ENROLLCFN_LOCAL_CONFIG"] = str(self.state_dir / CONFIG_FILE)
@@ -125,7 +129,7 @@ def up(state_dir: Path | None = None, *, port: int | None = None, hosted_zone: s
     """
     from enrollcfn.config import Config
 
-    state_dir = _usable_dir(Path(state_dir) if state_dir is not None else default_state_dir())
+    state_dir = _usable_dir(_dir(state_dir))
     cfg = Config()
     zone_name = hosted_zone or cfg.dns.zone_name
     if port is not None and not 0 < port < 65536:
@@ -157,7 +161,7 @@ def running(state_dir: Path | None = None, **kwargs):
 def down(state_dir: Path | None = None, report=_stderr) -> bool:
     """Stop the local AWS of `state_dir` (SIGTERM, SIGKILL after STOP_TIMEOUT s) and remove its
     state file; False (and a line saying so) when none was running."""
-    state_dir = Path(state_dir) if state_dir is not None else default_state_dir()
+    state_dir = _dir(state_dir)
     recorded = _read_state(state_dir)
     if recorded is None:
         report("no local AWS running")
@@ -185,7 +189,7 @@ def down(state_dir: Path | None = None, report=_stderr) -> bool:
 
 def status(state_dir: Path | None = None, report=_stderr) -> Session | None:
     """The running local AWS of `state_dir`, or None; one line saying which."""
-    state_dir = Path(state_dir) if state_dir is not None else default_state_dir()
+    state_dir = _dir(state_dir)
     current = _running(state_dir, lambda _text: None)
     if current is None:
         report("no local AWS running")
@@ -196,8 +200,8 @@ def status(state_dir: Path | None = None, report=_stderr) -> Session | None:
 
 
 def push(state_dir: Path | None, repository: str, tag: str, report=_stderr) -> str:
-    """Push the stand-in of the seed image (enrollcfn.local.standin) to `repository` (default: the
-    default config's) under `tag` on the running local AWS; its digest.
+    """Push the stand-in of the seed image (enrollcfn.local.standin) to `repository` under `tag`
+    on the running local AWS; its digest.
 
     The local ECR holds manifests and image configs, not layers: what is pushed is the manifest
     with the stand-in's OCI config (what deploy's preflight reads) and one layer digest naming
@@ -207,14 +211,12 @@ def push(state_dir: Path | None, repository: str, tag: str, report=_stderr) -> s
     """
     from botocore.exceptions import ClientError
 
-    from enrollcfn.config import Config
     from enrollcfn.local import server, standin
 
-    state_dir = Path(state_dir) if state_dir is not None else default_state_dir()
+    state_dir = _dir(state_dir)
     session = _running(state_dir, lambda _text: None)
     if session is None:
         raise EnrollcfnError(str(state_dir), "no local AWS running; start one with `enrollcfn local up`")
-    repository = repository or Config().registry.repository_name
     ecr = session.client("ecr")
     try:
         found = ecr.describe_images(repositoryName=repository, imageIds=[{"imageTag": tag}])["imageDetails"]
@@ -222,7 +224,7 @@ def push(state_dir: Path | None, repository: str, tag: str, report=_stderr) -> s
         code = exc.response["Error"]["Code"]
         if code == "RepositoryNotFoundException":
             raise EnrollcfnError("registry.repository_name", f"{repository} is not on the local AWS yet: the bootstrap stack creates it; "
-                                 f"run `enrollcfn deploy` once (it stops at the preflight), then push") from None
+                                 "run `enrollcfn bootstrap ENV` first, then push") from None
         if code != "ImageNotFoundException":
             raise
         found = []
@@ -323,14 +325,14 @@ def _spawn(state_dir: Path, port: int, report) -> Session:
 
 def _with_zone(session: Session, zone_name: str, report) -> Session:
     """`session` with the public hosted zone `zone_name`, created if it is not there."""
+    from enrollcfn.scaffold import zones_named
+
     route53 = session.client("route53")
-    name = zone_name.rstrip(".") + "."
-    zones = [z for z in route53.list_hosted_zones_by_name(DNSName=name)["HostedZones"]
-             if z["Name"] == name and not z.get("Config", {}).get("PrivateZone")]
-    if zones:
-        zone_id = zones[0]["Id"].rsplit("/", 1)[-1]
+    public, _ = zones_named(route53, zone_name)
+    if public:
+        zone_id = public[0]
     else:
-        created = route53.create_hosted_zone(Name=name, CallerReference=f"enrollcfn-local-{time.time_ns()}",
+        created = route53.create_hosted_zone(Name=zone_name.rstrip(".") + ".", CallerReference=f"enrollcfn-local-{time.time_ns()}",
                                              HostedZoneConfig={"Comment": "enrollcfn local up", "PrivateZone": False})
         zone_id = created["HostedZone"]["Id"].rsplit("/", 1)[-1]
         report(f"created the hosted zone {zone_name}")
