@@ -32,6 +32,19 @@ os.environ["XDG_CACHE_HOME"] = tempfile.mkdtemp(prefix="enrollcfn-test-cache-")
 os.environ.pop("ENROLLCFN_NO_CACHE", None)
 
 
+def run_cli(*argv: str, client_factory=None) -> tuple[int, str, str]:
+    """`enrollcfn ARGV` in this process: (exit code, stdout, stderr)."""
+    import contextlib
+    import io
+
+    from enrollcfn.cli import main
+
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = main(list(argv), client_factory=client_factory)
+    return code, out.getvalue(), err.getvalue()
+
+
 def stubbed(service: str, region: str = "ap-southeast-2"):
     """A fixture body: a `service` client under botocore's Stubber (as `client.stub`); every queued
     response must have been used when the test ends."""

@@ -13,30 +13,21 @@ DescribeStackResources names for its PhysicalResourceId.
 
 from __future__ import annotations
 
-import contextlib
-import io
 
 import boto3
 import pytest
 import yaml
 
 from enrollcfn import compiler
-from enrollcfn.cli import main
 from enrollcfn.config import load
 from enrollcfn.changesets import DeployError
 from enrollcfn.errors import Problems
 from enrollcfn.local import server as localaws
+from tests.conftest import run_cli
 from enrollcfn.pipeline import Clients, Console, Options, Run, bootstrap, run
 
 STACK = "se-ad"
 BOOT = f"{STACK}-bootstrap"
-
-
-def cli(*argv) -> tuple[int, str, str]:
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        code = main(list(argv))
-    return code, out.getvalue(), err.getvalue()
 
 
 def live_stacks() -> set[str]:
@@ -80,11 +71,11 @@ def comeback(aws):
     steps["bootstrap_lines"], steps["after_bootstrap"] = lines, live_stacks()
     ecr = boto3.client("ecr")
     steps["digest"] = localaws.push_image(ecr, cfg.registry.repository_name, "release-1", "comeback")
-    steps["deploy"] = cli("deploy", "--stack", STACK, "--config", path, "--yes", "--image-tag", "release-1")
-    steps["destroy"] = cli("destroy", "--stack", STACK, "--config", path, "--yes", "--disable-termination-protection")
+    steps["deploy"] = run_cli("deploy", "--stack", STACK, "--config", path, "--yes", "--image-tag", "release-1")
+    steps["destroy"] = run_cli("destroy", "--stack", STACK, "--config", path, "--yes", "--disable-termination-protection")
     steps["after_destroy"] = live_stacks()
     steps["images_after_destroy"] = ecr.list_images(repositoryName=cfg.registry.repository_name)["imageIds"]
-    steps["again"] = cli("deploy", "--stack", STACK, "--config", path, "--yes", "--image-tag", "release-1")
+    steps["again"] = run_cli("deploy", "--stack", STACK, "--config", path, "--yes", "--image-tag", "release-1")
     cfn = boto3.client("cloudformation")
     steps["boot_resources"] = {r["LogicalResourceId"]: r for r in cfn.list_stack_resources(StackName=BOOT)["StackResourceSummaries"]}
     steps["owner"] = cfn.describe_stack_resources(PhysicalResourceId=cfg.registry.repository_name)["StackResources"]
@@ -137,7 +128,7 @@ def test_a_repository_tagged_for_another_environment_is_refused_before_anything_
     assert caught.value.key == "registry.repository_name"
     assert "environment=staging" in str(caught.value) and f"environment={cfg.environment}" in str(caught.value)
     assert not {"se-other", "se-other-bootstrap"} & live_stacks()
-    code, out, err = cli("deploy", "--stack", "se-other", "--config", path, "--yes")
+    code, out, err = run_cli("deploy", "--stack", "se-other", "--config", path, "--yes")
     assert code == 1 and "error: registry.repository_name:" in err
     assert not {"se-other", "se-other-bootstrap"} & live_stacks()
 

@@ -5,8 +5,6 @@ kept. The kept list is compared with what is really left in the emulator, read b
 
 from __future__ import annotations
 
-import contextlib
-import io
 import re
 
 import boto3
@@ -14,19 +12,12 @@ import pytest
 import yaml
 from cfn_flip import load_yaml
 
-from enrollcfn.cli import main
 from enrollcfn.config import load
 from enrollcfn.local import server as localaws
+from tests.conftest import run_cli
 
 STACK = "se-td"
 BOOT = f"{STACK}-bootstrap"
-
-
-def run(*argv) -> tuple[int, str, str]:
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        code = main(list(argv))
-    return code, out.getvalue(), err.getvalue()
 
 
 def deployed(stack: str) -> tuple[dict, dict[str, str]]:
@@ -60,14 +51,14 @@ def torn_down(tmp_path_factory):
         protected.write_text(yaml.safe_dump(doc))
 
         steps = {}
-        run("deploy", "--stack", STACK, "--config", str(protected), "--yes")  # stops at the preflight: no image yet
+        run_cli("deploy", "--stack", STACK, "--config", str(protected), "--yes")  # stops at the preflight: no image yet
         localaws.push_image(boto3.client("ecr"), cfg.registry.repository_name, cfg.service.image_tag, "td")
-        steps["deploy_protected"] = run("deploy", "--stack", STACK, "--config", str(protected), "--yes")
+        steps["deploy_protected"] = run_cli("deploy", "--stack", STACK, "--config", str(protected), "--yes")
         destroy = ("destroy", "--stack", STACK, "--yes", "--disable-termination-protection", "--config")
-        steps["refused"] = run(*destroy, str(protected))
-        steps["refused_undeployed"] = run(*destroy, str(dev))
+        steps["refused"] = run_cli(*destroy, str(protected))
+        steps["refused_undeployed"] = run_cli(*destroy, str(dev))
         steps["stacks_after_refusals"] = live_stacks()
-        steps["deploy_dev"] = run("deploy", "--stack", STACK, "--config", str(dev), "--yes")
+        steps["deploy_dev"] = run_cli("deploy", "--stack", STACK, "--config", str(dev), "--yes")
         [db] = boto3.client("rds").describe_db_instances()["DBInstances"]
         steps["db"] = db
         # moto keeps neither a bucket's VersioningConfiguration nor the instance's log exports
@@ -82,7 +73,7 @@ def torn_down(tmp_path_factory):
         db_template, _ = deployed(db_stack)
         steps["log_exports"] = next(r["Properties"]["EnableCloudwatchLogsExports"] for r in db_template["Resources"].values()
                                     if r["Type"] == "AWS::RDS::DBInstance")
-        steps["destroyed"] = run(*destroy, str(dev))
+        steps["destroyed"] = run_cli(*destroy, str(dev))
         steps["left"] = {
             "stacks": live_stacks(),
             "buckets": {b["Name"] for b in boto3.client("s3").list_buckets()["Buckets"]},
